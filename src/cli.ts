@@ -1,0 +1,109 @@
+#!/usr/bin/env node
+/**
+ * Command-line entry over the same core as the extension:
+ *   npx attention-inspector FILE --at LINE:COL [--json] [--model ssmax|softmax|MANIFEST] [--top K]
+ *                               [--max-tokens N] [--provider auto|cuda|dml|coreml|cpu]
+ * Prints, for the token at LINE:COL (1-based), the top attended tokens of every layer × head under softmax and
+ * SSMax, their focus statistics, and the timings.
+ */
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { AttentionModel } from './core/model';
+import type { ProviderChoice } from './core/providers';
+import { PROVIDER_LABEL } from './core/providers';
+import { tokenAtOffset, tokenInfos, tokenLabel } from './core/tokenText';
+
+const USAGE = 'usage: attention-inspector FILE --at LINE:COL [--json] [--model ssmax|softmax|MANIFEST] [--top K] [--max-tokens N] [--provider auto|cpu|cuda|dml|coreml]';
+
+function offsetOf(text: string, line: number, col: number): number {
+  let offset = 0;
+  for (let l = 1; l < line; l++) {
+    const nl = text.indexOf('\n', offset);
+    if (nl < 0) throw new Error(`line ${line} is past the end of the file`);
+    offset = nl + 1;
+  }
+  return offset + col - 1;
+}
+
+async function main(): Promise<number> {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: {
+      at: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      model: { type: 'string', default: 'ssmax' },
+      top: { type: 'string', default: '5' },
+      'max-tokens': { type: 'string', default: '32768' },
+      provider: { type: 'string', default: 'auto' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help || positionals.length !== 1 || !values.at) {
+    console.error(USAGE);
+    return values.help ? 0 : 2;
+  }
+  const m = /^(\d+):(\d+)$/.exec(values.at);
+  if (!m) throw new Error(`--at must be LINE:COL, got ${values.at}`);
+  const text = readFileSync(positionals[0], 'utf8');
+  const modelsDir = path.join(__dirname, '..', 'models');
+  const manifestPath = values.model === 'ssmax' || values.model === 'softmax' ? path.join(modelsDir, `${values.model}.json`) : path.resolve(values.model);
+  const t0 = performance.now();
+  const model = await AttentionModel.load({ manifestPath, provider: values.provider as ProviderChoice });
+  const tLoad = performance.now() - t0;
+  const analysis = await model.analyse(text, { maxTokens: Number(values['max-tokens']) });
+  const tAnalyse = performance.now() - t0 - tLoad;
+  const position = tokenAtOffset(analysis.tokens, offsetOf(text, Number(m[1]), Number(m[2])));
+  if (position < 0 || position >= analysis.analysed) throw new Error(`no analysed token at ${values.at}`);
+  const infos = tokenInfos(text, analysis.tokens);
+  const k = Number(values.top);
+  const { layers, heads } = model.manifest.architecture;
+  const tRows0 = performance.now();
+  const results = [];
+  for (let layer = 0; layer < layers; layer++) {
+    for (let head = 0; head < heads; head++) {
+      const rows = analysis.rows(position, { layer, head });
+      results.push({
+        layer,
+        head,
+        stats: rows.stats,
+        top: analysis.top(rows, k).map((t) => ({ ...t, text: infos[t.position].text, line: infos[t.position].line + 1 })),
+      });
+    }
+  }
+  const tRows = performance.now() - tRows0;
+  const summary = {
+    file: positionals[0],
+    model: model.manifest.displayName,
+    normaliser: model.manifest.normaliser,
+    trainingContext: model.manifest.trainingContext,
+    provider: model.provider,
+    tokens: analysis.length,
+    query: { position, n: position + 1, text: infos[position].text, line: infos[position].line + 1 },
+    timingsMs: { load: Math.round(tLoad), analyse: Math.round(tAnalyse), rowsAllHeads: +tRows.toFixed(2) },
+    heads: results,
+  };
+  await model.dispose();
+  if (values.json) {
+    console.log(JSON.stringify(summary, null, 2));
+    return 0;
+  }
+  const pct = (v: number) => `${(v * 100).toFixed(1).padStart(5)}%`;
+  console.log(`${summary.model} (own normaliser: ${summary.normaliser}, trained at ${summary.trainingContext}) on ${PROVIDER_LABEL[model.provider]}`);
+  console.log(`${summary.file}: ${summary.tokens} tokens; query "${tokenLabel(summary.query.text)}" at position n=${summary.query.n} (line ${summary.query.line})`);
+  console.log(`load ${summary.timingsMs.load} ms · analysis ${summary.timingsMs.analyse} ms · rows for all heads ${summary.timingsMs.rowsAllHeads} ms\n`);
+  for (const r of results) {
+    const s = r.stats;
+    console.log(`L${r.layer} H${r.head}  max softmax ${pct(s.softmax.maxWeight)} SSMax ${pct(s.ssmax.maxWeight)} · entropy softmax ${s.softmax.entropy.toFixed(2)} SSMax ${s.ssmax.entropy.toFixed(2)} nats`);
+    for (const t of r.top) console.log(`    ${tokenLabel(t.text).padEnd(24)} line ${String(t.line).padStart(5)}  softmax ${pct(t.softmax)}  SSMax ${pct(t.ssmax)}`);
+  }
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    console.error(`attention-inspector: ${(e as Error).message}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,182 @@
+/**
+ * One analysed document: its tokens and, for every analysed position, each layer's post-RoPE queries, keys and
+ * values (kept so that any position's attention rows cost O(n·d), and so that an edit only recomputes from the first
+ * changed token), the per-head focus statistics the graph computed, and the model's next-token prediction.
+ *
+ * Layout per layer: [heads, capacity, headDim], so one head's keys are contiguous.
+ */
+import { focusStats, scores, softmaxScaled, topK, viewMultipliers, type FocusStats } from './attention';
+import type { ModelManifest } from './manifest';
+import type { Encoding } from './tokenizer';
+import type { HeadChoice, Normaliser } from '../protocol';
+
+export interface LayerStore {
+  q: Float32Array;
+  k: Float32Array;
+  v: Float32Array;
+  /** [heads, capacity, 4]: own max, own entropy, other max, other entropy (from the graph). */
+  stats: Float32Array;
+}
+
+export interface AttentionRows {
+  position: number;
+  n: number;
+  head: HeadChoice;
+  softmax: Float32Array;
+  ssmax: Float32Array;
+  stats: Record<Normaliser, FocusStats>;
+}
+
+export interface AttendedKey {
+  position: number;
+  softmax: number;
+  ssmax: number;
+}
+
+export class Analysis {
+  /** Positions 0..analysed-1 have results. */
+  analysed = 0;
+  readonly layers: LayerStore[];
+  /** argmax of the logits at each position (the model's guess for the next token). */
+  readonly prediction: Int32Array;
+  /** -log p(actual next token) at each position; NaN at the last. */
+  readonly nll: Float32Array;
+
+  constructor(
+    readonly manifest: ModelManifest,
+    readonly tokens: Encoding,
+    /** Tokens in the whole document (estimated when the cap cut tokenisation short). */
+    readonly totalTokens: number,
+  ) {
+    const { layers, heads, headDim } = manifest.architecture;
+    const cap = tokens.ids.length;
+    this.layers = Array.from({ length: layers }, () => ({
+      q: new Float32Array(heads * cap * headDim),
+      k: new Float32Array(heads * cap * headDim),
+      v: new Float32Array(heads * cap * headDim),
+      stats: new Float32Array(heads * cap * 4),
+    }));
+    this.prediction = new Int32Array(cap);
+    this.nll = new Float32Array(cap).fill(NaN);
+  }
+
+  get length(): number {
+    return this.tokens.ids.length;
+  }
+
+  get done(): boolean {
+    return this.analysed >= this.length;
+  }
+
+  /** Bytes held by the per-position arrays. */
+  get bytes(): number {
+    return this.layers.reduce((acc, l) => acc + l.q.byteLength + l.k.byteLength + l.v.byteLength + l.stats.byteLength, 0) + this.prediction.byteLength + this.nll.byteLength;
+  }
+
+  /** Copies results for positions [0, upTo) from an earlier analysis of the same token prefix. */
+  reusePrefix(prev: Analysis, upTo: number): void {
+    const { heads, headDim } = this.manifest.architecture;
+    const n = Math.min(upTo, prev.analysed, this.length);
+    for (let l = 0; l < this.layers.length; l++) {
+      for (let h = 0; h < heads; h++) {
+        for (const key of ['q', 'k', 'v'] as const) {
+          const src = prev.layers[l][key].subarray(h * prev.length * headDim, (h * prev.length + n) * headDim);
+          this.layers[l][key].set(src, h * this.length * headDim);
+        }
+        this.layers[l].stats.set(prev.layers[l].stats.subarray(h * prev.length * 4, (h * prev.length + n) * 4), h * this.length * 4);
+      }
+    }
+    this.prediction.set(prev.prediction.subarray(0, n));
+    this.nll.set(prev.nll.subarray(0, n));
+    if (n > 0 && n <= this.length) this.nll[n - 1] = NaN; // its next token may have changed
+    this.analysed = n;
+  }
+
+  /** Past keys or values of one layer as one [heads, P, headDim] array, as the ONNX graph takes them. */
+  past(layer: number, which: 'k' | 'v', P: number): Float32Array {
+    const { heads, headDim } = this.manifest.architecture;
+    const out = new Float32Array(heads * P * headDim);
+    const src = this.layers[layer][which];
+    for (let h = 0; h < heads; h++) out.set(src.subarray(h * this.length * headDim, (h * this.length + P) * headDim), h * P * headDim);
+    return out;
+  }
+
+  /** Stores one chunk's [heads, T, ...] outputs at positions [start, start+T). */
+  storeChunk(layer: number, start: number, T: number, q: Float32Array, k: Float32Array, v: Float32Array, stats: Float32Array): void {
+    const { heads, headDim } = this.manifest.architecture;
+    const L = this.layers[layer];
+    for (let h = 0; h < heads; h++) {
+      const dst = (h * this.length + start) * headDim;
+      const src = h * T * headDim;
+      L.q.set(q.subarray(src, src + T * headDim), dst);
+      L.k.set(k.subarray(src, src + T * headDim), dst);
+      L.v.set(v.subarray(src, src + T * headDim), dst);
+      L.stats.set(stats.subarray(h * T * 4, (h + 1) * T * 4), (h * this.length + start) * 4);
+    }
+  }
+
+  private sOf(layer: number, head: number): number | undefined {
+    return this.manifest.s ? this.manifest.s[layer][head] : undefined;
+  }
+
+  /** Weights of one head (or the mean over a layer's heads) for the query at `position`, under both views. */
+  rows(position: number, head: HeadChoice): AttentionRows {
+    if (position < 0 || position >= this.analysed) throw new RangeError(`position ${position} is not analysed yet (${this.analysed} of ${this.length})`);
+    const { heads, headDim } = this.manifest.architecture;
+    if (head.layer < 0 || head.layer >= this.layers.length) throw new RangeError(`layer ${head.layer} does not exist`);
+    if (head.head !== 'mean' && (head.head < 0 || head.head >= heads)) throw new RangeError(`head ${head.head} does not exist`);
+    const n = position + 1;
+    const L = this.layers[head.layer];
+    const which = head.head === 'mean' ? Array.from({ length: heads }, (_, h) => h) : [head.head];
+    const softmax = new Float32Array(n);
+    const ssmax = new Float32Array(n);
+    const z = new Float32Array(n);
+    const p = new Float32Array(n);
+    for (const h of which) {
+      scores(L.q, (h * this.length + position) * headDim, L.k, h * this.length * headDim, n, headDim, z);
+      const c = viewMultipliers(this.manifest.normaliser, this.sOf(head.layer, h), n, this.manifest.trainingContext);
+      softmaxScaled(z, c.softmax, p);
+      for (let j = 0; j < n; j++) softmax[j] += p[j] / which.length;
+      softmaxScaled(z, c.ssmax, p);
+      for (let j = 0; j < n; j++) ssmax[j] += p[j] / which.length;
+    }
+    return { position, n, head, softmax, ssmax, stats: { softmax: focusStats(softmax), ssmax: focusStats(ssmax) } };
+  }
+
+  /** The k most attended keys under the model's own normaliser, with both weights. */
+  top(rows: AttentionRows, k: number): AttendedKey[] {
+    const own = this.manifest.normaliser === 'ssmax' ? rows.ssmax : rows.softmax;
+    return topK(own, k).map((j) => ({ position: j, softmax: rows.softmax[j], ssmax: rows.ssmax[j] }));
+  }
+
+  /** Per-head focus statistics from the graph at one position, by normaliser. */
+  graphStats(position: number, layer: number, head: number): Record<Normaliser, { maxWeight: number; entropy: number }> {
+    const s = this.layers[layer].stats;
+    const o = (head * this.length + position) * 4;
+    const own = { maxWeight: s[o], entropy: s[o + 1] };
+    const other = { maxWeight: s[o + 2], entropy: s[o + 3] };
+    return this.manifest.normaliser === 'ssmax' ? { ssmax: own, softmax: other } : { softmax: own, ssmax: other };
+  }
+
+  /** Index of the token whose range holds `offset` (or the last token starting before it). */
+  tokenAt(offset: number): number {
+    const { starts } = this.tokens;
+    let lo = 0;
+    let hi = starts.length - 1;
+    if (hi < 0) return -1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (starts[mid] <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+}
+
+/** First position at which two token sequences differ. */
+export function commonPrefix(a: Int32Array, b: Int32Array): number {
+  const n = Math.min(a.length, b.length);
+  let i = 0;
+  while (i < n && a[i] === b[i]) i++;
+  return i;
+}

@@ -1,0 +1,100 @@
+/**
+ * Attention maths, from a query's scores to the two distributions the extension shows (see shared/notes/ssmax.md).
+ *
+ * Scores z_j = q·k_j / sqrt(d) come from the model's own post-RoPE queries and keys. One row costs O(n·d): the full
+ * n×n attention of a head is never built. Both views are softmax(c·z) with a per-query multiplier c:
+ *   SSMax-trained model (learned s):  SSMax view  c = s·ln n        (its own)
+ *                                     softmax view c = s·ln N_train (calibrated to agree at the training length)
+ *   softmax-trained model:            softmax view c = 1            (its own)
+ *                                     SSMax view  c = ln n / ln N_train (i.e. s = 1 / ln N_train)
+ * n is the number of keys the query sees (0-based position + 1). At n = 1 the only weight is 1, whatever c is.
+ */
+import type { Normaliser } from '../protocol';
+
+export interface ViewMultipliers {
+  softmax: number;
+  ssmax: number;
+}
+
+export function ssmaxMultiplier(s: number, n: number): number {
+  return s * Math.log(n);
+}
+
+/** Score multipliers of both views for one head at a query that sees n keys. */
+export function viewMultipliers(own: Normaliser, s: number | undefined, n: number, trainingContext: number): ViewMultipliers {
+  const lnTrain = Math.log(trainingContext);
+  if (own === 'ssmax') {
+    if (s === undefined) throw new Error('an SSMax model needs its learned s');
+    return { ssmax: ssmaxMultiplier(s, n), softmax: s * lnTrain };
+  }
+  return { softmax: 1, ssmax: Math.log(n) / lnTrain };
+}
+
+/** z_j = q·k_j / sqrt(d) for keys 0..n-1 laid out as [n, d] starting at keyOffset in `keys`. */
+export function scores(q: Float32Array, qOffset: number, keys: Float32Array, keyOffset: number, n: number, d: number, out = new Float32Array(n)): Float32Array {
+  const inv = 1 / Math.sqrt(d);
+  for (let j = 0; j < n; j++) {
+    let acc = 0;
+    const base = keyOffset + j * d;
+    for (let t = 0; t < d; t++) acc += q[qOffset + t] * keys[base + t];
+    out[j] = acc * inv;
+  }
+  return out;
+}
+
+/** softmax(c·z), with the row maximum subtracted so that nothing overflows. */
+export function softmaxScaled(z: ArrayLike<number>, c: number, out = new Float32Array(z.length)): Float32Array {
+  let max = -Infinity;
+  for (let j = 0; j < z.length; j++) max = Math.max(max, c * z[j]);
+  let sum = 0;
+  for (let j = 0; j < z.length; j++) {
+    const e = Math.exp(c * z[j] - max);
+    out[j] = e;
+    sum += e;
+  }
+  for (let j = 0; j < z.length; j++) out[j] /= sum;
+  return out;
+}
+
+export interface FocusStats {
+  maxWeight: number;
+  entropy: number;
+  normalisedEntropy: number;
+  /** e^H: how many keys the distribution is effectively spread over. */
+  effectiveSupport: number;
+}
+
+export function focusStats(p: ArrayLike<number>): FocusStats {
+  let max = 0;
+  let h = 0;
+  for (let j = 0; j < p.length; j++) {
+    const v = p[j];
+    if (v > max) max = v;
+    if (v > 0) h -= v * Math.log(v);
+  }
+  const n = p.length;
+  return { maxWeight: max, entropy: h, normalisedEntropy: n > 1 ? h / Math.log(n) : 0, effectiveSupport: Math.exp(h) };
+}
+
+/** Indices of the k largest weights, largest first. */
+export function topK(p: ArrayLike<number>, k: number): number[] {
+  const idx: number[] = [];
+  for (let j = 0; j < p.length; j++) {
+    if (idx.length < k) {
+      idx.push(j);
+      idx.sort((a, b) => p[b] - p[a]);
+    } else if (p[j] > p[idx[k - 1]]) {
+      idx[k - 1] = j;
+      idx.sort((a, b) => p[b] - p[a]);
+    }
+  }
+  return idx;
+}
+
+/** The paper's Figure 1 input: -2 everywhere but the last element, +3. Closed forms of the largest weight. */
+export function figure1SoftmaxMax(n: number): number {
+  return Math.exp(3) / (Math.exp(3) + (n - 1) * Math.exp(-2));
+}
+export function figure1SsmaxMax(n: number, s: number): number {
+  return 1 / (1 + (n - 1) * Math.pow(n, -5 * s));
+}

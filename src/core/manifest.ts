@@ -1,0 +1,73 @@
+/**
+ * The model manifest written by training/export.py: what the network is, how it was trained, and which files
+ * belong to it. Loading validates everything the rest of the core relies on, and errors name the file.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { Normaliser } from '../protocol';
+
+export interface ModelManifest {
+  format: 'attention-inspector-model-v1';
+  id: string;
+  displayName: string;
+  onnx: string;
+  tokenizer: string;
+  normaliser: Normaliser;
+  architecture: { vocabSize: number; dModel: number; layers: number; heads: number; headDim: number; ropeBase: number };
+  trainingContext: number;
+  /** Learned SSMax s per layer and head (SSMax-trained models only). */
+  s: number[][] | null;
+  eotId: number;
+  provenance: Record<string, unknown>;
+}
+
+export interface ModelFiles {
+  manifestPath: string;
+  manifest: ModelManifest;
+  onnxPath: string;
+  tokenizerPath: string;
+}
+
+export class ModelFileError extends Error {
+  constructor(readonly file: string, detail: string) {
+    super(`${detail} (${file})`);
+  }
+}
+
+const isPosInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v > 0;
+
+export function parseManifest(text: string, file: string): ModelManifest {
+  let m: Record<string, unknown>;
+  try {
+    m = JSON.parse(text) as Record<string, unknown>;
+  } catch (e) {
+    throw new ModelFileError(file, `model manifest is not valid JSON: ${(e as Error).message}`);
+  }
+  const fail = (what: string): never => {
+    throw new ModelFileError(file, `model manifest is invalid: ${what}`);
+  };
+  if (m.format !== 'attention-inspector-model-v1') fail('unknown format');
+  if (m.normaliser !== 'softmax' && m.normaliser !== 'ssmax') fail('normaliser must be softmax or ssmax');
+  if (typeof m.onnx !== 'string' || typeof m.tokenizer !== 'string') fail('onnx and tokenizer file names missing');
+  const a = m.architecture as Record<string, unknown> | undefined;
+  if (!a || !isPosInt(a.layers) || !isPosInt(a.heads) || !isPosInt(a.headDim) || !isPosInt(a.vocabSize)) fail('architecture incomplete');
+  if (!isPosInt(m.trainingContext)) fail('trainingContext missing');
+  if (m.normaliser === 'ssmax') {
+    const s = m.s;
+    const ok = Array.isArray(s) && s.length === a!.layers && s.every((row) => Array.isArray(row) && row.length === a!.heads && row.every((v) => typeof v === 'number' && Number.isFinite(v)));
+    if (!ok) fail('an SSMax model needs s as [layers][heads] numbers');
+  }
+  return m as unknown as ModelManifest;
+}
+
+export function loadModelFiles(manifestPath: string): ModelFiles {
+  let text: string;
+  try {
+    text = readFileSync(manifestPath, 'utf8');
+  } catch (e) {
+    throw new ModelFileError(manifestPath, `cannot read the model manifest: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  const manifest = parseManifest(text, manifestPath);
+  const dir = dirname(manifestPath);
+  return { manifestPath, manifest, onnxPath: resolve(dir, manifest.onnx), tokenizerPath: resolve(dir, manifest.tokenizer) };
+}

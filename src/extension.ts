@@ -1,0 +1,249 @@
+/**
+ * Extension entry point: builds one context object that owns every disposable, and registers the commands, the
+ * hover, the decorations, the status bar and the panel. The model itself runs in a separate process (src/core).
+ */
+import * as vscode from 'vscode';
+import { EngineError } from './core/engineClient';
+import { tokenAtOffset } from './core/tokenText';
+import { headLabel, type HeadChoice } from './protocol';
+import { AnalysisService, isAnalysable } from './vscode/analyses';
+import { Config } from './vscode/config';
+import { AttentionDecorations } from './vscode/decorations';
+import { AttentionHoverProvider } from './vscode/hover';
+import { AttentionPanel, PANEL_VIEW_TYPE, PanelSerializer, type PanelDeps } from './vscode/panel';
+import { defaultHead, SelectionState } from './vscode/selection';
+import { AttentionStatusBar } from './vscode/statusBar';
+
+/** What `activate` returns: used by the in-host test suite, harmless for anyone else. */
+export interface AttentionInspectorApi {
+  whenIdle(uri?: string): Promise<void>;
+  selection(): { uri?: string; position?: number; head: HeadChoice; overlay: boolean };
+  decorationsDrawn(): { uri: string; softmax: number; ssmax: number };
+  panelRejectedMessages(): number;
+  modelProcessPid(): number | undefined;
+  killModelProcess(): void;
+}
+
+class Context implements vscode.Disposable {
+  readonly log = vscode.window.createOutputChannel('Attention Inspector', { log: true });
+  readonly config = new Config();
+  readonly analyses: AnalysisService;
+  readonly selection: SelectionState;
+  readonly decorations: AttentionDecorations;
+  readonly statusBar: AttentionStatusBar;
+  readonly panelDeps: PanelDeps;
+  private readonly disposables: vscode.Disposable[] = [];
+
+  constructor(readonly ext: vscode.ExtensionContext) {
+    this.analyses = new AnalysisService(ext.extensionPath, this.config, this.log);
+    this.selection = new SelectionState(ext.globalState, { head: { layer: 0, head: 'mean' }, overlay: this.config.overlayDefault });
+    const topK = () => this.config.topK;
+    this.decorations = new AttentionDecorations(this.analyses, this.selection, topK);
+    this.statusBar = new AttentionStatusBar(this.analyses);
+    this.panelDeps = {
+      extensionUri: ext.extensionUri,
+      analyses: this.analyses,
+      selection: this.selection,
+      log: this.log,
+      topK,
+      revealToken: (uri, position, focus) => void this.revealToken(uri, position, focus),
+    };
+    this.disposables.push(
+      vscode.languages.registerHoverProvider({ scheme: '*' }, new AttentionHoverProvider(this.analyses, this.selection, topK)),
+      vscode.window.registerWebviewPanelSerializer(PANEL_VIEW_TYPE, new PanelSerializer(this.panelDeps, (uri, position) => this.restore(uri, position))),
+      this.analyses.onDidChangeModel((m) => {
+        // resolve the configured default head against the model's shape, once per model
+        if (m) this.selection.setHead(defaultHead(this.config.defaultLayer, this.config.defaultHead, m.layers, m.heads));
+      }),
+      vscode.window.onDidChangeTextEditorSelection((e) => this.followCursor(e)),
+      this.analyses.onDidChange((a) => {
+        // a new version of the inspected document: keep the query on the token under the cursor
+        const s = this.selection.current;
+        if (a.uri === s.uri && a.analysed === 0) this.selectAtCursor(a.uri);
+      }),
+    );
+    this.registerCommands();
+  }
+
+  private registerCommands(): void {
+    const reg = (id: string, fn: (...args: unknown[]) => unknown) => this.disposables.push(vscode.commands.registerCommand(`attentionInspector.${id}`, fn));
+    reg('inspect', () => this.inspect());
+    reg('toggleOverlay', () => {
+      const on = !this.selection.current.overlay;
+      this.selection.setOverlay(on);
+      vscode.window.setStatusBarMessage(`Attention: SSMax overlay ${on ? 'on' : 'off'}`, 2500);
+    });
+    reg('selectHead', () => this.pickHead());
+    reg('selectModel', () => this.pickModel());
+    reg('clearSelection', () => this.selection.clear());
+    reg('showLog', () => this.log.show());
+    reg('openSettings', () => vscode.commands.executeCommand('workbench.action.openSettings', 'attentionInspector'));
+    reg('statusMenu', async () => {
+      const items = [
+        { label: '$(gear) Open Settings', id: 'openSettings' },
+        { label: '$(eye) Inspect Attention', id: 'inspect' },
+        { label: '$(layers) Select Layer/Head', id: 'selectHead' },
+        { label: '$(beaker) Select Model', id: 'selectModel' },
+        { label: '$(output) Show Log', id: 'showLog' },
+      ];
+      const pick = await vscode.window.showQuickPick(items, { placeHolder: 'Attention Inspector' });
+      if (pick) await vscode.commands.executeCommand(`attentionInspector.${pick.id}`);
+    });
+  }
+
+  private targetDocument(): vscode.TextDocument | undefined {
+    const editor = vscode.window.activeTextEditor ?? vscode.window.visibleTextEditors[0];
+    return editor?.document;
+  }
+
+  async inspect(): Promise<void> {
+    const doc = this.targetDocument();
+    if (!doc) {
+      void vscode.window.showInformationMessage('Attention Inspector: open a text document first.');
+      return;
+    }
+    if (!isAnalysable(doc)) {
+      void vscode.window.showInformationMessage(`Attention Inspector does not analyse ${doc.uri.scheme} documents.`);
+      return;
+    }
+    if (doc.getText().length === 0) {
+      void vscode.window.showInformationMessage('Attention Inspector: the document is empty, so there is no attention to show.');
+      return;
+    }
+    const uri = doc.uri.toString();
+    AttentionPanel.show(this.panelDeps, uri);
+    this.selectAtCursor(uri, true);
+    try {
+      await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: `Analysing ${doc.fileName.split(/[\\/]/).pop()}`, cancellable: true },
+        async (progress, token) => {
+          token.onCancellationRequested(() => void this.analyses.engine.request('cancel', { docKey: uri }).catch(() => undefined));
+          let last = 0;
+          const sub = this.analyses.onDidChange((a) => {
+            if (a.uri !== uri || !a.length) return;
+            const pct = (100 * a.analysed) / a.length;
+            progress.report({ increment: pct - last, message: `${a.analysed} of ${a.length} tokens` });
+            last = pct;
+          });
+          try {
+            const a = await this.analyses.analyse(doc);
+            if (a.tokens.totalTokens > a.length) {
+              void vscode.window.showInformationMessage(
+                `Attention Inspector analysed the first ${a.length} of about ${a.tokens.totalTokens} tokens (setting attentionInspector.maxTokens).`,
+              );
+            }
+          } finally {
+            sub.dispose();
+          }
+        },
+      );
+    } catch (e) {
+      if (e instanceof EngineError && e.cancelled) return;
+      const msg = (e as Error).message;
+      this.log.error(msg);
+      void vscode.window.showErrorMessage(`Attention Inspector: ${msg}`, 'Show Log', 'Open Settings').then((a) => {
+        if (a === 'Show Log') this.log.show();
+        if (a === 'Open Settings') void vscode.commands.executeCommand('attentionInspector.openSettings');
+      });
+    }
+  }
+
+  private selectAtCursor(uri: string, force = false): void {
+    const editor = vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === uri);
+    const a = this.analyses.get(uri);
+    if (!editor) return;
+    if (!a || a.version !== editor.document.version) {
+      if (force) this.selection.select(uri, 0);
+      return;
+    }
+    const i = tokenAtOffset(a.tokens, editor.document.offsetAt(editor.selection.active));
+    if (i >= 0) this.selection.select(uri, i);
+  }
+
+  private followCursor(e: vscode.TextEditorSelectionChangeEvent): void {
+    const uri = e.textEditor.document.uri.toString();
+    if (uri !== this.selection.current.uri) return;
+    if (e.kind === undefined) return; // programmatic (our own reveal): already selected
+    this.selectAtCursor(uri);
+  }
+
+  private async revealToken(uri: string, position: number, focus: boolean): Promise<void> {
+    const a = this.analyses.get(uri);
+    if (!a || position >= a.length) return;
+    let editor = vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === uri);
+    if (!editor || focus) {
+      const doc = editor?.document ?? (await vscode.workspace.openTextDocument(vscode.Uri.parse(uri)));
+      editor = await vscode.window.showTextDocument(doc, { viewColumn: editor?.viewColumn ?? vscode.ViewColumn.One, preserveFocus: !focus });
+    }
+    if (editor.document.version !== a.version) return;
+    const start = editor.document.positionAt(a.tokens.starts[position]);
+    editor.selection = new vscode.Selection(start, start);
+    editor.revealRange(new vscode.Range(start, start), vscode.TextEditorRevealType.InCenterIfOutsideViewport);
+  }
+
+  private async restore(uri: string, position: number): Promise<void> {
+    const doc = await vscode.workspace.openTextDocument(vscode.Uri.parse(uri));
+    await vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.One, preserveFocus: true });
+    AttentionPanel.current?.setDocument(uri);
+    this.selection.select(uri, position);
+    await this.analyses.analyse(doc);
+  }
+
+  private async pickHead(): Promise<void> {
+    const m = this.analyses.model ?? (await this.analyses.ensureModel().catch(() => undefined));
+    if (!m) return;
+    const cur = this.selection.current.head;
+    const items: (vscode.QuickPickItem & { head: HeadChoice })[] = [];
+    for (let layer = 0; layer < m.layers; layer++) {
+      for (const head of ['mean' as const, ...Array.from({ length: m.heads }, (_, h) => h)]) {
+        const h: HeadChoice = { layer, head };
+        items.push({ label: headLabel(h), description: head === 'mean' ? `mean of ${m.heads} heads` : undefined, picked: cur.layer === layer && cur.head === head, head: h });
+      }
+    }
+    const pick = await vscode.window.showQuickPick(items, { placeHolder: `Layer and head (now ${headLabel(cur)})` });
+    if (pick) this.selection.setHead(pick.head);
+  }
+
+  private async pickModel(): Promise<void> {
+    const pick = await vscode.window.showQuickPick(
+      [
+        { label: 'SSMax-trained model', description: 'softmax(s·ln n·z), learned s per head', id: 'ssmax' },
+        { label: 'softmax-trained model', description: 'ordinary softmax attention', id: 'softmax' },
+      ],
+      { placeHolder: `Model (now ${this.config.model})` },
+    );
+    if (pick) await vscode.workspace.getConfiguration('attentionInspector').update('model', pick.id, vscode.ConfigurationTarget.Global);
+  }
+
+  dispose(): void {
+    AttentionPanel.current?.dispose();
+    for (const d of this.disposables) d.dispose();
+    this.decorations.dispose();
+    this.statusBar.dispose();
+    this.selection.dispose();
+    this.analyses.dispose();
+    this.config.dispose();
+    this.log.dispose();
+  }
+}
+
+let context: Context | undefined;
+
+export function activate(ext: vscode.ExtensionContext): AttentionInspectorApi {
+  context = new Context(ext);
+  ext.subscriptions.push(context);
+  const c = context;
+  return {
+    whenIdle: (uri) => c.analyses.whenIdle(uri),
+    selection: () => c.selection.current,
+    decorationsDrawn: () => c.decorations.lastDrawn,
+    panelRejectedMessages: () => AttentionPanel.current?.rejectedMessages ?? 0,
+    modelProcessPid: () => c.analyses.engine.pid,
+    killModelProcess: () => c.analyses.engine.kill(),
+  };
+}
+
+export function deactivate(): void {
+  context?.dispose();
+  context = undefined;
+}

@@ -1,0 +1,222 @@
+/**
+ * Which documents are analysed, at which version, and how far. Owns the model process client and the model's
+ * loading. An inspected document is re-analysed (from its first changed token) shortly after each edit; results of
+ * an older version are never mixed with a newer text: everything is keyed by (uri, version).
+ */
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { EngineClient, EngineError } from '../core/engineClient';
+import type { LoadedModelInfo, RowsResult, TokensResult } from '../core/engineProtocol';
+import { describeFallback } from '../core/providers';
+import type { HeadChoice } from '../protocol';
+import type { Config } from './config';
+
+export interface DocumentAnalysis {
+  uri: string;
+  version: number;
+  tokens: TokensResult;
+  analysed: number;
+  length: number;
+  done: boolean;
+  /** Wall time of the last (or running) analysis. */
+  ms: number;
+  reused: number;
+  error?: string;
+}
+
+const EDIT_DEBOUNCE_MS = 400;
+const NOT_ANALYSED_SCHEMES = new Set(['output', 'debug', 'git', 'vscode-scm', 'comment', 'walkThroughSnippet']);
+
+export function isAnalysable(doc: vscode.TextDocument): boolean {
+  return !NOT_ANALYSED_SCHEMES.has(doc.uri.scheme);
+}
+
+export class AnalysisService implements vscode.Disposable {
+  readonly engine: EngineClient;
+  private readonly changed = new vscode.EventEmitter<DocumentAnalysis>();
+  readonly onDidChange = this.changed.event;
+  private readonly modelChanged = new vscode.EventEmitter<LoadedModelInfo | undefined>();
+  readonly onDidChangeModel = this.modelChanged.event;
+  private readonly analyses = new Map<string, DocumentAnalysis>();
+  private readonly running = new Map<string, Promise<DocumentAnalysis>>();
+  /** Documents the user asked to inspect: these follow edits. */
+  private readonly tracked = new Set<string>();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly disposables: vscode.Disposable[] = [];
+  private modelLoad: Promise<LoadedModelInfo> | undefined;
+  model: LoadedModelInfo | undefined;
+  private fallbackShown = false;
+
+  constructor(
+    private readonly extensionPath: string,
+    private readonly config: Config,
+    private readonly log: vscode.LogOutputChannel,
+  ) {
+    this.engine = new EngineClient(path.join(extensionPath, 'out', 'engine.js'), (l) => log.info(l));
+    this.engine.onEvent((e) => {
+      const a = this.analyses.get(e.docKey);
+      if (e.event === 'tokens') {
+        const next: DocumentAnalysis = { uri: e.docKey, version: e.version, tokens: e.tokens, analysed: 0, length: e.tokens.ids.length, done: false, ms: 0, reused: 0 };
+        this.analyses.set(e.docKey, next);
+        this.changed.fire(next);
+      } else if (a && a.version === e.version) {
+        a.analysed = e.analysed;
+        a.ms = e.ms;
+        a.done = e.analysed >= e.length;
+        this.changed.fire(a);
+      }
+    });
+    this.engine.onExit(() => {
+      void vscode.window.showWarningMessage('Attention Inspector: the model process stopped unexpectedly; it was restarted and inspected documents are analysed again.');
+      for (const uri of this.tracked) this.schedule(uri, 0);
+    });
+    this.disposables.push(
+      vscode.workspace.onDidChangeTextDocument((e) => {
+        const uri = e.document.uri.toString();
+        if (this.tracked.has(uri) && e.contentChanges.length) this.schedule(uri, EDIT_DEBOUNCE_MS);
+      }),
+      vscode.workspace.onDidCloseTextDocument((doc) => this.forget(doc.uri.toString())),
+      config.onDidChange((keys) => {
+        if (keys.some((k) => ['model', 'modelPath', 'executionProvider'].includes(k))) void this.reloadModel();
+        else if (keys.includes('maxTokens')) for (const uri of this.tracked) this.schedule(uri, 0);
+      }),
+    );
+  }
+
+  manifestPath(): string {
+    const custom = this.config.modelPath;
+    if (custom) return path.isAbsolute(custom) ? custom : path.resolve(vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? '', custom);
+    return path.join(this.extensionPath, 'models', `${this.config.model}.json`);
+  }
+
+  ensureModel(): Promise<LoadedModelInfo> {
+    this.modelLoad ??= (async () => {
+      if (this.config.modelPathIgnoredForTrust) {
+        void vscode.window.showInformationMessage('Attention Inspector: attentionInspector.modelPath is ignored because this workspace is not trusted; the shipped model is used.');
+      }
+      const manifestPath = this.manifestPath();
+      this.log.info(`loading model ${manifestPath} (execution provider: ${this.config.executionProvider})`);
+      const info = await this.engine.request('load', { manifestPath, provider: this.config.executionProvider });
+      this.model = info;
+      const fallback = describeFallback(info);
+      if (fallback) {
+        this.log.warn(fallback);
+        if (!this.fallbackShown && this.config.executionProvider !== 'auto') void vscode.window.showWarningMessage(fallback);
+        else if (!this.fallbackShown) void vscode.window.showInformationMessage(`Attention Inspector runs on the CPU: no GPU provider was available (details in the log).`, 'Show Log').then((a) => a && this.log.show());
+        this.fallbackShown = true;
+      }
+      this.log.info(`model ${info.displayName} loaded on ${info.provider}`);
+      this.modelChanged.fire(info);
+      return info;
+    })();
+    this.modelLoad.catch((e: unknown) => {
+      this.modelLoad = undefined;
+      this.log.error(`model failed to load: ${(e as Error).message}`);
+    });
+    return this.modelLoad;
+  }
+
+  private async reloadModel(): Promise<void> {
+    this.modelLoad = undefined;
+    this.model = undefined;
+    this.analyses.clear();
+    this.modelChanged.fire(undefined);
+    try {
+      await this.ensureModel();
+    } catch (e) {
+      void vscode.window.showErrorMessage(`Attention Inspector: ${(e as Error).message}`);
+      return;
+    }
+    for (const uri of this.tracked) this.schedule(uri, 0);
+  }
+
+  get(uri: string): DocumentAnalysis | undefined {
+    return this.analyses.get(uri);
+  }
+
+  isTracked(uri: string): boolean {
+    return this.tracked.has(uri);
+  }
+
+  /** Analyses the document at its current version (or returns the one already running/done for it). */
+  analyse(doc: vscode.TextDocument): Promise<DocumentAnalysis> {
+    const uri = doc.uri.toString();
+    this.tracked.add(uri);
+    const cached = this.analyses.get(uri);
+    const running = this.running.get(uri);
+    if (cached && cached.version === doc.version && (cached.done || running)) return running ?? Promise.resolve(cached);
+    const version = doc.version;
+    const text = doc.getText();
+    const job = (async () => {
+      await this.ensureModel();
+      const result = await this.engine.request('analyse', { docKey: uri, version, text, maxTokens: this.config.maxTokens });
+      const a = this.analyses.get(uri);
+      if (!a || a.version !== version) throw new EngineError('superseded by a newer version', true);
+      a.ms = result.ms;
+      a.reused = result.reused;
+      a.done = true;
+      this.log.info(`analysed ${path.basename(doc.fileName)} v${version}: ${result.length} tokens in ${result.ms.toFixed(0)} ms (${result.reused} reused), ${(result.bytes / 2 ** 20).toFixed(0)} MiB`);
+      this.changed.fire(a);
+      return a;
+    })();
+    this.running.set(uri, job);
+    const clear = () => {
+      if (this.running.get(uri) === job) this.running.delete(uri);
+    };
+    job.then(clear, clear);
+    return job;
+  }
+
+  private schedule(uri: string, delay: number): void {
+    clearTimeout(this.timers.get(uri));
+    this.timers.set(
+      uri,
+      setTimeout(() => {
+        this.timers.delete(uri);
+        const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri);
+        if (!doc) return;
+        this.analyse(doc).catch((e: unknown) => {
+          if (!(e instanceof EngineError && e.cancelled)) this.log.warn(`re-analysis failed: ${(e as Error).message}`);
+        });
+      }, delay),
+    );
+  }
+
+  async rows(uri: string, version: number, position: number, head: HeadChoice, topK: number): Promise<RowsResult | undefined> {
+    const a = this.analyses.get(uri);
+    if (!a || a.version !== version || position >= a.analysed) return undefined;
+    try {
+      return await this.engine.request('rows', { docKey: uri, version, position, head, topK });
+    } catch (e) {
+      this.log.debug(`rows unavailable: ${(e as Error).message}`);
+      return undefined;
+    }
+  }
+
+  /** Resolves when no analysis is running or scheduled (for the given document, or any). */
+  async whenIdle(uri?: string): Promise<void> {
+    for (;;) {
+      const pending = uri ? [this.running.get(uri)].filter((p): p is Promise<DocumentAnalysis> => !!p) : [...this.running.values()];
+      const scheduled = uri ? this.timers.has(uri) : this.timers.size > 0;
+      if (!pending.length && !scheduled) return;
+      await Promise.allSettled(pending);
+      if (scheduled) await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  forget(uri: string): void {
+    this.tracked.delete(uri);
+    clearTimeout(this.timers.get(uri));
+    this.timers.delete(uri);
+    if (this.analyses.delete(uri) || this.running.has(uri)) void this.engine.request('forget', { docKey: uri }).catch(() => undefined);
+  }
+
+  dispose(): void {
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+    this.engine.dispose();
+    this.changed.dispose();
+    this.modelChanged.dispose();
+    for (const d of this.disposables) d.dispose();
+  }
+}

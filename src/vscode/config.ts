@@ -1,0 +1,68 @@
+/**
+ * Typed view of the `attentionInspector.*` settings, re-read when they change. File-pointing settings are
+ * honoured only in trusted workspaces (package.json declares them restricted as well).
+ */
+import * as vscode from 'vscode';
+import type { ProviderChoice } from '../core/providers';
+
+export const SECTION = 'attentionInspector';
+
+export class Config implements vscode.Disposable {
+  private readonly emitter = new vscode.EventEmitter<string[]>();
+  /** Fires with the names (without prefix) of the settings that changed. */
+  readonly onDidChange = this.emitter.event;
+  private readonly subscription: vscode.Disposable;
+
+  constructor() {
+    this.subscription = vscode.workspace.onDidChangeConfiguration((e) => {
+      const changed = ['executionProvider', 'maxTokens', 'model', 'modelPath', 'defaultLayer', 'defaultHead', 'overlay', 'topK'].filter((k) =>
+        e.affectsConfiguration(`${SECTION}.${k}`),
+      );
+      if (changed.length) this.emitter.fire(changed);
+    });
+  }
+
+  private get cfg() {
+    return vscode.workspace.getConfiguration(SECTION);
+  }
+
+  get executionProvider(): ProviderChoice {
+    const v = this.cfg.get<string>('executionProvider', 'auto');
+    return (['auto', 'cuda', 'dml', 'coreml', 'cpu'] as const).find((p) => p === v) ?? 'auto';
+  }
+  get maxTokens(): number {
+    return clampInt(this.cfg.get<number>('maxTokens', 8192), 16, 131072, 8192);
+  }
+  get model(): 'ssmax' | 'softmax' {
+    return this.cfg.get<string>('model') === 'softmax' ? 'softmax' : 'ssmax';
+  }
+  /** A custom manifest path, or undefined when unset or when the workspace is not trusted. */
+  get modelPath(): string | undefined {
+    const p = this.cfg.get<string>('modelPath', '').trim();
+    return p && vscode.workspace.isTrusted ? p : undefined;
+  }
+  get modelPathIgnoredForTrust(): boolean {
+    return !!this.cfg.get<string>('modelPath', '').trim() && !vscode.workspace.isTrusted;
+  }
+  get defaultLayer(): number {
+    return clampInt(this.cfg.get<number>('defaultLayer', -1), -1, 1024, -1);
+  }
+  get defaultHead(): number {
+    return clampInt(this.cfg.get<number>('defaultHead', -1), -1, 1024, -1);
+  }
+  get overlayDefault(): boolean {
+    return this.cfg.get<boolean>('overlay', true);
+  }
+  get topK(): number {
+    return clampInt(this.cfg.get<number>('topK', 10), 1, 100, 10);
+  }
+
+  dispose(): void {
+    this.subscription.dispose();
+    this.emitter.dispose();
+  }
+}
+
+function clampInt(v: unknown, min: number, max: number, fallback: number): number {
+  return typeof v === 'number' && Number.isFinite(v) ? Math.min(max, Math.max(min, Math.round(v))) : fallback;
+}

@@ -1,0 +1,61 @@
+/**
+ * Hovering a token of an inspected document shows where it attends, for the selected layer/head, under both
+ * normalisers. The hovered token is the query; nothing is computed for documents that were not inspected.
+ */
+import * as vscode from 'vscode';
+import { tokenAtOffset, tokenInfos, tokenLabel } from '../core/tokenText';
+import { headLabel } from '../protocol';
+import type { AnalysisService } from './analyses';
+import type { SelectionState } from './selection';
+
+const pct = (v: number) => `${(v * 100).toFixed(v >= 0.1 ? 1 : 2)}%`;
+
+export class AttentionHoverProvider implements vscode.HoverProvider {
+  constructor(
+    private readonly analyses: AnalysisService,
+    private readonly selection: SelectionState,
+    private readonly topK: () => number,
+  ) {}
+
+  async provideHover(doc: vscode.TextDocument, pos: vscode.Position, token: vscode.CancellationToken): Promise<vscode.Hover | undefined> {
+    const uri = doc.uri.toString();
+    const a = this.analyses.get(uri);
+    const model = this.analyses.model;
+    if (!a || !model || a.version !== doc.version) return undefined;
+    const offset = doc.offsetAt(pos);
+    const i = tokenAtOffset(a.tokens, offset);
+    if (i < 0) return undefined;
+    if (i >= a.analysed) {
+      return new vscode.Hover(new vscode.MarkdownString(`**Attention**: token ${i} is not analysed yet (${a.analysed} of ${a.length}).`));
+    }
+    const head = this.selection.current.head;
+    const rows = await this.analyses.rows(uri, a.version, i, head, Math.min(this.topK(), 8));
+    if (!rows || token.isCancellationRequested) return undefined;
+    const text = doc.getText();
+    const infos = tokenInfos(text, a.tokens);
+    const own = model.normaliser;
+    const mark = (n: 'softmax' | 'ssmax') => (n === own ? ' (model)' : '');
+    const md = new vscode.MarkdownString(undefined, true);
+    md.isTrusted = false;
+    md.supportHtml = false;
+    md.appendMarkdown(`**Attention** of \`${escapeCode(tokenLabel(infos[i].text))}\` · position n = ${rows.n} · ${headLabel(head)} · ${escapeMd(model.displayName)}\n\n`);
+    md.appendMarkdown(`| # | token | line | softmax${mark('softmax')} | SSMax${mark('ssmax')} |\n|---:|---|---:|---:|---:|\n`);
+    rows.top.forEach((t, r) => {
+      const info = infos[t.position];
+      md.appendMarkdown(`| ${r + 1} | \`${escapeCode(tokenLabel(info.text))}\` | ${info.line + 1} | ${pct(t.softmax)} | ${pct(t.ssmax)} |\n`);
+    });
+    const s = rows.stats;
+    md.appendMarkdown(
+      `\nmax weight: softmax ${pct(s.softmax.maxWeight)} · SSMax ${pct(s.ssmax.maxWeight)}  \nentropy: softmax ${s.softmax.entropy.toFixed(2)} · SSMax ${s.ssmax.entropy.toFixed(2)} nats (uniform ${Math.log(rows.n).toFixed(2)})`,
+    );
+    const range = new vscode.Range(doc.positionAt(a.tokens.starts[i]), doc.positionAt(a.tokens.ends[i]));
+    return new vscode.Hover(md, range);
+  }
+}
+
+function escapeCode(s: string): string {
+  return s.replace(/`/g, 'ˋ').replace(/\|/g, '¦');
+}
+function escapeMd(s: string): string {
+  return s.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, (c) => `\\${c}`);
+}

@@ -1,0 +1,258 @@
+/**
+ * The webview panel: one per window, showing the inspected document. It owns its disposables, builds its HTML with
+ * a strict CSP and a nonce, waits for the webview's `ready` before posting, validates every message it receives,
+ * and is restored after a window reload by the serializer (the webview keeps {uri, position, head, overlay}).
+ */
+import * as vscode from 'vscode';
+import type { RowsResult } from '../core/engineProtocol';
+import { tokenInfos } from '../core/tokenText';
+import { parseWebviewMessage, type AttentionPayload, type HostToWebview, type ModelInfo, type WebviewToHost } from '../protocol';
+import { makeNonce, renderWebviewHtml } from '../webviewHtml';
+import type { AnalysisService, DocumentAnalysis } from './analyses';
+import type { SelectionState } from './selection';
+
+export const PANEL_VIEW_TYPE = 'attentionInspector.panel';
+
+export interface PanelDeps {
+  extensionUri: vscode.Uri;
+  analyses: AnalysisService;
+  selection: SelectionState;
+  log: vscode.LogOutputChannel;
+  topK: () => number;
+  /** Moves the editor cursor to a token (and reveals it when `reveal`). */
+  revealToken: (uri: string, position: number, focus: boolean) => void;
+}
+
+export class AttentionPanel implements vscode.Disposable {
+  static current: AttentionPanel | undefined;
+  private ready = false;
+  private queue: HostToWebview[] = [];
+  private sentVersion: number | undefined;
+  private readonly disposables: vscode.Disposable[] = [];
+  private rowsRequest = 0;
+  /** Messages rejected by validation (for tests and the log). */
+  rejectedMessages = 0;
+
+  static webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions & vscode.WebviewPanelOptions {
+    return {
+      enableScripts: true,
+      localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'out'), vscode.Uri.joinPath(extensionUri, 'media')],
+    };
+  }
+
+  static show(deps: PanelDeps, uri: string): AttentionPanel {
+    if (AttentionPanel.current) {
+      AttentionPanel.current.setDocument(uri);
+      AttentionPanel.current.panel.reveal(vscode.ViewColumn.Beside, true);
+      return AttentionPanel.current;
+    }
+    const panel = vscode.window.createWebviewPanel(PANEL_VIEW_TYPE, 'Attention', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, AttentionPanel.webviewOptions(deps.extensionUri));
+    return new AttentionPanel(panel, deps, uri);
+  }
+
+  constructor(
+    readonly panel: vscode.WebviewPanel,
+    private readonly deps: PanelDeps,
+    private uri: string,
+  ) {
+    AttentionPanel.current = this;
+    panel.webview.options = AttentionPanel.webviewOptions(deps.extensionUri);
+    panel.iconPath = vscode.Uri.joinPath(deps.extensionUri, 'media', 'icon.svg');
+    panel.webview.html = this.html();
+    this.updateTitle();
+    this.disposables.push(
+      panel.onDidDispose(() => this.dispose()),
+      panel.webview.onDidReceiveMessage((raw: unknown) => this.receive(raw)),
+      deps.analyses.onDidChange((a) => a.uri === this.uri && this.onAnalysis(a)),
+      deps.analyses.onDidChangeModel(() => {
+        this.sentVersion = undefined;
+        const a = deps.analyses.get(this.uri);
+        if (a) this.onAnalysis(a);
+      }),
+      deps.selection.onDidChange(() => {
+        this.postSettings();
+        void this.postAttention();
+      }),
+    );
+  }
+
+  get documentUri(): string {
+    return this.uri;
+  }
+
+  setDocument(uri: string): void {
+    if (uri === this.uri) return;
+    this.uri = uri;
+    this.sentVersion = undefined;
+    this.updateTitle();
+    const a = this.deps.analyses.get(uri);
+    if (a) this.onAnalysis(a);
+  }
+
+  private updateTitle(): void {
+    const name = vscode.Uri.parse(this.uri).path.split('/').pop() || 'document';
+    this.panel.title = `Attention: ${name}`;
+  }
+
+  private html(): string {
+    const webview = this.panel.webview;
+    const asUri = (...p: string[]) => webview.asWebviewUri(vscode.Uri.joinPath(this.deps.extensionUri, ...p)).toString();
+    return renderWebviewHtml({ cspSource: webview.cspSource, nonce: makeNonce(), scriptUri: asUri('out', 'webview.js'), styleUri: asUri('media', 'webview.css'), title: 'Attention' });
+  }
+
+  private post(msg: HostToWebview): void {
+    if (!this.ready) {
+      this.queue.push(msg);
+      return;
+    }
+    void this.panel.webview.postMessage(msg);
+  }
+
+  private receive(raw: unknown): void {
+    const msg = parseWebviewMessage(raw);
+    if (!msg) {
+      this.rejectedMessages++;
+      const preview = (() => {
+        try {
+          return JSON.stringify(raw).slice(0, 200);
+        } catch {
+          return String(raw);
+        }
+      })();
+      this.deps.log.warn(`rejected a malformed message from the webview: ${preview}`);
+      return;
+    }
+    this.handle(msg);
+  }
+
+  private handle(msg: WebviewToHost): void {
+    const sel = this.deps.selection;
+    switch (msg.type) {
+      case 'ready': {
+        this.ready = true;
+        this.sentVersion = undefined;
+        const queued = this.queue;
+        this.queue = [];
+        for (const m of queued) void this.panel.webview.postMessage(m);
+        const a = this.deps.analyses.get(this.uri);
+        if (a) this.onAnalysis(a);
+        this.postSettings();
+        void this.postAttention();
+        break;
+      }
+      case 'selectToken':
+        if (this.validPosition(msg.position)) {
+          sel.select(this.uri, msg.position);
+          this.deps.revealToken(this.uri, msg.position, false);
+        }
+        break;
+      case 'revealToken':
+        if (this.validPosition(msg.position)) {
+          sel.select(this.uri, msg.position);
+          this.deps.revealToken(this.uri, msg.position, true);
+        }
+        break;
+      case 'selectHead': {
+        const m = this.deps.analyses.model;
+        if (m && msg.head.layer < m.layers && (msg.head.head === 'mean' || msg.head.head < m.heads)) sel.setHead(msg.head);
+        break;
+      }
+      case 'setOverlay':
+        sel.setOverlay(msg.on);
+        break;
+    }
+  }
+
+  private validPosition(p: number): boolean {
+    const a = this.deps.analyses.get(this.uri);
+    return !!a && p < a.length;
+  }
+
+  private modelInfo(): ModelInfo | undefined {
+    const m = this.deps.analyses.model;
+    if (!m) return undefined;
+    return { id: m.id, displayName: m.displayName, normaliser: m.normaliser, trainingContext: m.trainingContext, layers: m.layers, heads: m.heads, executionProvider: m.provider.toUpperCase() };
+  }
+
+  private onAnalysis(a: DocumentAnalysis): void {
+    const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === a.uri);
+    const model = this.modelInfo();
+    if (!doc || !model) return;
+    if (this.sentVersion !== a.version) {
+      if (doc.version !== a.version) return; // a newer text exists: its analysis will follow
+      this.sentVersion = a.version;
+      const tokens = tokenInfos(doc.getText(), a.tokens);
+      this.post({ type: 'document', doc: { uri: a.uri, fileName: doc.fileName, version: a.version, tokens, totalTokens: a.tokens.totalTokens, maxTokens: tokens.length }, model });
+      void this.postAttention();
+    }
+    this.post({ type: 'progress', progress: { uri: a.uri, version: a.version, analysedTokens: a.analysed, totalTokens: a.length, done: a.done, elapsedMs: a.ms } });
+    const sel = this.deps.selection.current;
+    if (sel.uri === a.uri && sel.position !== undefined && sel.position < a.analysed && !this.attentionShown) void this.postAttention();
+  }
+
+  private attentionShown = false;
+
+  private postSettings(): void {
+    const s = this.deps.selection.current;
+    this.post({ type: 'settings', overlay: s.overlay, head: s.head });
+  }
+
+  private async postAttention(): Promise<void> {
+    const s = this.deps.selection.current;
+    const a = this.deps.analyses.get(this.uri);
+    if (s.uri !== this.uri || s.position === undefined || !a || a.version !== this.sentVersion) return;
+    const ticket = ++this.rowsRequest;
+    const rows = await this.deps.analyses.rows(a.uri, a.version, s.position, s.head, this.deps.topK());
+    if (!rows || ticket !== this.rowsRequest) {
+      this.attentionShown = false;
+      return;
+    }
+    this.attentionShown = true;
+    this.post({ type: 'attention', attention: toPayload(a, rows, s.head, this.docText(a)) });
+  }
+
+  private docText(a: DocumentAnalysis): string {
+    return vscode.workspace.textDocuments.find((d) => d.uri.toString() === a.uri && d.version === a.version)?.getText() ?? '';
+  }
+
+  dispose(): void {
+    if (AttentionPanel.current === this) AttentionPanel.current = undefined;
+    for (const d of this.disposables) d.dispose();
+    this.disposables.length = 0;
+    this.panel.dispose();
+  }
+}
+
+export function toPayload(a: DocumentAnalysis, rows: RowsResult, head: AttentionPayload['head'], text: string): AttentionPayload {
+  const lines = tokenInfos(text, a.tokens);
+  return {
+    uri: a.uri,
+    version: a.version,
+    position: rows.position,
+    n: rows.n,
+    head,
+    softmax: Array.from(rows.softmax),
+    ssmax: Array.from(rows.ssmax),
+    stats: rows.stats,
+    top: rows.top.map((t) => ({ position: t.position, text: lines[t.position]?.text ?? '', line: lines[t.position]?.line ?? 0, softmax: t.softmax, ssmax: t.ssmax })),
+  };
+}
+
+export class PanelSerializer implements vscode.WebviewPanelSerializer {
+  constructor(
+    private readonly deps: PanelDeps,
+    private readonly restore: (uri: string, position: number) => Promise<void>,
+  ) {}
+
+  async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: unknown): Promise<void> {
+    const { isWebviewState } = await import('../protocol');
+    const s = isWebviewState(state) ? state : undefined;
+    AttentionPanel.current?.dispose();
+    new AttentionPanel(panel, this.deps, s?.uri ?? '');
+    if (s) {
+      this.deps.selection.setHead(s.head);
+      this.deps.selection.setOverlay(s.overlay);
+      await this.restore(s.uri, s.position).catch((e: unknown) => this.deps.log.warn(`could not restore the attention panel: ${(e as Error).message}`));
+    }
+  }
+}

@@ -1,0 +1,189 @@
+"""Stage 5: export a trained variant to ONNX for the extension, with a manifest and test references.
+
+Writes into models/ (shipped with the extension):
+  <variant>.onnx     the streaming graph (see model.StreamingGPT); weights stored as fp16 behind Cast nodes
+  <variant>.json     manifest: architecture, training context, normaliser, learned s per head, tokenizer, provenance
+  tokenizer.json     the tokenizer the model was trained with
+and into test/fixtures/ (used by `npm test`, not shipped):
+  <variant>.reference.json  float64 torch references on a fixed document: token ids, logits at some positions,
+                            the model's own attention probabilities for some (layer, head, query) rows, focus stats
+  tokenizer-parity.json     texts and their ids from the Python tokenizer (code, prose, CRLF, tabs, emoji, CJK, ...)
+"""
+import argparse
+import datetime
+import json
+import math
+import os
+import shutil
+
+import numpy as np
+import torch
+
+from model import GPT, Config, StreamingGPT
+from tokenizer import Tokenizer
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+FP16_MIN_ELEMENTS = 1024
+
+PARITY_TEXTS = {
+    "python": "def fib(n: int) -> int:\n    \"\"\"Return the n-th Fibonacci number.\"\"\"\n    a, b = 0, 1\n    for _ in range(n):\n        a, b = b, a + b\n    return a\n",
+    "typescript": "export async function load<T>(uri: string): Promise<T | undefined> {\n\tconst res = await fetch(uri);\n\treturn res.ok ? (await res.json()) as T : undefined; // 200..299\n}\n",
+    "prose": "It's a truth universally acknowledged that attention fades; we'll see. They're 12345 tokens long, aren't they?",
+    "crlf": "line one\r\nline two\r\n\r\n  indented\r\n",
+    "mixed_line_ends": "a\nb\r\nc\rd\n\n",
+    "tabs": "\tcol1\tcol2\n\t\tnested\t \t\n",
+    "emoji": "done ✅ 🎉🎉 family 👨‍👩‍👧 flag 🇫🇷 ok",
+    "cjk": "注意力机制 は長い文脈で 薄れる 주의 집중",
+    "combining": "e\u0301te\u0301 Z\u0351\u036ba\u0350l\u0313g\u0300o n\u0303",
+    "rtl": "שלום עולם مرحبا بالعالم",
+    "whitespace_runs": "x   =    1\n\n\n\n    \n   y",
+    "digits_and_punct": "0xFF_FF 3.14159e-10 !== ... ->> ::<>{}[]()",
+    "empty": "",
+}
+
+
+def fp16_weights(path):
+    """Store large float initializers as fp16 with a Cast back to fp32 in front of their users."""
+    import onnx
+    from onnx import helper, numpy_helper, TensorProto
+    m = onnx.load(path)
+    g = m.graph
+    new_inits, casts = [], []
+    for init in g.initializer:
+        arr = numpy_helper.to_array(init)
+        if arr.dtype == np.float32 and arr.size >= FP16_MIN_ELEMENTS:
+            half = numpy_helper.from_array(arr.astype(np.float16), init.name + "_fp16")
+            new_inits.append(half)
+            casts.append(helper.make_node("Cast", [half.name], [init.name], to=TensorProto.FLOAT,
+                                          name=init.name + "_cast"))
+        else:
+            new_inits.append(init)
+    del g.initializer[:]
+    g.initializer.extend(new_inits)
+    nodes = list(g.node)
+    del g.node[:]
+    g.node.extend(casts + nodes)
+    onnx.checker.check_model(m)
+    onnx.save(m, path)
+
+
+def load(ckpt_path):
+    ckpt = torch.load(ckpt_path, map_location="cpu")
+    cfg = Config(**ckpt["config"])
+    model = GPT(cfg)
+    model.load_state_dict(ckpt["state"])
+    model.eval()
+    return ckpt, cfg, model
+
+
+def export_onnx(model, cfg, path):
+    stream = StreamingGPT(model).eval()
+    H, D = cfg.n_heads, cfg.head_dim
+    ids = torch.randint(0, cfg.vocab_size, (1, 7))
+    past = []
+    for _ in range(cfg.n_layers):
+        past += [torch.randn(H, 5, D), torch.randn(H, 5, D)]
+    in_names = ["input_ids"] + [f"past_{kv}_{l}" for l in range(cfg.n_layers) for kv in ("k", "v")]
+    out_names = ["logits"] + [f"{o}_{l}" for l in range(cfg.n_layers) for o in ("q", "k", "v", "stats")]
+    axes = {"input_ids": {1: "T"}, "logits": {0: "T"}}
+    for l in range(cfg.n_layers):
+        axes[f"past_k_{l}"] = {1: "P"}
+        axes[f"past_v_{l}"] = {1: "P"}
+        for o in ("q", "k", "v", "stats"):
+            axes[f"{o}_{l}"] = {1: "T"}
+    torch.onnx.export(stream, (ids, *past), path, input_names=in_names, output_names=out_names,
+                      dynamic_axes=axes, opset_version=17, do_constant_folding=False)
+    fp16_weights(path)
+    return in_names, out_names
+
+
+@torch.no_grad()
+def references(model, cfg, tok, text, n_tokens):
+    """float64 references from the training graph itself (not from the streaming graph)."""
+    m64 = GPT(cfg).double()
+    m64.load_state_dict({k: v.double() for k, v in model.state_dict().items()})
+    m64.eval()
+    # the exporter's fp16 weights are what the extension runs; round the reference weights the same way
+    with torch.no_grad():
+        for name, p in m64.named_parameters():
+            if p.numel() >= FP16_MIN_ELEMENTS:
+                p.copy_(p.half().double())
+    for blk in m64.blocks:
+        blk.attn.record = True
+    ids = tok.encode(text)[:n_tokens]
+    x = torch.tensor(ids)[None]
+    logits = m64(x)[0]
+    T = len(ids)
+    positions = sorted({0, 1, 7, 100, cfg.context - 1, cfg.context, min(T - 1, 2 * cfg.context), T - 1})
+    positions = [p for p in positions if p < T]
+    rows = []
+    for l, blk in enumerate(m64.blocks):
+        att = blk.attn.last_att[0]  # [H, T, T]
+        for h in range(cfg.n_heads):
+            for p in positions:
+                row = att[h, p, :p + 1]
+                rows.append({"layer": l, "head": h, "position": p, "probs": row.tolist()})
+    return {
+        "text": text, "ids": ids, "positions": positions,
+        "logits": {str(p): logits[p, :256].tolist() for p in positions},
+        "argmax": {str(p): int(logits[p].argmax()) for p in positions},
+        "attention": rows,
+    }
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", default=os.path.join(HERE, "runs"))
+    ap.add_argument("--data", default=os.path.join(HERE, "data"))
+    ap.add_argument("--models", default=os.path.join(REPO, "models"))
+    ap.add_argument("--fixtures", default=os.path.join(REPO, "test", "fixtures"))
+    ap.add_argument("--reference-file", default=os.path.join(REPO, "media", "sample", "long_sample.py"))
+    ap.add_argument("--reference-tokens", type=int, default=1200)
+    ap.add_argument("--variants", default="softmax,ssmax")
+    args = ap.parse_args()
+    os.makedirs(args.models, exist_ok=True)
+    os.makedirs(args.fixtures, exist_ok=True)
+    shutil.copy(os.path.join(args.data, "tokenizer.json"), os.path.join(args.models, "tokenizer.json"))
+    tok = Tokenizer(os.path.join(args.models, "tokenizer.json"))
+    with open(os.path.join(args.fixtures, "tokenizer-parity.json"), "w", encoding="utf-8") as fh:
+        json.dump([{"name": k, "text": v, "ids": tok.encode(v)} for k, v in PARITY_TEXTS.items()], fh,
+                  ensure_ascii=False, indent=0)
+    ref_text = open(args.reference_file, encoding="utf-8").read()
+    for variant in args.variants.split(","):
+        ckpt, cfg, model = load(os.path.join(args.runs, f"{variant}.pt"))
+        onnx_name = f"{variant}.onnx"
+        in_names, out_names = export_onnx(model, cfg, os.path.join(args.models, onnx_name))
+        manifest = {
+            "format": "attention-inspector-model-v1",
+            "id": variant,
+            "displayName": f"{'SSMax' if variant == 'ssmax' else 'softmax'}-trained {ckpt['n_params'] / 1e6:.1f}M",
+            "onnx": onnx_name,
+            "tokenizer": "tokenizer.json",
+            "normaliser": cfg.normaliser,
+            "architecture": {"vocabSize": cfg.vocab_size, "dModel": cfg.d_model, "layers": cfg.n_layers,
+                             "heads": cfg.n_heads, "headDim": cfg.head_dim, "mlpRatio": cfg.mlp_ratio,
+                             "ropeBase": cfg.rope_base, "positional": "rope"},
+            "trainingContext": cfg.context,
+            "s": model.s_values(),
+            "io": {"inputs": in_names, "outputs": out_names,
+                   "stats": ["ownMax", "ownEntropy", "otherMax", "otherEntropy"]},
+            "eotId": tok.eot_id,
+            "provenance": {"corpus": "training/SOURCES.md", "steps": ckpt["step"], "tokens": ckpt["tokens"],
+                           "seed": ckpt["seed"], "commit": ckpt["commit"], "parameters": ckpt["n_params"],
+                           "valLoss": round(ckpt["val_loss"], 4), "finalCheckpoint": ckpt["final"],
+                           "trainArgs": ckpt["args"],
+                           "exportedAt": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")},
+        }
+        with open(os.path.join(args.models, f"{variant}.json"), "w") as fh:
+            json.dump(manifest, fh, indent=2)
+        ref = references(model, cfg, tok, ref_text, args.reference_tokens)
+        ref["variant"] = variant
+        with open(os.path.join(args.fixtures, f"{variant}.reference.json"), "w") as fh:
+            json.dump(ref, fh)
+        size = os.path.getsize(os.path.join(args.models, onnx_name))
+        print(f"exported {variant}: {size / 1e6:.1f} MB, step {ckpt['step']}, val loss {ckpt['val_loss']:.3f}")
+
+
+if __name__ == "__main__":
+    main()
