@@ -47,6 +47,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=os.path.join(HERE, "data"))
     ap.add_argument("--max-mb", type=float, default=80.0, help="stop after this many MB of text")
+    ap.add_argument("--sources-md", default=os.path.join(HERE, "SOURCES.md"))
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     seen = set()
@@ -83,7 +84,7 @@ def main():
         with open(os.path.join(args.out, f"{split}.jsonl"), "w", encoding="utf-8") as fh:
             for d in docs:
                 fh.write(json.dumps(d, ensure_ascii=False) + "\n")
-    with open(os.path.join(HERE, "SOURCES.md"), "w") as fh:
+    with open(args.sources_md, "w") as fh:
         fh.write("# Corpus sources and licences\n\nWritten by `corpus.py`. Every source is a local copy installed from "
                  "Debian's packages or the npm registry; files are de-duplicated by content; the held-out split is "
                  f"{VAL_FRACTION:.0%} of files chosen by a hash of their path.\n\n")

@@ -1,0 +1,25 @@
+// `npm test`: every test, in one node:test run so there is one summary.
+//   unit (plain Node: tokenizer, maths, model, model process) -> training pipeline smoke test (skips without torch)
+//   -> webview in real Chromium -> end to end in real VS Code (code-server + Chromium).
+// Installs what is missing first: npm dependencies here; Chromium and code-server inside their tests.
+import { execSync, spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { ensureDeps, ROOT } from './ensure-deps.mjs';
+
+ensureDeps();
+const run = (cmd) => execSync(cmd, { cwd: ROOT, stdio: 'inherit' });
+run('node scripts/build.mjs');
+run('npx tsc --noEmit -p . && npx tsc --noEmit -p webview');
+
+const only = process.argv.slice(2); // e.g. `npm test -- unit webview`
+const want = (k) => only.length === 0 || only.includes(k);
+const files = [];
+if (want('unit')) files.push(...readdirSync(join(ROOT, 'out/test/unit')).filter((f) => f.endsWith('.test.js')).sort().map((f) => `out/test/unit/${f}`));
+if (want('pipeline')) files.push('test/pipeline/smoke.test.mjs');
+if (want('webview')) files.push('test/webview/run.mjs');
+if (want('e2e')) files.push('test/e2e/run.mjs');
+
+// one file at a time: the machine has 2 cores and the browser tests are heavy
+const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=spec', ...files], { cwd: ROOT, stdio: 'inherit' });
+process.exit(r.status ?? 1);
