@@ -47,7 +47,7 @@ def stream(model, ids, chunk=512, rope_base=None):
     H, D = cfg.n_heads, cfg.head_dim
     past = []
     for _ in range(cfg.n_layers):
-        past += [torch.zeros(H, 0, D), torch.zeros(H, 0, D)]
+        past += [torch.zeros(0, H, D), torch.zeros(0, H, D)]
     nll, preds, stats = [], [], [[] for _ in range(cfg.n_layers)]
     qs = [[] for _ in range(cfg.n_layers)]
     ids_t = torch.tensor(ids, dtype=torch.long)
@@ -61,13 +61,13 @@ def stream(model, ids, chunk=512, rope_base=None):
         nll.append(-lp[torch.arange(len(tgt)), tgt])
         for l in range(cfg.n_layers):
             q, k, v, st = out[1 + 4 * l: 5 + 4 * l]
-            past[2 * l] = torch.cat([past[2 * l], k], 1)
-            past[2 * l + 1] = torch.cat([past[2 * l + 1], v], 1)
-            stats[l].append(st)
-            qs[l].append(q)
+            past[2 * l] = torch.cat([past[2 * l], k], 0)
+            past[2 * l + 1] = torch.cat([past[2 * l + 1], v], 0)
+            stats[l].append(st.transpose(0, 1))  # [H, T, 4]
+            qs[l].append(q.transpose(0, 1))  # [H, T, D]
     if rope_base is not None:
         model.cfg.rope_base = 10000.0
-    keys = [past[2 * l] for l in range(cfg.n_layers)]
+    keys = [past[2 * l].transpose(0, 1) for l in range(cfg.n_layers)]
     queries = [torch.cat(q, 1) for q in qs]
     return (torch.cat(nll).numpy(), torch.cat(preds).numpy(),
             torch.stack([torch.cat(s_, 1) for s_ in stats]).numpy(), queries, keys)

@@ -83,15 +83,15 @@ def export_onnx(model, cfg, path):
     ids = torch.randint(0, cfg.vocab_size, (1, 7))
     past = []
     for _ in range(cfg.n_layers):
-        past += [torch.randn(H, 5, D), torch.randn(H, 5, D)]
+        past += [torch.randn(5, H, D), torch.randn(5, H, D)]
     in_names = ["input_ids"] + [f"past_{kv}_{l}" for l in range(cfg.n_layers) for kv in ("k", "v")]
     out_names = ["logits"] + [f"{o}_{l}" for l in range(cfg.n_layers) for o in ("q", "k", "v", "stats")]
     axes = {"input_ids": {1: "T"}, "logits": {0: "T"}}
     for l in range(cfg.n_layers):
-        axes[f"past_k_{l}"] = {1: "P"}
-        axes[f"past_v_{l}"] = {1: "P"}
+        axes[f"past_k_{l}"] = {0: "P"}
+        axes[f"past_v_{l}"] = {0: "P"}
         for o in ("q", "k", "v", "stats"):
-            axes[f"{o}_{l}"] = {1: "T"}
+            axes[f"{o}_{l}"] = {0: "T"}
     torch.onnx.export(stream, (ids, *past), path, input_names=in_names, output_names=out_names,
                       dynamic_axes=axes, opset_version=17, do_constant_folding=False)
     fp16_weights(path)
@@ -166,7 +166,7 @@ def main():
                              "ropeBase": cfg.rope_base, "positional": "rope"},
             "trainingContext": cfg.context,
             "s": model.s_values(),
-            "io": {"inputs": in_names, "outputs": out_names,
+            "io": {"inputs": in_names, "outputs": out_names, "layout": "position-major [T, heads, headDim]",
                    "stats": ["ownMax", "ownEntropy", "otherMax", "otherEntropy"]},
             "eotId": tok.eot_id,
             "provenance": {"corpus": "training/SOURCES.md", "steps": ckpt["step"], "tokens": ckpt["tokens"],

@@ -162,10 +162,11 @@ class GPT(nn.Module):
 class StreamingGPT(nn.Module):
     """The graph the extension runs: a chunk of new tokens against a cache of past keys/values (batch 1).
 
-    inputs:  input_ids [1, T] int64; past_k_l, past_v_l [H, P, D] for each layer l (P may be 0)
-    outputs: logits [T, V]; q_l, k_l, v_l [H, T, D] (q and k after RoPE; k_l/v_l are this chunk's cache rows);
-             stats_l [H, T, 4] = own max weight, own entropy, other max weight, other entropy.
-    The absolute position of the chunk's first token is P, read from the cache length.
+    inputs:  input_ids [1, T] int64; past_k_l, past_v_l [P, H, D] for each layer l (P may be 0)
+    outputs: logits [T, V]; q_l, k_l, v_l [T, H, D] (q and k after RoPE; k_l/v_l are this chunk's cache rows);
+             stats_l [T, H, 4] = own max weight, own entropy, other max weight, other entropy.
+    Position-major, so that the cache of the first P tokens is one contiguous prefix of the caller's buffers (no
+    copy per chunk). The absolute position of the chunk's first token is P, read from the cache length.
     """
 
     def __init__(self, model: GPT):
@@ -175,15 +176,16 @@ class StreamingGPT(nn.Module):
     def forward(self, input_ids, *past):
         cfg = self.m.cfg
         T = input_ids.shape[1]
-        P = past[0].shape[1]
+        P = past[0].shape[0]
         pos = torch.arange(T).float() + P
         cos, sin = rope_tables(pos, cfg.head_dim, cfg.rope_base)
         x = self.m.embed(input_ids)
         outs_q, outs_k, outs_v, outs_s = [], [], [], []
         for l, blk in enumerate(self.m.blocks):
-            pk, pv = past[2 * l][None], past[2 * l + 1][None]
+            pk, pv = past[2 * l].transpose(0, 1)[None], past[2 * l + 1].transpose(0, 1)[None]
             x, q, k, v, stats = blk(x, cos, sin, pk, pv, want_stats=True)
-            outs_q.append(q[0]); outs_k.append(k[0]); outs_v.append(v[0]); outs_s.append(stats[0])
+            outs_q.append(q[0].transpose(0, 1)); outs_k.append(k[0].transpose(0, 1))
+            outs_v.append(v[0].transpose(0, 1)); outs_s.append(stats[0].transpose(0, 1))
         logits = (self.m.ln_f(x) @ self.m.embed.weight.T)[0]
         out = [logits]
         for l in range(cfg.n_layers):

@@ -3,7 +3,8 @@
  * values (kept so that any position's attention rows cost O(n·d), and so that an edit only recomputes from the first
  * changed token), the per-head focus statistics the graph computed, and the model's next-token prediction.
  *
- * Layout per layer: [heads, capacity, headDim], so one head's keys are contiguous.
+ * Layout per layer: position-major [capacity, heads, headDim], as the graph takes and returns them, so the cache
+ * of the first P positions is a contiguous prefix that is handed to onnxruntime without a copy.
  */
 import { focusStats, scores, softmaxScaled, topK, viewMultipliers, type FocusStats } from './attention';
 import type { ModelManifest } from './manifest';
@@ -14,7 +15,7 @@ export interface LayerStore {
   q: Float32Array;
   k: Float32Array;
   v: Float32Array;
-  /** [heads, capacity, 4]: own max, own entropy, other max, other entropy (from the graph). */
+  /** [capacity, heads, 4]: own max, own entropy, other max, other entropy (from the graph). */
   stats: Float32Array;
 }
 
@@ -77,42 +78,32 @@ export class Analysis {
   reusePrefix(prev: Analysis, upTo: number): void {
     const { heads, headDim } = this.manifest.architecture;
     const n = Math.min(upTo, prev.analysed, this.length);
+    const row = heads * headDim;
     for (let l = 0; l < this.layers.length; l++) {
-      for (let h = 0; h < heads; h++) {
-        for (const key of ['q', 'k', 'v'] as const) {
-          const src = prev.layers[l][key].subarray(h * prev.length * headDim, (h * prev.length + n) * headDim);
-          this.layers[l][key].set(src, h * this.length * headDim);
-        }
-        this.layers[l].stats.set(prev.layers[l].stats.subarray(h * prev.length * 4, (h * prev.length + n) * 4), h * this.length * 4);
-      }
+      for (const key of ['q', 'k', 'v'] as const) this.layers[l][key].set(prev.layers[l][key].subarray(0, n * row));
+      this.layers[l].stats.set(prev.layers[l].stats.subarray(0, n * heads * 4));
     }
     this.prediction.set(prev.prediction.subarray(0, n));
     this.nll.set(prev.nll.subarray(0, n));
-    if (n > 0 && n <= this.length) this.nll[n - 1] = NaN; // its next token may have changed
+    if (n > 0) this.nll[n - 1] = NaN; // its next token may have changed
     this.analysed = n;
   }
 
-  /** Past keys or values of one layer as one [heads, P, headDim] array, as the ONNX graph takes them. */
+  /** Past keys or values of one layer, [P, heads, headDim]: a view, not a copy. */
   past(layer: number, which: 'k' | 'v', P: number): Float32Array {
     const { heads, headDim } = this.manifest.architecture;
-    const out = new Float32Array(heads * P * headDim);
-    const src = this.layers[layer][which];
-    for (let h = 0; h < heads; h++) out.set(src.subarray(h * this.length * headDim, (h * this.length + P) * headDim), h * P * headDim);
-    return out;
+    return this.layers[layer][which].subarray(0, P * heads * headDim);
   }
 
-  /** Stores one chunk's [heads, T, ...] outputs at positions [start, start+T). */
+  /** Stores one chunk's [T, heads, ...] outputs at positions [start, start+T). */
   storeChunk(layer: number, start: number, T: number, q: Float32Array, k: Float32Array, v: Float32Array, stats: Float32Array): void {
     const { heads, headDim } = this.manifest.architecture;
     const L = this.layers[layer];
-    for (let h = 0; h < heads; h++) {
-      const dst = (h * this.length + start) * headDim;
-      const src = h * T * headDim;
-      L.q.set(q.subarray(src, src + T * headDim), dst);
-      L.k.set(k.subarray(src, src + T * headDim), dst);
-      L.v.set(v.subarray(src, src + T * headDim), dst);
-      L.stats.set(stats.subarray(h * T * 4, (h + 1) * T * 4), (h * this.length + start) * 4);
-    }
+    const row = heads * headDim;
+    L.q.set(q.subarray(0, T * row), start * row);
+    L.k.set(k.subarray(0, T * row), start * row);
+    L.v.set(v.subarray(0, T * row), start * row);
+    L.stats.set(stats.subarray(0, T * heads * 4), start * heads * 4);
   }
 
   private sOf(layer: number, head: number): number | undefined {
@@ -133,7 +124,7 @@ export class Analysis {
     const z = new Float32Array(n);
     const p = new Float32Array(n);
     for (const h of which) {
-      scores(L.q, (h * this.length + position) * headDim, L.k, h * this.length * headDim, n, headDim, z);
+      scores(L.q, (position * heads + h) * headDim, L.k, h * headDim, n, headDim, heads * headDim, z);
       const c = viewMultipliers(this.manifest.normaliser, this.sOf(head.layer, h), n, this.manifest.trainingContext);
       softmaxScaled(z, c.softmax, p);
       for (let j = 0; j < n; j++) softmax[j] += p[j] / which.length;
@@ -152,7 +143,7 @@ export class Analysis {
   /** Per-head focus statistics from the graph at one position, by normaliser. */
   graphStats(position: number, layer: number, head: number): Record<Normaliser, { maxWeight: number; entropy: number }> {
     const s = this.layers[layer].stats;
-    const o = (head * this.length + position) * 4;
+    const o = (position * this.manifest.architecture.heads + head) * 4;
     const own = { maxWeight: s[o], entropy: s[o + 1] };
     const other = { maxWeight: s[o + 2], entropy: s[o + 3] };
     return this.manifest.normaliser === 'ssmax' ? { ssmax: own, softmax: other } : { softmax: own, ssmax: other };

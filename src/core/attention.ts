@@ -30,12 +30,12 @@ export function viewMultipliers(own: Normaliser, s: number | undefined, n: numbe
   return { softmax: 1, ssmax: Math.log(n) / lnTrain };
 }
 
-/** z_j = q·k_j / sqrt(d) for keys 0..n-1 laid out as [n, d] starting at keyOffset in `keys`. */
-export function scores(q: Float32Array, qOffset: number, keys: Float32Array, keyOffset: number, n: number, d: number, out = new Float32Array(n)): Float32Array {
+/** z_j = q·k_j / sqrt(d) for keys 0..n-1; key j starts at keyOffset + j·stride in `keys`. */
+export function scores(q: Float32Array, qOffset: number, keys: Float32Array, keyOffset: number, n: number, d: number, stride = d, out = new Float32Array(n)): Float32Array {
   const inv = 1 / Math.sqrt(d);
   for (let j = 0; j < n; j++) {
     let acc = 0;
-    const base = keyOffset + j * d;
+    const base = keyOffset + j * stride;
     for (let t = 0; t < d; t++) acc += q[qOffset + t] * keys[base + t];
     out[j] = acc * inv;
   }

@@ -38,6 +38,10 @@ export class CancelledError extends Error {
   }
 }
 
+/** 2^23 floats = 32 MiB per score-sized tensor in the graph. */
+const MAX_SCORE_FLOATS = 1 << 23;
+const MIN_CHUNK = 32;
+
 let ortModule: Ort | undefined;
 function ort(): Ort {
   // Loaded lazily so that the tokenizer and maths can be used (and tested) without the native addon.
@@ -88,6 +92,8 @@ export class AttentionModel {
           intraOpNumThreads: threads,
           interOpNumThreads: 1,
           graphOptimizationLevel: 'all',
+          // the arena keeps the peak of every chunk's scores for the life of the session; without it memory follows use
+          enableCpuMemArena: false,
         }));
     let result;
     try {
@@ -131,13 +137,15 @@ export class AttentionModel {
     while (analysis.analysed < analysis.length) {
       if (opts.signal?.aborted) throw new CancelledError();
       const P = analysis.analysed;
-      const T = Math.min(chunk, analysis.length - P);
+      // Bound the graph's biggest intermediates ([heads, T, P+T] scores) so memory stays flat as P grows.
+      const bounded = Math.floor(MAX_SCORE_FLOATS / (heads * (P + chunk)));
+      const T = Math.min(Math.max(MIN_CHUNK, Math.min(chunk, bounded)), analysis.length - P);
       const ids = new BigInt64Array(T);
       for (let i = 0; i < T; i++) ids[i] = BigInt(analysis.tokens.ids[P + i]);
       const feeds: Record<string, OrtTensor> = { input_ids: new Tensor('int64', ids, [1, T]) };
       for (let l = 0; l < layers; l++) {
-        feeds[`past_k_${l}`] = new Tensor('float32', analysis.past(l, 'k', P), [heads, P, headDim]);
-        feeds[`past_v_${l}`] = new Tensor('float32', analysis.past(l, 'v', P), [heads, P, headDim]);
+        feeds[`past_k_${l}`] = new Tensor('float32', analysis.past(l, 'k', P), [P, heads, headDim]);
+        feeds[`past_v_${l}`] = new Tensor('float32', analysis.past(l, 'v', P), [P, heads, headDim]);
       }
       const out = await this.session.run(feeds);
       for (let l = 0; l < layers; l++) {

@@ -81,7 +81,7 @@ for (const variant of ['softmax', 'ssmax'] as const) {
       const T = 256;
       const feeds: Record<string, InstanceType<typeof ort.Tensor>> = { input_ids: new ort.Tensor('int64', BigInt64Array.from(ref.ids.slice(0, T), BigInt), [1, T]) };
       const { layers, heads, headDim } = model.manifest.architecture;
-      for (let l = 0; l < layers; l++) for (const kv of ['k', 'v']) feeds[`past_${kv}_${l}`] = new ort.Tensor('float32', new Float32Array(0), [heads, 0, headDim]);
+      for (let l = 0; l < layers; l++) for (const kv of ['k', 'v']) feeds[`past_${kv}_${l}`] = new ort.Tensor('float32', new Float32Array(0), [0, heads, headDim]);
       const out = await session.run(feeds);
       const logits = out.logits.data as Float32Array;
       const vocab = model.manifest.architecture.vocabSize;
