@@ -20,7 +20,7 @@ const node = {
 };
 
 const builds = [
-  { ...node, entryPoints: { extension: 'src/extension.ts', engine: 'src/core/engineProcess.ts', cli: 'src/cli.ts' }, outdir: 'out' },
+  { ...node, entryPoints: { extension: 'src/extension.ts', engine: 'src/core/engineProcess.ts', cli: 'src/cli.ts', bench: 'src/bench.ts' }, outdir: 'out' },
   {
     bundle: true, platform: 'browser', format: 'iife', target: 'chrome120', sourcemap: !production, minify: production,
     logLevel: 'warning', entryPoints: { webview: 'webview/main.ts' }, outdir: 'out',

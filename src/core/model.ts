@@ -30,6 +30,8 @@ export interface AnalyseOptions {
   signal?: AbortSignal;
   previous?: Analysis;
   onProgress?: (analysis: Analysis) => void;
+  /** Use chunkSize as it is, however long the cache (only the materialising benchmark baseline wants this). */
+  unboundedChunks?: boolean;
 }
 
 export class CancelledError extends Error {
@@ -130,7 +132,7 @@ export class AttentionModel {
   }
 
   /** Runs the remaining positions of an analysis chunk by chunk. */
-  async run(analysis: Analysis, opts: Pick<AnalyseOptions, 'chunkSize' | 'signal' | 'onProgress'>): Promise<void> {
+  async run(analysis: Analysis, opts: Pick<AnalyseOptions, 'chunkSize' | 'signal' | 'onProgress' | 'unboundedChunks'>): Promise<void> {
     const { Tensor } = ort();
     const { layers, heads, headDim } = this.manifest.architecture;
     const chunk = opts.chunkSize ?? 256;
@@ -138,7 +140,7 @@ export class AttentionModel {
       if (opts.signal?.aborted) throw new CancelledError();
       const P = analysis.analysed;
       // Bound the graph's biggest intermediates ([heads, T, P+T] scores) so memory stays flat as P grows.
-      const bounded = Math.floor(MAX_SCORE_FLOATS / (heads * (P + chunk)));
+      const bounded = opts.unboundedChunks ? chunk : Math.floor(MAX_SCORE_FLOATS / (heads * (P + chunk)));
       const T = Math.min(Math.max(MIN_CHUNK, Math.min(chunk, bounded)), analysis.length - P);
       const ids = new BigInt64Array(T);
       for (let i = 0; i < T; i++) ids[i] = BigInt(analysis.tokens.ids[P + i]);

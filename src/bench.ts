@@ -1,0 +1,210 @@
+/**
+ * `npm run bench`: speed and memory of the analysis on a real source file, next to the machine's float32 matmul
+ * floor and next to a baseline that materialises every head's full attention matrix (as BertViz-style tools do),
+ * in one run. Each measurement runs in its own process so that peak RSS is its own. Prints a markdown table with the
+ * machine and date and writes it to bench/results/.
+ *
+ *   node out/bench.js [--sizes 1024,4096,16384,32768] [--model ssmax] [--file PATH] [--baseline-limit-gb 12]
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { scores, softmaxScaled, viewMultipliers } from './core/attention';
+import { AttentionModel } from './core/model';
+
+const ROOT = path.join(__dirname, '..');
+
+interface CaseResult {
+  [k: string]: number | string | boolean | undefined;
+}
+
+const { values } = parseArgs({
+  options: {
+    case: { type: 'string' },
+    n: { type: 'string' },
+    sizes: { type: 'string', default: '1024,4096,16384,32768' },
+    model: { type: 'string', default: 'ssmax' },
+    file: { type: 'string', default: path.join(ROOT, 'node_modules', 'typescript', 'lib', 'typescript.js') },
+    'baseline-limit-gb': { type: 'string', default: '12' },
+    out: { type: 'string', default: path.join(ROOT, 'bench', 'results') },
+  },
+});
+
+const manifestPath = path.join(ROOT, 'models', `${values.model}.json`);
+const maxRssMb = () => process.resourceUsage().maxRSS / 1024;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const p95 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * 0.95))];
+
+function forwardFlops(n: number, m: { layers: number; dModel: number; vocabSize: number }): number {
+  const { layers: L, dModel: d, vocabSize: V } = m;
+  // linear layers (qkv 3d², proj d², mlp 8d²) and the tied output head, plus QKᵀ and AV over the causal prefix
+  return n * (24 * L * d * d + 2 * d * V) + L * 2 * d * n * (n + 1);
+}
+
+async function caseOurs(n: number): Promise<CaseResult> {
+  const text = readFileSync(values.file!, 'utf8');
+  const model = await AttentionModel.load({ manifestPath, provider: 'cpu' });
+  const { tokens } = model.tokenize(text, n);
+  const docText = text.slice(0, tokens.ends[tokens.ids.length - 1]);
+  const t0 = performance.now();
+  let firstChunkMs = 0;
+  const full = await model.analyse(docText, { maxTokens: n, onProgress: (a) => a.analysed > 0 && !firstChunkMs && (firstChunkMs = performance.now() - t0) });
+  const fullMs = performance.now() - t0;
+  const rssAfterFull = maxRssMb();
+  // rows for one query: every layer × head, both views
+  const { layers, heads } = model.manifest.architecture;
+  const rowTimes: number[] = [];
+  for (let r = 0; r < 40; r++) {
+    const pos = Math.floor(full.length * (0.5 + 0.5 * ((r * 7919) % 97) / 97)) % full.length;
+    const t = performance.now();
+    for (let l = 0; l < layers; l++) for (let h = 0; h < heads; h++) full.rows(pos, { layer: l, head: h });
+    rowTimes.push(performance.now() - t);
+  }
+  // a one-line edit near the end and near the start, re-analysed from the previous analysis
+  const editAt = (frac: number) => {
+    const at = docText.indexOf('\n', Math.floor(docText.length * frac)) + 1;
+    return docText.slice(0, at) + '// an edited line\n' + docText.slice(at);
+  };
+  let t = performance.now();
+  const endEdit = await model.analyse(editAt(0.97), { maxTokens: n + 16, previous: full });
+  const endEditMs = performance.now() - t;
+  t = performance.now();
+  await model.analyse(editAt(0.03), { maxTokens: n + 16, previous: endEdit });
+  const startEditMs = performance.now() - t;
+  await model.dispose();
+  return {
+    n: full.length,
+    fullMs,
+    firstChunkMs,
+    rssMb: rssAfterFull,
+    storeMb: full.bytes / 2 ** 20,
+    rowsMedianMs: median(rowTimes),
+    rowsP95Ms: p95(rowTimes),
+    endEditMs,
+    startEditMs,
+    flops: forwardFlops(full.length, model.manifest.architecture),
+  };
+}
+
+/** The materialising baseline: the whole document in one forward, then every head's full n×n probabilities. */
+async function caseBaseline(n: number): Promise<CaseResult> {
+  const text = readFileSync(values.file!, 'utf8');
+  const model = await AttentionModel.load({ manifestPath, provider: 'cpu' });
+  const { layers, heads, headDim } = model.manifest.architecture;
+  const { tokens } = model.tokenize(text, n);
+  const docText = text.slice(0, tokens.ends[tokens.ids.length - 1]);
+  const t0 = performance.now();
+  // one chunk = the whole document: the graph materialises [heads, n, n] scores per layer
+  const a = await model.analyse(docText, { maxTokens: n, chunkSize: n + 1, unboundedChunks: true });
+  const forwardMs = performance.now() - t0;
+  const probs: Float32Array[] = [];
+  const z = new Float32Array(n);
+  for (let l = 0; l < layers; l++) {
+    for (let h = 0; h < heads; h++) {
+      const m = new Float32Array(n * n);
+      for (let i = 0; i < n; i++) {
+        const row = m.subarray(i * n, i * n + i + 1);
+        scores(a.layers[l].q, (i * heads + h) * headDim, a.layers[l].k, h * headDim, i + 1, headDim, heads * headDim, z);
+        const c = viewMultipliers(model.manifest.normaliser, model.manifest.s?.[l][h], i + 1, model.manifest.trainingContext);
+        softmaxScaled(z.subarray(0, i + 1), model.manifest.normaliser === 'ssmax' ? c.ssmax : c.softmax, row);
+      }
+      probs.push(m);
+    }
+  }
+  const totalMs = performance.now() - t0;
+  await model.dispose();
+  return { n, forwardMs, totalMs, rssMb: maxRssMb(), matrices: probs.length };
+}
+
+/** float32 matmul rate with the same onnxruntime and thread count: the floor the analysis is compared with. */
+async function caseFloor(): Promise<CaseResult> {
+  const ort = await import('onnxruntime-node');
+  const threads = Math.max(1, Math.min(4, os.availableParallelism()));
+  const s = await ort.InferenceSession.create(path.join(ROOT, 'bench', 'matmul.onnx'), { intraOpNumThreads: threads });
+  const N = 1024;
+  const a = new ort.Tensor('float32', Float32Array.from({ length: N * N }, () => Math.random()), [N, N]);
+  const b = new ort.Tensor('float32', Float32Array.from({ length: N * N }, () => Math.random()), [N, N]);
+  await s.run({ a, b });
+  const reps = 20;
+  const t = performance.now();
+  for (let i = 0; i < reps; i++) await s.run({ a, b });
+  const sec = (performance.now() - t) / 1000;
+  return { gflops: (reps * 2 * N ** 3) / sec / 1e9, threads };
+}
+
+function runCase(args: string[]): CaseResult | { error: string } {
+  try {
+    const out = execFileSync(process.execPath, ['--expose-gc', __filename, ...args], { encoding: 'utf8', maxBuffer: 1 << 24, stdio: ['ignore', 'pipe', 'pipe'] });
+    return JSON.parse(out.trim().split('\n').pop()!) as CaseResult;
+  } catch (e) {
+    const err = e as { status?: number; signal?: string; stderr?: string };
+    return { error: err.signal ? `killed by ${err.signal}` : `exit ${err.status}: ${(err.stderr ?? '').trim().split('\n').pop()}` };
+  }
+}
+
+function cpuName(): string {
+  return os.cpus()[0]?.model ?? 'unknown CPU';
+}
+
+async function orchestrate(): Promise<void> {
+  const sizes = values.sizes!.split(',').map(Number);
+  const limitGb = Number(values['baseline-limit-gb']);
+  const date = new Date().toISOString().slice(0, 10);
+  const machine = `${os.type()} ${os.arch()}, ${os.availableParallelism()} cores (${cpuName()}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, onnxruntime-node CPU`;
+  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { displayName: string; architecture: { layers: number; heads: number; dModel: number; vocabSize: number }; trainingContext: number };
+  const floor = runCase(['--case', 'floor']);
+  const gflops = 'gflops' in floor ? Number(floor.gflops) : NaN;
+  const lines: string[] = [];
+  const w = (s = '') => {
+    lines.push(s);
+    console.log(s);
+  };
+  w(`# Benchmark: ${date}`);
+  w();
+  w(`Machine: ${machine}. Model: ${manifest.displayName} (${manifest.architecture.layers} layers × ${manifest.architecture.heads} heads, d ${manifest.architecture.dModel}, trained at ${manifest.trainingContext}). Document: the first n tokens of \`${path.relative(ROOT, values.file!)}\` (real source). float32 matmul floor: ${gflops.toFixed(1)} GFLOP/s (${'threads' in floor ? floor.threads : '?'} threads, 1024³ MatMul in onnxruntime).`);
+  w();
+  w('| n | full analysis | first results | FLOPs | vs floor | peak RSS | stored Q/K/V | rows, one query (all heads, both views) median / p95 | edit near end | edit near start | baseline (all probabilities) | baseline peak RSS | time ratio | memory ratio |');
+  w('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+  const results: unknown[] = [];
+  for (const n of sizes) {
+    const ours = runCase(['--case', 'ours', '--n', String(n)]);
+    const { layers, heads } = manifest.architecture;
+    const needGb = (layers * heads * n * n * 4) / 2 ** 30;
+    const base = needGb > limitGb ? { error: `not run: its ${layers * heads} attention matrices need ${needGb.toFixed(1)} GiB (> ${limitGb} GiB limit)` } : runCase(['--case', 'baseline', '--n', String(n)]);
+    results.push({ n, ours, baseline: base });
+    if ('error' in ours) {
+      w(`| ${n} | failed: ${ours.error} |`);
+      continue;
+    }
+    const o = ours as Record<string, number>;
+    const floorMs = (o.flops / (gflops * 1e9)) * 1000;
+    const b = base as Record<string, number | string>;
+    const baseOk = !('error' in base);
+    w(
+      `| ${o.n} | ${(o.fullMs / 1000).toFixed(2)} s | ${o.firstChunkMs.toFixed(0)} ms | ${(o.flops / 1e9).toFixed(1)} G | ${(o.fullMs / floorMs).toFixed(2)}× | ${o.rssMb.toFixed(0)} MB | ${o.storeMb.toFixed(0)} MB | ${o.rowsMedianMs.toFixed(2)} / ${o.rowsP95Ms.toFixed(2)} ms | ${((100 * o.endEditMs) / o.fullMs).toFixed(1)} % | ${((100 * o.startEditMs) / o.fullMs).toFixed(1)} % | ${
+        baseOk ? `${(Number(b.totalMs) / 1000).toFixed(2)} s` : String(b.error)
+      } | ${baseOk ? `${Number(b.rssMb).toFixed(0)} MB` : '—'} | ${baseOk ? `${(Number(b.totalMs) / o.fullMs).toFixed(2)}×` : '—'} | ${baseOk ? `${(Number(b.rssMb) / o.rssMb).toFixed(2)}×` : '—'} |`,
+    );
+  }
+  w();
+  w('Columns: "vs floor" = full analysis time ÷ (forward FLOPs ÷ matmul rate); the graph also computes both views\' focus statistics for every query, which the FLOP count leaves out. "edit near end/start" = re-analysis after inserting one line at 97 % / 3 % of the document, as a fraction of the full analysis. The baseline runs the whole document as one chunk and then builds every layer × head n×n probability matrix.');
+  mkdirSync(values.out!, { recursive: true });
+  const file = path.join(values.out!, `${date}-${os.hostname().slice(0, 12)}.md`);
+  writeFileSync(file, lines.join('\n') + '\n');
+  writeFileSync(file.replace(/\.md$/, '.json'), JSON.stringify({ date, machine, gflops, results }, null, 1));
+  console.log(`\nwritten to ${path.relative(ROOT, file)}`);
+}
+
+async function main(): Promise<void> {
+  if (values.case === 'ours') console.log(JSON.stringify(await caseOurs(Number(values.n))));
+  else if (values.case === 'baseline') console.log(JSON.stringify(await caseBaseline(Number(values.n))));
+  else if (values.case === 'floor') console.log(JSON.stringify(await caseFloor()));
+  else await orchestrate();
+}
+
+main().catch((e: unknown) => {
+  console.error((e as Error).stack ?? String(e));
+  process.exit(1);
+});
