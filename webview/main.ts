@@ -1,0 +1,159 @@
+/**
+ * The Attention Inspector webview. The host pushes state (document, progress, attention for the selected
+ * query token, settings, messages) and the webview sends intents (see src/protocol.ts). Rendering is
+ * split: header.ts (model, controls, progress, legend), tokenView.ts (#tokens), details.ts (#stats, #topk).
+ */
+import { isWebviewState, type AttentionPayload, type DocumentPayload, type HeadChoice, type HostToWebview, type ModelInfo, type WebviewState } from '../src/protocol';
+import { registerComponents } from './components';
+import { StatsView, TopKView } from './details';
+import { Header } from './header';
+import { TokenView } from './tokenView';
+import { vscodeApi } from './vscodeApi';
+
+function byId<T extends HTMLElement>(id: string): T {
+  const el = document.getElementById(id);
+  if (!el) throw new Error(`webview skeleton is missing #${id}`);
+  return el as T;
+}
+
+class App {
+  private readonly api = vscodeApi();
+  private doc: DocumentPayload | undefined;
+  private model: ModelInfo | undefined;
+  private head: HeadChoice | undefined;
+  private overlay: boolean;
+  private attention: AttentionPayload | undefined;
+  /** What a previous incarnation of this webview saved; used once, when its document arrives. */
+  private restored: WebviewState | undefined;
+
+  private readonly header: Header;
+  private readonly tokens: TokenView;
+  private readonly stats: StatsView;
+  private readonly topk: TopKView;
+
+  constructor() {
+    const saved = this.api.getState();
+    this.restored = isWebviewState(saved) ? saved : undefined;
+    this.overlay = this.restored?.overlay ?? true;
+    this.head = this.restored?.head;
+
+    this.header = new Header(
+      { controls: byId('controls'), message: byId('message'), capNote: byId('cap-note'), legend: byId('legend') },
+      {
+        selectHead: (head) => {
+          this.head = head;
+          this.api.postMessage({ type: 'selectHead', head });
+          this.saveState();
+        },
+        setOverlay: (on) => {
+          this.applyOverlay(on);
+          this.api.postMessage({ type: 'setOverlay', on });
+          this.saveState();
+        },
+      },
+    );
+    this.tokens = new TokenView(byId('tokens'), { select: (position) => this.selectToken(position) });
+    this.stats = new StatsView(byId('stats'));
+    this.topk = new TopKView(byId('topk-header'), byId<HTMLOListElement>('topk'), {
+      reveal: (position) => {
+        this.tokens.reveal(position);
+        this.api.postMessage({ type: 'revealToken', position });
+      },
+    });
+    this.applyOverlay(this.overlay);
+  }
+
+  start(): void {
+    window.addEventListener('message', (e: MessageEvent<unknown>) => this.receive(e.data));
+    this.api.postMessage({ type: 'ready' });
+  }
+
+  private receive(data: unknown): void {
+    if (typeof data !== 'object' || data === null || typeof (data as { type?: unknown }).type !== 'string') return;
+    const msg = data as HostToWebview;
+    switch (msg.type) {
+      case 'document':
+        this.onDocument(msg.doc, msg.model);
+        break;
+      case 'progress':
+        if (this.doc && msg.progress.uri === this.doc.uri) this.header.showProgress(msg.progress);
+        break;
+      case 'attention':
+        this.onAttention(msg.attention);
+        break;
+      case 'settings':
+        this.head = msg.head;
+        this.header.setHead(msg.head);
+        this.applyOverlay(msg.overlay);
+        this.saveState();
+        break;
+      case 'message':
+        this.header.showMessage(msg.level, msg.text);
+        break;
+    }
+  }
+
+  private onDocument(doc: DocumentPayload, model: ModelInfo): void {
+    const sameUri = this.doc?.uri === doc.uri;
+    const keep = sameUri ? this.tokens.selected : -1;
+    this.doc = doc;
+    this.model = model;
+    this.attention = undefined;
+    this.head ??= { layer: Math.max(0, model.layers - 1), head: 'mean' };
+    this.header.showDocument(doc, model, this.head);
+    this.stats.setOwn(model.normaliser);
+    this.topk.setOwn(model.normaliser);
+    this.stats.clear();
+    this.topk.clear();
+    this.tokens.render(doc.tokens);
+    byId('tokens').setAttribute('aria-busy', 'false');
+    byId('file-name').textContent = doc.fileName.split(/[\\/]/).pop() ?? doc.fileName;
+
+    if (keep >= 0 && keep < doc.tokens.length) {
+      this.tokens.setQuery(keep); // the host follows a new version with the attention row
+    } else if (this.restored && this.restored.uri === doc.uri && this.restored.position < doc.tokens.length) {
+      // A reloaded webview: ask for the row it showed before.
+      this.selectToken(this.restored.position);
+      this.tokens.scrollToQuery();
+    }
+    this.restored = undefined;
+    this.saveState();
+  }
+
+  private onAttention(a: AttentionPayload): void {
+    const doc = this.doc;
+    const model = this.model;
+    // Rows for another document, an older version or a position we do not have are stale: drop them.
+    if (!doc || !model || a.uri !== doc.uri || a.version !== doc.version || a.position >= doc.tokens.length) return;
+    this.attention = a;
+    this.tokens.setQuery(a.position);
+    // softmax is the background channel and SSMax the overlay, whichever the model was trained with
+    this.tokens.setWeights(a.softmax, a.ssmax);
+    this.stats.show(a);
+    this.topk.show(a.top);
+    this.saveState();
+  }
+
+  private selectToken(position: number): void {
+    if (!this.doc || position < 0 || position >= this.doc.tokens.length) return;
+    this.tokens.setQuery(position);
+    this.api.postMessage({ type: 'selectToken', position });
+    this.saveState();
+  }
+
+  private applyOverlay(on: boolean): void {
+    this.overlay = on;
+    document.body.classList.toggle('overlay-on', on);
+    this.header.setOverlay(on);
+  }
+
+  private saveState(): void {
+    const position = this.tokens.selected >= 0 ? this.tokens.selected : this.attention?.position;
+    // WebviewState needs a document and a position; before the first selection there is nothing to restore.
+    if (!this.doc || position === undefined || !this.head) return;
+    this.api.setState({ uri: this.doc.uri, position, head: this.head, overlay: this.overlay });
+  }
+}
+
+registerComponents();
+new App().start();
