@@ -29,6 +29,8 @@ const builds = [
 if (!production) {
   const unit = list('test/unit');
   if (unit.length) builds.push({ ...node, entryPoints: unit, outdir: 'out/test/unit' });
+  const tools = list('test/tools');
+  if (tools.length) builds.push({ ...node, entryPoints: tools, outdir: 'out/test/tools' });
   const suite = list('test/suite');
   if (suite.length) builds.push({ ...node, entryPoints: suite, outdir: 'out/test/suite' });
 }
