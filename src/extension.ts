@@ -110,6 +110,9 @@ class Context implements vscode.Disposable {
       void vscode.window.showInformationMessage('Attention Inspector: the document is empty, so there is no attention to show.');
       return;
     }
+    if (doc.getText(new vscode.Range(0, 0, 200, 0)).includes('\u0000')) {
+      void vscode.window.showWarningMessage('Attention Inspector: this document looks binary (it contains NUL characters); its tokens are analysed as text.');
+    }
     const uri = doc.uri.toString();
     AttentionPanel.show(this.panelDeps, uri);
     this.selectAtCursor(uri, true);
@@ -128,9 +131,8 @@ class Context implements vscode.Disposable {
           try {
             const a = await this.analyses.analyse(doc);
             if (a.tokens.totalTokens > a.length) {
-              void vscode.window.showInformationMessage(
-                `Attention Inspector analysed the first ${a.length} of about ${a.tokens.totalTokens} tokens (setting attentionInspector.maxTokens).`,
-              );
+              const why = a.cappedByMemory ? 'to stay within attentionInspector.memoryBudgetMb' : 'setting attentionInspector.maxTokens';
+              void vscode.window.showInformationMessage(`Attention Inspector analysed the first ${a.length} of about ${a.tokens.totalTokens} tokens (${why}).`);
             }
           } finally {
             sub.dispose();

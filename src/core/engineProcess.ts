@@ -67,6 +67,7 @@ const handlers: Handlers = {
     let reused = -1;
     const run = m.analyse(p.text, {
       maxTokens: p.maxTokens,
+      memoryBudgetBytes: p.memoryBudgetMb ? p.memoryBudgetMb * 2 ** 20 : undefined,
       chunkSize: p.chunkSize,
       signal: state.abort!.signal,
       previous: prev?.analysis,
@@ -82,7 +83,8 @@ const handlers: Handlers = {
     state.running = run;
     try {
       const a = await run;
-      return { analysed: a.analysed, length: a.length, reused, ms: performance.now() - t0, bytes: a.bytes };
+      const cappedByMemory = m.tokenCap(p.maxTokens, p.memoryBudgetMb ? p.memoryBudgetMb * 2 ** 20 : undefined) < p.maxTokens && a.totalTokens > a.length;
+      return { analysed: a.analysed, length: a.length, cappedByMemory, reused, ms: performance.now() - t0, bytes: a.bytes };
     } finally {
       state.abort = undefined;
       state.running = undefined;

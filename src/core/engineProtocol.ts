@@ -29,6 +29,8 @@ export interface TokensResult {
 export interface AnalyseResult {
   analysed: number;
   length: number;
+  /** True when the memory budget, not maxTokens, set the cap. */
+  cappedByMemory: boolean;
   /** Tokens whose results were reused from the previous version (common prefix). */
   reused: number;
   ms: number;
@@ -47,7 +49,7 @@ export interface RowsResult {
 export interface EngineMethods {
   load: { params: { manifestPath: string; provider: ProviderChoice; threads?: number }; result: LoadedModelInfo };
   /** Tokenises and analyses; emits `tokens` then `progress` events for the same docKey/version. */
-  analyse: { params: { docKey: string; version: number; text: string; maxTokens: number; chunkSize?: number }; result: AnalyseResult };
+  analyse: { params: { docKey: string; version: number; text: string; maxTokens: number; memoryBudgetMb?: number; chunkSize?: number }; result: AnalyseResult };
   cancel: { params: { docKey: string }; result: boolean };
   rows: { params: { docKey: string; version: number; position: number; head: HeadChoice; topK: number }; result: RowsResult };
   forget: { params: { docKey: string }; result: boolean };

@@ -26,6 +26,8 @@ export interface LoadOptions {
 
 export interface AnalyseOptions {
   maxTokens: number;
+  /** Refuse to hold more than this many bytes of per-position results: the token cap is lowered to fit. */
+  memoryBudgetBytes?: number;
   chunkSize?: number;
   signal?: AbortSignal;
   previous?: Analysis;
@@ -120,8 +122,19 @@ export class AttentionModel {
     return { tokens, totalTokens };
   }
 
+  /** Bytes an analysis holds per token: q, k, v and the graph's statistics of every layer, and the prediction. */
+  get bytesPerToken(): number {
+    const { layers, heads, headDim } = this.manifest.architecture;
+    return layers * (3 * heads * headDim + heads * 4) * 4 + 8;
+  }
+
+  /** The token cap that honours both the max-token setting and the memory budget. */
+  tokenCap(maxTokens: number, memoryBudgetBytes?: number): number {
+    return memoryBudgetBytes ? Math.max(1, Math.min(maxTokens, Math.floor(memoryBudgetBytes / this.bytesPerToken))) : maxTokens;
+  }
+
   async analyse(text: string, opts: AnalyseOptions): Promise<Analysis> {
-    const { tokens, totalTokens } = this.tokenize(text, opts.maxTokens);
+    const { tokens, totalTokens } = this.tokenize(text, this.tokenCap(opts.maxTokens, opts.memoryBudgetBytes));
     const analysis = new Analysis(this.manifest, tokens, totalTokens);
     if (opts.previous && opts.previous.manifest.id === this.manifest.id) {
       analysis.reusePrefix(opts.previous, commonPrefix(opts.previous.tokens.ids, tokens.ids));

@@ -21,6 +21,7 @@ export interface DocumentAnalysis {
   /** Wall time of the last (or running) analysis. */
   ms: number;
   reused: number;
+  cappedByMemory?: boolean;
   error?: string;
 }
 
@@ -78,7 +79,7 @@ export class AnalysisService implements vscode.Disposable {
       vscode.workspace.onDidCloseTextDocument((doc) => this.forget(doc.uri.toString())),
       config.onDidChange((keys) => {
         if (keys.some((k) => ['model', 'modelPath', 'executionProvider'].includes(k))) void this.reloadModel();
-        else if (keys.includes('maxTokens')) for (const uri of this.tracked) this.schedule(uri, 0);
+        else if (keys.includes('maxTokens') || keys.includes('memoryBudgetMb')) for (const uri of this.tracked) this.schedule(uri, 0);
       }),
     );
   }
@@ -149,11 +150,12 @@ export class AnalysisService implements vscode.Disposable {
     const text = doc.getText();
     const job = (async () => {
       await this.ensureModel();
-      const result = await this.engine.request('analyse', { docKey: uri, version, text, maxTokens: this.config.maxTokens });
+      const result = await this.engine.request('analyse', { docKey: uri, version, text, maxTokens: this.config.maxTokens, memoryBudgetMb: this.config.memoryBudgetMb });
       const a = this.analyses.get(uri);
       if (!a || a.version !== version) throw new EngineError('superseded by a newer version', true);
       a.ms = result.ms;
       a.reused = result.reused;
+      a.cappedByMemory = result.cappedByMemory;
       a.done = true;
       this.log.info(`analysed ${path.basename(doc.fileName)} v${version}: ${result.length} tokens in ${result.ms.toFixed(0)} ms (${result.reused} reused), ${(result.bytes / 2 ** 20).toFixed(0)} MiB`);
       this.changed.fire(a);

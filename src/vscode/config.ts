@@ -15,7 +15,7 @@ export class Config implements vscode.Disposable {
 
   constructor() {
     this.subscription = vscode.workspace.onDidChangeConfiguration((e) => {
-      const changed = ['executionProvider', 'maxTokens', 'model', 'modelPath', 'defaultLayer', 'defaultHead', 'overlay', 'topK'].filter((k) =>
+      const changed = ['executionProvider', 'maxTokens', 'model', 'modelPath', 'defaultLayer', 'defaultHead', 'overlay', 'topK', 'memoryBudgetMb'].filter((k) =>
         e.affectsConfiguration(`${SECTION}.${k}`),
       );
       if (changed.length) this.emitter.fire(changed);
@@ -52,6 +52,9 @@ export class Config implements vscode.Disposable {
   }
   get overlayDefault(): boolean {
     return this.cfg.get<boolean>('overlay', true);
+  }
+  get memoryBudgetMb(): number {
+    return clampInt(this.cfg.get<number>('memoryBudgetMb', 1024), 64, 65536, 1024);
   }
   get topK(): number {
     return clampInt(this.cfg.get<number>('topK', 10), 1, 100, 10);
