@@ -1,0 +1,286 @@
+// End to end in real VS Code: code-server 4.100.3 (a real Node extension host, so onnxruntime-node runs) driven in
+// Chromium through playwright-core, with the extension loaded from this folder through the workbench URL's
+// `payload` (extensionDevelopmentPath; no VSIX). Part 1 does what a person does (explorer, Ctrl+G, palette, webview
+// clicks, editor hover, overlay toggle) with a screenshot per step in test-results/e2e/. Part 2 runs the mocha suite
+// (out/test/suite/index.js) inside the extension host through the payload's extensionTestsPath.
+//
+//   node scripts/build.mjs && node test/e2e/run.mjs      (or `npm run test:e2e`; part of `npm test`)
+// Installs what is missing: Chromium (apt) and code-server (.vscode-test/). E2E_KEEP=1 keeps the temp folder.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { format } from 'node:util';
+import { ROOT } from '../../scripts/ensure-deps.mjs';
+import { devPayload, ensureCodeServer, startCodeServer, workbenchUrl } from '../../scripts/code-server.mjs';
+import { ensureChromium } from '../../scripts/tooling.mjs';
+import { launchBrowser, Workbench } from './workbench.mjs';
+
+const SAMPLE_DIR = join(ROOT, 'media', 'sample');
+const FILE = 'long_sample.py';
+const DEEP_LINE = 300;
+const SHOTS = join(ROOT, 'test-results', 'e2e');
+const SUITE = join(ROOT, 'out', 'test', 'suite', 'index.js');
+
+const log = (...a) => console.log('[e2e]', ...a);
+const sha256 = (p) => createHash('sha256').update(readFileSync(p)).digest('hex');
+
+let tmp;
+let cs;
+let workspace;
+let hashBefore;
+/** @type {import('playwright-core').BrowserContext | undefined} */
+let context;
+/** @type {Workbench} */
+let wb;
+const pageLog = [];
+
+async function openWorkbench(profile) {
+  context = await launchBrowser({ profileDir: join(tmp, profile), home: join(tmp, 'home') });
+  const page = context.pages()[0] ?? (await context.newPage());
+  page.on('console', (m) => {
+    const i = pageLog.push(`[${m.type()}] ${m.text()}`) - 1;
+    // extension-host console calls arrive as ('%c INFO', 'color: #33f', format, ...args): format them like Node would
+    if (m.text().startsWith('%c')) {
+      Promise.all(m.args().map((a) => a.jsonValue().catch(() => '?')))
+        .then((args) => (pageLog[i] = `[host] ${format(...args.slice(2))}`))
+        .catch(() => undefined);
+    }
+  });
+  page.on('pageerror', (e) => pageLog.push(`[pageerror] ${e.message}`));
+  return page;
+}
+
+async function closeBrowser() {
+  const c = context;
+  context = undefined;
+  await c?.close().catch(() => undefined);
+}
+
+function diagnostics() {
+  const relevant = pageLog.filter((l) => /attention|error|fail|exception/i.test(l)).slice(-40);
+  return `\n--- page console (attention/errors, last 40) ---\n${relevant.join('\n')}\n--- code-server log (tail) ---\n${cs?.logTail?.() ?? ''}`;
+}
+
+describe('Attention Inspector in real VS Code (code-server + Chromium)', { timeout: 300_000 }, () => {
+  before(async () => {
+    assert.ok(existsSync(join(ROOT, 'out', 'extension.js')), 'out/extension.js is missing: run `node scripts/build.mjs` first');
+    assert.ok(existsSync(join(SAMPLE_DIR, FILE)), `${join(SAMPLE_DIR, FILE)} is missing`);
+    ensureChromium();
+    ensureCodeServer();
+    tmp = mkdtempSync(join(tmpdir(), 'ai-e2e-'));
+    workspace = join(tmp, 'workspace');
+    cpSync(SAMPLE_DIR, workspace, { recursive: true });
+    mkdirSync(join(tmp, 'home'), { recursive: true });
+    hashBefore = sha256(join(workspace, FILE));
+    rmSync(SHOTS, { recursive: true, force: true });
+    // HOME for code-server and so for the extension host and the model process too: nothing lands in the real ~
+    cs = await startCodeServer({ workspace, env: { HOME: join(tmp, 'home') } });
+    log(`code-server at ${cs.url} (log ${cs.logFile}); workspace ${workspace}`);
+  });
+
+  after(async () => {
+    await closeBrowser();
+    await cs?.stop();
+    if (tmp && process.env.E2E_KEEP !== '1') rmSync(tmp, { recursive: true, force: true });
+  });
+
+  describe('a person inspects attention in long_sample.py', () => {
+    let beforeClick;
+    let overlayBefore;
+    let decoBefore;
+
+    before(async () => {
+      const payload = devPayload(cs.url, { extensionPath: ROOT });
+      const page = await openWorkbench('profile-scenario');
+      wb = new Workbench(page, { shotsDir: SHOTS, log });
+      const url = workbenchUrl(cs.url, { folder: workspace, payload });
+      log(`open ${url}`);
+      await page.goto(url);
+    });
+
+    after(async () => {
+      if (wb) await wb.shot('end').catch(() => undefined);
+      await closeBrowser();
+    });
+
+    it('the workbench loads with the sample folder in the explorer', { timeout: 120_000 }, async () => {
+      await wb.ready(FILE);
+      await wb.shot('workbench');
+    });
+
+    it(`opens ${FILE} from the explorer`, { timeout: 60_000 }, async () => {
+      await wb.openFromExplorer(FILE);
+      await wb.shot('file-open');
+    });
+
+    it(`puts the cursor deep in the file (Ctrl+G ${DEEP_LINE})`, { timeout: 60_000 }, async () => {
+      await wb.focusEditor(FILE);
+      await wb.gotoLine(DEEP_LINE);
+      await wb.shot('goto-line');
+    });
+
+    it('"Attention: Inspect Attention" from the palette shows coloured tokens and the selected token', { timeout: 180_000 }, async () => {
+      await wb.command('Attention: Inspect Attention');
+      const web = wb.webview();
+      try {
+        await web.locator('#tokens span.tok[data-pos]').first().waitFor({ timeout: 90_000 });
+        await web.locator('#tokens span.tok.selected').first().waitFor({ timeout: 60_000 });
+        // coloured: some token has a non-transparent background
+        await wb.waitFor('a token with a coloured background', async () => {
+          const n = await web.locator('#tokens span.tok[data-pos]').evaluateAll(
+            (spans) => spans.filter((s) => !/^(transparent|rgba\(0, 0, 0, 0\))$/.test(getComputedStyle(s).backgroundColor)).length,
+          );
+          return { ok: n > 0, coloured: n };
+        }, 120_000, 500);
+      } catch (e) {
+        await wb.shot('inspect-failed');
+        throw new Error(`${e.message}${diagnostics()}`);
+      }
+      // the panel title and the status bar (model and execution provider)
+      await wb.page.locator('.tab', { hasText: `Attention: ${FILE}` }).first().waitFor({ timeout: 10_000 });
+      const status = await wb.waitFor('the status bar item with the execution provider', async () => {
+        const items = await wb.statusBarItems();
+        const it = items.find((t) => /CPU/.test(t));
+        return { ok: !!it, items };
+      }, 60_000);
+      log(`status bar: ${JSON.stringify(status.items.filter((t) => /CPU|Attention/i.test(t)))}`);
+      const selected = Number(await web.locator('#tokens span.tok.selected').first().getAttribute('data-pos'));
+      assert.ok(selected > 0, `a query token deep in the file is selected (data-pos ${selected})`);
+      await wb.shot('inspected');
+    });
+
+    it('clicking another token in the webview moves the selection and the editor cursor', { timeout: 60_000 }, async () => {
+      const web = wb.webview();
+      const selected = Number(await web.locator('#tokens span.tok.selected').first().getAttribute('data-pos'));
+      await wb.focusEditor(FILE);
+      beforeClick = await wb.cursor();
+      // a token some way back whose text is a word (so it is easy to see), at least two lines earlier
+      const texts = await web.locator('#tokens span.tok[data-pos]').evaluateAll((spans) => spans.map((s) => s.textContent ?? ''));
+      const prefix = (p) => texts.slice(0, p).join('');
+      const file = readFileSync(join(workspace, FILE), 'utf8');
+      const contiguous = file.startsWith(texts.join('')); // webview tokens are the document's own text, in order
+      const lineOf = (p) => prefix(p).split('\n').length;
+      let target = -1;
+      for (let p = selected - 30; p > 0; p--) {
+        if (/^\s*[A-Za-z_]{3,}/.test(texts[p]) && (!contiguous || lineOf(p) < beforeClick.line - 1)) {
+          target = p;
+          break;
+        }
+      }
+      assert.ok(target >= 0, 'found a word token before the query');
+      await web.locator(`#tokens span.tok[data-pos="${target}"]`).click();
+      await wb.waitFor(`token ${target} selected in the webview`, async () => ({
+        ok: (await web.locator('#tokens span.tok.selected').first().getAttribute('data-pos')) === String(target),
+      }), 15_000);
+      // the webview has the focus now, so the status bar shows no cursor: back to the editor by its tab
+      await wb.focusEditor(FILE);
+      if (contiguous) {
+        // the cursor goes to the token's first character (VS Code's columns count a tab as its width; the sample has none)
+        const before = prefix(target).split('\n');
+        const expect = { line: before.length, col: before.at(-1).length + 1 };
+        const c = await wb.waitCursor((c) => c.line === expect.line && c.col === expect.col, `the editor cursor at Ln ${expect.line}, Col ${expect.col}`);
+        log(`clicked token ${target} ${JSON.stringify(texts[target])}; cursor ${beforeClick.text} -> ${c.text}`);
+      } else {
+        const c = await wb.waitCursor((c) => c.line !== beforeClick.line || c.col !== beforeClick.col, 'the editor cursor to move');
+        log(`clicked token ${target}; cursor ${beforeClick.text} -> ${c.text} (webview tokens are not the contiguous document text, so only the move is checked)`);
+      }
+      await wb.shot('token-clicked');
+    });
+
+    it('hovering a token in the editor shows the attention hover (softmax and SSMax, top tokens)', { timeout: 60_000 }, async () => {
+      const hover = wb.page.locator('.monaco-hover:visible', { hasText: 'SSMax' }).first();
+      let target;
+      for (let nth = 0; nth < 4; nth++) {
+        target = await wb.hoverWord({ nth: nth * 3 });
+        try {
+          await hover.waitFor({ timeout: 8_000 });
+          break;
+        } catch {
+          log(`no attention hover over "${target.word}", trying another word`);
+          await wb.page.mouse.move(5, 500);
+        }
+      }
+      await hover.waitFor({ timeout: 5_000 });
+      await wb.page.waitForTimeout(300); // fade-in
+      const text = await hover.innerText();
+      log(`hover over "${target.word}": ${text.replace(/\s+/g, ' ').slice(0, 200)}...`);
+      assert.match(text, /Attention/);
+      assert.match(text, /softmax/);
+      assert.match(text, /SSMax/);
+      assert.ok((await hover.locator('table tr').count()) >= 2, 'a table of the top attended tokens');
+      await wb.shot('hover');
+      await wb.page.keyboard.press('Escape');
+      await wb.page.mouse.move(5, 500);
+    });
+
+    it('the webview checkbox toggles the SSMax overlay in the webview and in the editor', { timeout: 60_000 }, async () => {
+      const web = wb.webview();
+      const overlayOn = async () => (await web.locator('body').getAttribute('class'))?.split(/\s+/).includes('overlay-on') ?? false;
+      overlayBefore = await overlayOn();
+      decoBefore = await wb.waitFor('softmax highlights in the editor', async () => {
+        const d = await wb.decorationCounts();
+        return { ok: d.softmax > 0, ...d };
+      }, 20_000);
+      log(`overlay ${overlayBefore ? 'on' : 'off'}; editor decorations ${JSON.stringify(decoBefore)}`);
+      assert.equal(decoBefore.ssmax > 0, overlayBefore, 'SSMax outlines in the editor iff the overlay is on');
+      await web.locator('#overlay-toggle').click();
+      await wb.waitFor('body.overlay-on to flip', async () => ({ ok: (await overlayOn()) === !overlayBefore }), 10_000);
+      const after = await wb.waitFor('the editor overlay decorations to follow', async () => {
+        const d = await wb.decorationCounts();
+        return { ok: (d.ssmax > 0) === !overlayBefore && d.softmax > 0, ...d };
+      }, 15_000);
+      log(`after the checkbox: overlay ${!overlayBefore ? 'on' : 'off'}; editor decorations ${JSON.stringify(after)}`);
+      await wb.shot('overlay-checkbox');
+    });
+
+    it('"Attention: Toggle SSMax Overlay" from the palette toggles it back', { timeout: 60_000 }, async () => {
+      const web = wb.webview();
+      await wb.focusEditor(FILE);
+      await wb.command('Attention: Toggle SSMax Overlay');
+      await wb.waitFor('body.overlay-on to flip back', async () => ({
+        ok: ((await web.locator('body').getAttribute('class'))?.split(/\s+/).includes('overlay-on') ?? false) === overlayBefore,
+      }), 10_000);
+      const d = await wb.waitFor('the editor overlay decorations to come back', async () => {
+        const d = await wb.decorationCounts();
+        return { ok: (d.ssmax > 0) === overlayBefore && d.softmax > 0, ...d };
+      }, 15_000);
+      log(`after the command: editor decorations ${JSON.stringify(d)}`);
+      await wb.shot('overlay-command');
+    });
+
+    it('the document is not modified (no dirty tab, same bytes on disk)', { timeout: 30_000 }, async () => {
+      assert.equal(await wb.isDirty(FILE), false, 'the editor tab is not dirty');
+      assert.equal(sha256(join(workspace, FILE)), hashBefore, 'the file on disk is unchanged');
+    });
+  });
+
+  it('the mocha suite passes inside the extension host (payload extensionTestsPath)', { timeout: 240_000 }, async () => {
+    assert.ok(existsSync(SUITE), `${SUITE} is missing: run \`node scripts/build.mjs\``);
+    await closeBrowser(); // one extension host at a time (2 cores)
+    const payload = devPayload(cs.url, { extensionPath: ROOT, testsPath: SUITE });
+    const page = await openWorkbench('profile-suite');
+    const start = pageLog.length;
+    let done;
+    const exit = new Promise((res) => (done = res));
+    await page.exposeFunction('codeAutomationExit', (code, logs) => done({ code, logs }));
+    const t0 = Date.now();
+    await page.goto(workbenchUrl(cs.url, { folder: workspace, payload }));
+    let timer;
+    const result = await Promise.race([exit, new Promise((res) => (timer = setTimeout(() => res({ code: 'timeout' }), 220_000)))]);
+    clearTimeout(timer);
+    await new Promise((r) => setTimeout(r, 300)); // console arguments are fetched asynchronously
+    await page.screenshot({ path: join(SHOTS, `${String((wb?.n ?? 0) + 1).padStart(2, '0')}-suite.png`) }).catch(() => undefined);
+    await closeBrowser();
+    // the extension host's console (mocha's spec reporter) comes to the page as ('%c INFO', 'color: #33f', ...)
+    const hostLines = pageLog
+      .slice(start)
+      .filter((l) => l.startsWith('[host] '))
+      .map((l) => l.slice(7));
+    writeFileSync(join(SHOTS, 'suite-logs.json'), JSON.stringify({ code: result.code, logs: result.logs, console: hostLines }, null, 2));
+    console.log(`--- extension-host suite: exit ${result.code} after ${((Date.now() - t0) / 1000).toFixed(1)} s ---\n${hostLines.join('\n')}`);
+    assert.equal(result.code, 0, `the extension-host suite exited with ${result.code}${diagnostics()}`);
+  });
+});

@@ -1,0 +1,148 @@
+/**
+ * Tests inside the real extension host (the real `vscode` API and a real model process): activation, the contributed
+ * commands, "Inspect Attention" on the long sample, the hover, the overlay toggle, and that the document is never
+ * modified. Run by out/test/suite/index.js (see there for the two ways it is launched).
+ */
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+
+const EXTENSION_ID = 'attention-inspector.attention-inspector';
+const SAMPLE = 'long_sample.py';
+/** The query line for the deep-in-the-file checks (0-based; clamped to the document). */
+const DEEP_LINE = 300;
+
+/** What `activate` returns; only whenIdle is required, the rest is used when present. */
+interface Api {
+  whenIdle(uri?: string): Promise<void>;
+  selection?(): { uri?: string; position?: number; overlay: boolean };
+  decorationsDrawn?(): { uri: string; softmax: number; ssmax: number };
+}
+
+function sampleUri(ext: vscode.Extension<unknown>): vscode.Uri {
+  // the workspace's copy when a folder is open (the e2e run opens a temp copy of media/sample), else the repository's
+  for (const f of vscode.workspace.workspaceFolders ?? []) {
+    const candidate = vscode.Uri.joinPath(f.uri, SAMPLE);
+    if (f.uri.scheme !== 'file' || fs.existsSync(candidate.fsPath)) return candidate;
+  }
+  return vscode.Uri.file(path.join(ext.extensionPath, 'media', 'sample', SAMPLE));
+}
+
+function hoverText(hovers: vscode.Hover[] | undefined): string {
+  return (hovers ?? [])
+    .flatMap((h) => h.contents)
+    .map((c) => (typeof c === 'string' ? c : c.value))
+    .join('\n');
+}
+
+/** A position on the first token of the first non-blank line at or after `line`. */
+function tokenPositionFrom(doc: vscode.TextDocument, line: number): vscode.Position {
+  for (let l = Math.min(line, doc.lineCount - 1); l < doc.lineCount; l++) {
+    const t = doc.lineAt(l);
+    if (!t.isEmptyOrWhitespace) return new vscode.Position(l, t.firstNonWhitespaceCharacterIndex);
+  }
+  return new vscode.Position(0, 0);
+}
+
+async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, ms = 30_000): Promise<T> {
+  const t0 = Date.now();
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() - t0 > ms) throw new Error(`timed out after ${ms / 1000} s waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+suite('Attention Inspector (extension host)', () => {
+  let ext: vscode.Extension<Api>;
+  let api: Api;
+  let doc: vscode.TextDocument;
+  let versionBefore: number;
+  let textBefore: string;
+
+  suiteSetup(async () => {
+    const found = vscode.extensions.getExtension<Api>(EXTENSION_ID);
+    assert.ok(found, `extension ${EXTENSION_ID} is not loaded (extensionDevelopmentPath?)`);
+    ext = found;
+  });
+
+  suiteTeardown(async () => {
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+  });
+
+  test('the extension activates and returns its API', async () => {
+    api = await ext.activate();
+    assert.equal(ext.isActive, true);
+    assert.ok(api, 'activate() returned nothing');
+    assert.equal(typeof api.whenIdle, 'function', 'activate() should return { whenIdle(uri?) }');
+  });
+
+  test('every contributed command is registered', async () => {
+    const contributed: string[] = (ext.packageJSON.contributes?.commands ?? []).map((c: { command: string }) => c.command);
+    assert.ok(contributed.length >= 3, 'package.json contributes commands');
+    for (const id of ['attentionInspector.inspect', 'attentionInspector.toggleOverlay', 'attentionInspector.selectHead']) {
+      assert.ok(contributed.includes(id), `${id} is contributed`);
+    }
+    const registered = new Set(await vscode.commands.getCommands(true));
+    assert.deepEqual(
+      contributed.filter((c) => !registered.has(c)),
+      [],
+      'contributed but not registered',
+    );
+  });
+
+  test(`"Inspect Attention" on ${SAMPLE} with the cursor deep in the file resolves`, async () => {
+    doc = await vscode.workspace.openTextDocument(sampleUri(ext));
+    const editor = await vscode.window.showTextDocument(doc, vscode.ViewColumn.One);
+    versionBefore = doc.version;
+    textBefore = doc.getText();
+    assert.ok(doc.lineCount > DEEP_LINE, `${SAMPLE} has more than ${DEEP_LINE} lines`);
+    const pos = tokenPositionFrom(doc, DEEP_LINE);
+    editor.selection = new vscode.Selection(pos, pos);
+    editor.revealRange(new vscode.Range(pos, pos));
+    await vscode.commands.executeCommand('attentionInspector.inspect');
+    await api.whenIdle(doc.uri.toString());
+    if (api.selection) {
+      const s = api.selection();
+      assert.equal(s.uri, doc.uri.toString(), 'the inspected document is selected');
+      assert.equal(typeof s.position, 'number', 'a query token is selected');
+    }
+  });
+
+  test('the hover shows where the token attends under softmax and SSMax', async () => {
+    const pos = tokenPositionFrom(doc, DEEP_LINE);
+    const text = await until('a hover with SSMax', async () => {
+      const t = hoverText(await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', doc.uri, pos));
+      return /SSMax/.test(t) && !/not analysed yet/.test(t) ? t : undefined;
+    });
+    assert.match(text, /Attention/);
+    assert.match(text, /softmax/);
+    assert.match(text, /SSMax/);
+    assert.match(text, /\|\s*1\s*\|/, 'a table of the top attended tokens');
+  });
+
+  test('the SSMax overlay command toggles the overlay decorations', async function () {
+    if (!api.selection || !api.decorationsDrawn) this.skip();
+    const drawn = () => api.decorationsDrawn!();
+    const on0 = api.selection!().overlay;
+    await until('decorations drawn', () => (drawn().softmax > 0 ? true : undefined));
+    assert.equal(drawn().ssmax > 0, on0, `SSMax outlines are drawn iff the overlay is on (now ${on0})`);
+    await vscode.commands.executeCommand('attentionInspector.toggleOverlay');
+    assert.equal(api.selection!().overlay, !on0);
+    await until(`SSMax decorations ${on0 ? 'cleared' : 'drawn'}`, () => ((drawn().ssmax > 0) === !on0 ? true : undefined));
+    assert.ok(drawn().softmax > 0, 'the softmax highlights stay');
+    await vscode.commands.executeCommand('attentionInspector.toggleOverlay');
+    assert.equal(api.selection!().overlay, on0);
+    await until('the overlay decorations restored', () => ((drawn().ssmax > 0) === on0 ? true : undefined));
+  });
+
+  test('the document is never modified', async () => {
+    await api.whenIdle();
+    assert.equal(doc.version, versionBefore, 'document version unchanged');
+    assert.equal(doc.isDirty, false, 'document not dirty');
+    assert.equal(doc.getText(), textBefore, 'document text unchanged');
+    if (doc.uri.scheme === 'file') assert.equal(fs.readFileSync(doc.uri.fsPath, 'utf8'), textBefore, 'file on disk unchanged');
+  });
+});
