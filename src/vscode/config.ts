@@ -31,7 +31,7 @@ export class Config implements vscode.Disposable {
     return (['auto', 'cuda', 'dml', 'coreml', 'cpu'] as const).find((p) => p === v) ?? 'auto';
   }
   get maxTokens(): number {
-    return clampInt(this.cfg.get<number>('maxTokens', 8192), 16, 131072, 8192);
+    return clampInt(this.cfg.get<number>('maxTokens', 32768), 16, 131072, 32768);
   }
   get model(): 'ssmax' | 'softmax' {
     return this.cfg.get<string>('model') === 'softmax' ? 'softmax' : 'ssmax';
