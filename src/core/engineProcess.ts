@@ -7,7 +7,9 @@ import { Analysis } from './analysis';
 import type { EngineEvent, EngineMethod, EngineMethods, EngineRequest, EngineResponse } from './engineProtocol';
 import { AttentionModel, CancelledError } from './model';
 
-const MAX_DOCUMENTS = 4; // least recently used analyses beyond this are dropped
+// Least recently used analyses beyond these are dropped (the one in use always stays).
+const MAX_DOCUMENTS = 4;
+const MAX_TOTAL_BYTES = 2 * 2 ** 30;
 
 interface DocumentState {
   version: number;
@@ -26,7 +28,8 @@ function send(msg: EngineResponse | EngineEvent): void {
 function touch(docKey: string, state: DocumentState): void {
   documents.delete(docKey);
   documents.set(docKey, state);
-  while (documents.size > MAX_DOCUMENTS) {
+  const total = () => [...documents.values()].reduce((n, d) => n + (d.analysis?.bytes ?? 0), 0);
+  while (documents.size > MAX_DOCUMENTS || (documents.size > 1 && total() > MAX_TOTAL_BYTES)) {
     const [oldest, s] = documents.entries().next().value as [string, DocumentState];
     s.abort?.abort();
     documents.delete(oldest);

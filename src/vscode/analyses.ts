@@ -7,6 +7,8 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { EngineClient, EngineError } from '../core/engineClient';
 import type { LoadedModelInfo, RowsResult, TokensResult } from '../core/engineProtocol';
+import { tokenInfos } from '../core/tokenText';
+import type { TokenInfo } from '../protocol';
 import { describeFallback } from '../core/providers';
 import type { HeadChoice } from '../protocol';
 import type { Config } from './config';
@@ -23,6 +25,8 @@ export interface DocumentAnalysis {
   reused: number;
   cappedByMemory?: boolean;
   error?: string;
+  /** Text and line of every token, computed once per version (see `AnalysisService.tokenInfos`). */
+  infos?: TokenInfo[];
 }
 
 const EDIT_DEBOUNCE_MS = 400;
@@ -129,6 +133,15 @@ export class AnalysisService implements vscode.Disposable {
       return;
     }
     for (const uri of this.tracked) this.schedule(uri, 0);
+  }
+
+  /** Text and line of each token of this analysis, computed once from the document at the analysed version. */
+  tokenInfos(a: DocumentAnalysis): TokenInfo[] | undefined {
+    if (a.infos) return a.infos;
+    const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === a.uri);
+    if (!doc || doc.version !== a.version) return undefined;
+    a.infos = tokenInfos(doc.getText(), a.tokens);
+    return a.infos;
   }
 
   get(uri: string): DocumentAnalysis | undefined {

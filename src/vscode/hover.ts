@@ -3,7 +3,7 @@
  * normalisers. The hovered token is the query; nothing is computed for documents that were not inspected.
  */
 import * as vscode from 'vscode';
-import { tokenAtOffset, tokenInfos, tokenLabel } from '../core/tokenText';
+import { tokenAtOffset, tokenLabel } from '../core/tokenText';
 import { headLabel } from '../protocol';
 import type { AnalysisService } from './analyses';
 import type { SelectionState } from './selection';
@@ -31,8 +31,8 @@ export class AttentionHoverProvider implements vscode.HoverProvider {
     const head = this.selection.current.head;
     const rows = await this.analyses.rows(uri, a.version, i, head, Math.min(this.topK(), 8));
     if (!rows || token.isCancellationRequested) return undefined;
-    const text = doc.getText();
-    const infos = tokenInfos(text, a.tokens);
+    const infos = this.analyses.tokenInfos(a);
+    if (!infos) return undefined;
     const own = model.normaliser;
     const mark = (n: 'softmax' | 'ssmax') => (n === own ? ' (model)' : '');
     const md = new vscode.MarkdownString(undefined, true);

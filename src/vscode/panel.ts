@@ -5,8 +5,7 @@
  */
 import * as vscode from 'vscode';
 import type { RowsResult } from '../core/engineProtocol';
-import { tokenInfos } from '../core/tokenText';
-import { parseWebviewMessage, type AttentionPayload, type HostToWebview, type ModelInfo, type WebviewToHost } from '../protocol';
+import { parseWebviewMessage, type AttentionPayload, type HostToWebview, type ModelInfo, type TokenInfo, type WebviewToHost } from '../protocol';
 import { makeNonce, renderWebviewHtml } from '../webviewHtml';
 import type { AnalysisService, DocumentAnalysis } from './analyses';
 import type { SelectionState } from './selection';
@@ -181,7 +180,8 @@ export class AttentionPanel implements vscode.Disposable {
     if (this.sentVersion !== a.version) {
       if (doc.version !== a.version) return; // a newer text exists: its analysis will follow
       this.sentVersion = a.version;
-      const tokens = tokenInfos(doc.getText(), a.tokens);
+      const tokens = this.deps.analyses.tokenInfos(a);
+      if (!tokens) return;
       this.post({ type: 'document', doc: { uri: a.uri, fileName: doc.fileName, version: a.version, tokens, totalTokens: a.tokens.totalTokens, maxTokens: tokens.length }, model });
       void this.postAttention();
     }
@@ -208,11 +208,8 @@ export class AttentionPanel implements vscode.Disposable {
       return;
     }
     this.attentionShown = true;
-    this.post({ type: 'attention', attention: toPayload(a, rows, s.head, this.docText(a)) });
-  }
-
-  private docText(a: DocumentAnalysis): string {
-    return vscode.workspace.textDocuments.find((d) => d.uri.toString() === a.uri && d.version === a.version)?.getText() ?? '';
+    const infos = this.deps.analyses.tokenInfos(a);
+    if (infos) this.post({ type: 'attention', attention: toPayload(a, rows, s.head, infos) });
   }
 
   dispose(): void {
@@ -223,8 +220,7 @@ export class AttentionPanel implements vscode.Disposable {
   }
 }
 
-export function toPayload(a: DocumentAnalysis, rows: RowsResult, head: AttentionPayload['head'], text: string): AttentionPayload {
-  const lines = tokenInfos(text, a.tokens);
+export function toPayload(a: DocumentAnalysis, rows: RowsResult, head: AttentionPayload['head'], lines: TokenInfo[]): AttentionPayload {
   return {
     uri: a.uri,
     version: a.version,
