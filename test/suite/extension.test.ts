@@ -121,6 +121,16 @@ suite('Attention Inspector (extension host)', () => {
     assert.match(text, /softmax/);
     assert.match(text, /SSMax/);
     assert.match(text, /\|\s*1\s*\|/, 'a table of the top attended tokens');
+    // hover latency after analysis, for the issue notes (logged, not asserted: timed assertions are flaky here)
+    const times: number[] = [];
+    for (let i = 0; i < 15; i++) {
+      const p = tokenPositionFrom(doc, DEEP_LINE + 20 * i);
+      const t0 = performance.now();
+      await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', doc.uri, p);
+      times.push(performance.now() - t0);
+    }
+    times.sort((a, b) => a - b);
+    console.log(`hover latency over ${doc.lineCount} lines: median ${times[7].toFixed(1)} ms, max ${times[14].toFixed(1)} ms`);
   });
 
   test('the SSMax overlay command toggles the overlay decorations', async function () {
