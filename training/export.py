@@ -115,7 +115,7 @@ def references(model, cfg, tok, text, n_tokens):
     x = torch.tensor(ids)[None]
     logits = m64(x)[0]
     T = len(ids)
-    positions = sorted({0, 1, 7, 100, cfg.context - 1, cfg.context, min(T - 1, 2 * cfg.context), T - 1})
+    positions = sorted({0, 1, 7, 100, cfg.context - 1, cfg.context, min(T - 1, 2 * cfg.context), 4 * cfg.context - 1, T - 1})
     positions = [p for p in positions if p < T]
     rows = []
     for l, blk in enumerate(m64.blocks):
@@ -123,10 +123,10 @@ def references(model, cfg, tok, text, n_tokens):
         for h in range(cfg.n_heads):
             for p in positions:
                 row = att[h, p, :p + 1]
-                rows.append({"layer": l, "head": h, "position": p, "probs": row.tolist()})
+                rows.append({"layer": l, "head": h, "position": p, "probs": [float(f"{v:.8g}") for v in row.tolist()]})
     return {
         "text": text, "ids": ids, "positions": positions,
-        "logits": {str(p): logits[p, :256].tolist() for p in positions},
+        "logits": {str(p): [float(f"{v:.8g}") for v in logits[p, :256].tolist()] for p in positions},
         "argmax": {str(p): int(logits[p].argmax()) for p in positions},
         "attention": rows,
     }
@@ -139,7 +139,7 @@ def main():
     ap.add_argument("--models", default=os.path.join(REPO, "models"))
     ap.add_argument("--fixtures", default=os.path.join(REPO, "test", "fixtures"))
     ap.add_argument("--reference-file", default=os.path.join(REPO, "media", "sample", "long_sample.py"))
-    ap.add_argument("--reference-tokens", type=int, default=1200)
+    ap.add_argument("--reference-tokens", type=int, default=2100, help="past 4x the training context")
     ap.add_argument("--variants", default="softmax,ssmax")
     args = ap.parse_args()
     os.makedirs(args.models, exist_ok=True)
