@@ -77,7 +77,10 @@ export class Analysis {
   /** Copies results for positions [0, upTo) from an earlier analysis of the same token prefix. */
   reusePrefix(prev: Analysis, upTo: number): void {
     const { heads, headDim } = this.manifest.architecture;
-    const n = Math.min(upTo, prev.analysed, this.length);
+    let n = Math.min(upTo, prev.analysed, this.length);
+    // The last reused position's nll needs the logits for the token after it: when that token changed, recompute
+    // the position (copying would leave its nll unknown, and that NaN would be copied on by every later edit).
+    if (n > 0 && n === upTo && n < this.length) n--;
     const row = heads * headDim;
     for (let l = 0; l < this.layers.length; l++) {
       for (const key of ['q', 'k', 'v'] as const) this.layers[l][key].set(prev.layers[l][key].subarray(0, n * row));
@@ -85,7 +88,7 @@ export class Analysis {
     }
     this.prediction.set(prev.prediction.subarray(0, n));
     this.nll.set(prev.nll.subarray(0, n));
-    if (n > 0) this.nll[n - 1] = NaN; // its next token may have changed
+    if (n > 0 && n === this.length) this.nll[n - 1] = NaN; // the last token has no next one
     this.analysed = n;
   }
 

@@ -124,7 +124,12 @@ const handlers: Handlers = {
 
 process.on('message', (raw: unknown) => {
   const req = raw as EngineRequest;
-  if (typeof req?.id !== 'number' || !(req.method in handlers)) return;
+  if (typeof req?.id !== 'number') return;
+  // own properties only: `in` would also find toString, constructor... and calling those crashed the process
+  if (typeof req.method !== 'string' || !Object.prototype.hasOwnProperty.call(handlers, req.method)) {
+    send({ id: req.id, ok: false, error: `unknown method ${JSON.stringify(String(req.method)).slice(0, 100)}` });
+    return;
+  }
   const handler = handlers[req.method] as (p: unknown) => Promise<unknown>;
   handler(req.params).then(
     (result) => send({ id: req.id, ok: true, result }),
