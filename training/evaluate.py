@@ -290,8 +290,15 @@ def main():
                "minutes": (time.time() - t_start) / 60}
     with open(os.path.join(os.path.dirname(args.out), "results.json"), "w") as fh:
         json.dump(summary, fh, indent=1)
+    # hand-written notes live below this marker and survive a re-run
+    marker = "<!-- notes: kept by evaluate.py -->"
+    notes = ""
+    if os.path.exists(args.out):
+        old = open(args.out, encoding="utf-8").read()
+        if marker in old:
+            notes = old[old.index(marker):]
     with open(args.out, "w") as fh:
-        fh.write("\n".join(lines) + "\n")
+        fh.write("\n".join(lines) + "\n" + (("\n" + notes) if notes else ""))
     print(f"wrote {args.out} in {(time.time() - t_start) / 60:.1f} min")
 
 
