@@ -35,7 +35,7 @@ class Context implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
 
   constructor(readonly ext: vscode.ExtensionContext) {
-    this.analyses = new AnalysisService(ext.extensionPath, this.config, this.log);
+    this.analyses = new AnalysisService(ext.extensionPath, this.config, this.log, ext.globalState);
     this.selection = new SelectionState(ext.globalState, { head: { layer: 0, head: 'mean' }, overlay: this.config.overlayDefault });
     const topK = () => this.config.topK;
     this.decorations = new AttentionDecorations(this.analyses, this.selection, topK);

@@ -50,12 +50,13 @@ export class AnalysisService implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   private modelLoad: Promise<LoadedModelInfo> | undefined;
   model: LoadedModelInfo | undefined;
-  private fallbackShown = false;
 
   constructor(
     private readonly extensionPath: string,
     private readonly config: Config,
     private readonly log: vscode.LogOutputChannel,
+    /** Remembers, per machine, which provider fallbacks were already explained. */
+    private readonly memento?: vscode.Memento,
   ) {
     this.engine = new EngineClient(path.join(extensionPath, 'out', 'engine.js'), (l) => log.info(l));
     this.engine.onEvent((e) => {
@@ -106,9 +107,13 @@ export class AnalysisService implements vscode.Disposable {
       const fallback = describeFallback(info);
       if (fallback) {
         this.log.warn(fallback);
-        if (!this.fallbackShown && this.config.executionProvider !== 'auto') void vscode.window.showWarningMessage(fallback);
-        else if (!this.fallbackShown) void vscode.window.showInformationMessage(`Attention Inspector runs on the CPU: no GPU provider was available (details in the log).`, 'Show Log').then((a) => a && this.log.show());
-        this.fallbackShown = true;
+        // said once per machine and choice of provider (an explicit choice that fails is a warning), then only logged
+        const key = `attentionInspector.fallbackExplained.${this.config.executionProvider}.${info.provider}`;
+        if (!this.memento?.get<boolean>(key)) {
+          void this.memento?.update(key, true);
+          if (this.config.executionProvider !== 'auto') void vscode.window.showWarningMessage(fallback);
+          else void vscode.window.showInformationMessage(`Attention Inspector runs on the CPU: no GPU provider was available (details in the log).`, 'Show Log').then((a) => a && this.log.show());
+        }
       }
       this.log.info(`model ${info.displayName} loaded on ${info.provider}`);
       this.modelChanged.fire(info);
