@@ -105,7 +105,7 @@ const handlers: Handlers = {
     const s = documents.get(p.docKey);
     if (!s?.analysis || s.version !== p.version) throw new Error(`no analysis of version ${p.version} of this document`);
     const a = s.analysis;
-    const rows = a.rows(p.position, p.head);
+    const rows = await requireModel().rows(a, p.position, p.head);
     return { position: rows.position, n: rows.n, softmax: rows.softmax, ssmax: rows.ssmax, stats: rows.stats, top: a.top(rows, p.topK) };
   },
 

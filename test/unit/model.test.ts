@@ -94,6 +94,20 @@ for (const variant of ['softmax', 'ssmax'] as const) {
       await session.release();
     });
 
+    it('rows from the rows graph equal the JavaScript rows (long rows, every head and the mean)', async () => {
+      const a = await model.analyse(ref.text, { maxTokens: ref.ids.length });
+      const position = ref.ids.length - 1;
+      for (const head of [{ layer: 0, head: 0 }, { layer: 2, head: 3 }, { layer: 3, head: 'mean' as const }]) {
+        const fast = await model.rows(a, position, head);
+        const slow = a.rows(position, head);
+        assert.equal(fast.n, slow.n);
+        let worst = 0;
+        for (let j = 0; j < slow.n; j++) worst = Math.max(worst, Math.abs(fast.softmax[j] - slow.softmax[j]), Math.abs(fast.ssmax[j] - slow.ssmax[j]));
+        assert.ok(worst < 1e-5, `graph and JS rows differ by ${worst}`);
+        assert.ok(Math.abs(fast.stats.ssmax.entropy - slow.stats.ssmax.entropy) < 1e-3);
+      }
+    });
+
     it('re-analyses an edited document from the first changed token, with the same results as from scratch', async () => {
       const base = ref.text.slice(0, 3000);
       const first = await model.analyse(base, { maxTokens: 4096 });
