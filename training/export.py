@@ -68,6 +68,29 @@ def fp16_weights(path):
     onnx.save(m, path)
 
 
+def write_rows_graph(path):
+    """models/rows.onnx: no weights, any model. One layer's rows for every head under two score multipliers:
+    scores[n, H] = keys[n, H*D] @ q_blockdiag[H*D, H] (q already divided by sqrt(D)), transposed, then
+    softmax(c_softmax * z) and softmax(c_ssmax * z) per head. The extension feeds its stored keys as they are."""
+    import onnx
+    from onnx import helper, TensorProto
+    vi = helper.make_tensor_value_info
+    inputs = [vi("keys", TensorProto.FLOAT, ["n", "HD"]), vi("q_blockdiag", TensorProto.FLOAT, ["HD", "H"]),
+              vi("c_softmax", TensorProto.FLOAT, ["H", 1]), vi("c_ssmax", TensorProto.FLOAT, ["H", 1])]
+    outputs = [vi("softmax", TensorProto.FLOAT, ["H", "n"]), vi("ssmax", TensorProto.FLOAT, ["H", "n"])]
+    nodes = [helper.make_node("MatMul", ["keys", "q_blockdiag"], ["s_nh"]),
+             helper.make_node("Transpose", ["s_nh"], ["z"], perm=[1, 0]),
+             helper.make_node("Mul", ["z", "c_softmax"], ["z1"]),
+             helper.make_node("Softmax", ["z1"], ["softmax"], axis=-1),
+             helper.make_node("Mul", ["z", "c_ssmax"], ["z2"]),
+             helper.make_node("Softmax", ["z2"], ["ssmax"], axis=-1)]
+    m = helper.make_model(helper.make_graph(nodes, "attention_rows", inputs, outputs),
+                          opset_imports=[helper.make_opsetid("", 17)])
+    m.ir_version = 8
+    onnx.checker.check_model(m)
+    onnx.save(m, path)
+
+
 def load(ckpt_path):
     ckpt = torch.load(ckpt_path, map_location="cpu")
     cfg = Config(**ckpt["config"])
@@ -145,6 +168,7 @@ def main():
     os.makedirs(args.models, exist_ok=True)
     os.makedirs(args.fixtures, exist_ok=True)
     shutil.copy(os.path.join(args.data, "tokenizer.json"), os.path.join(args.models, "tokenizer.json"))
+    write_rows_graph(os.path.join(args.models, "rows.onnx"))
     tok = Tokenizer(os.path.join(args.models, "tokenizer.json"))
     with open(os.path.join(args.fixtures, "tokenizer-parity.json"), "w", encoding="utf-8") as fh:
         json.dump([{"name": k, "text": v, "ids": tok.encode(v)} for k, v in PARITY_TEXTS.items()], fh,
