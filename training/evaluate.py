@@ -21,19 +21,10 @@ import time
 import numpy as np
 import torch
 
-from model import GPT, Config, StreamingGPT
+from model import StreamingGPT, load_checkpoint
 from tokenizer import Tokenizer
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def load(path):
-    ckpt = torch.load(path, map_location="cpu")
-    cfg = Config(**ckpt["config"])
-    model = GPT(cfg)
-    model.load_state_dict(ckpt["state"])
-    model.eval()
-    return ckpt, cfg, model
 
 
 @torch.no_grad()
@@ -121,7 +112,7 @@ def main():
     val = np.fromfile(os.path.join(args.data, "val.bin"), dtype=np.uint16).astype(np.int64)
     models = {}
     for v in ("softmax", "ssmax"):
-        models[v] = load(os.path.join(args.runs, f"{v}.pt"))
+        models[v] = load_checkpoint(os.path.join(args.runs, f"{v}.pt"))
     n_train = models["softmax"][1].context
     multiples = [int(m) for m in args.multiples.split(",")]
     budget = args.tokens_per_length if not args.quick else 4 * n_train

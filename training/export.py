@@ -19,7 +19,7 @@ import shutil
 import numpy as np
 import torch
 
-from model import GPT, Config, StreamingGPT
+from model import GPT, Config, StreamingGPT, load_checkpoint
 from tokenizer import Tokenizer
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -89,15 +89,6 @@ def write_rows_graph(path):
     m.ir_version = 8
     onnx.checker.check_model(m)
     onnx.save(m, path)
-
-
-def load(ckpt_path):
-    ckpt = torch.load(ckpt_path, map_location="cpu")
-    cfg = Config(**ckpt["config"])
-    model = GPT(cfg)
-    model.load_state_dict(ckpt["state"])
-    model.eval()
-    return ckpt, cfg, model
 
 
 def export_onnx(model, cfg, path):
@@ -175,7 +166,7 @@ def main():
                   ensure_ascii=False, indent=0)
     ref_text = open(args.reference_file, encoding="utf-8").read()
     for variant in args.variants.split(","):
-        ckpt, cfg, model = load(os.path.join(args.runs, f"{variant}.pt"))
+        ckpt, cfg, model = load_checkpoint(os.path.join(args.runs, f"{variant}.pt"))
         onnx_name = f"{variant}.onnx"
         in_names, out_names = export_onnx(model, cfg, os.path.join(args.models, onnx_name))
         manifest = {

@@ -191,3 +191,13 @@ class StreamingGPT(nn.Module):
         for l in range(cfg.n_layers):
             out += [outs_q[l], outs_k[l], outs_v[l], outs_s[l]]
         return tuple(out)
+
+
+def load_checkpoint(path):
+    """A checkpoint written by train.py -> (checkpoint dict, Config, GPT in eval mode)."""
+    ckpt = torch.load(path, map_location="cpu")
+    cfg = Config(**ckpt["config"])
+    model = GPT(cfg)
+    model.load_state_dict(ckpt["state"])
+    model.eval()
+    return ckpt, cfg, model

@@ -9,6 +9,7 @@
 import { focusStats, scores, softmaxScaled, topK, viewMultipliers, type FocusStats } from './attention';
 import type { ModelManifest } from './manifest';
 import type { Encoding } from './tokenizer';
+import { tokenAtOffset } from './tokenText';
 import type { HeadChoice, Normaliser } from '../protocol';
 
 export interface LayerStore {
@@ -152,19 +153,11 @@ export class Analysis {
     return this.manifest.normaliser === 'ssmax' ? { ssmax: own, softmax: other } : { softmax: own, ssmax: other };
   }
 
-  /** Index of the token whose range holds `offset` (or the last token starting before it). */
+  /** Index of the token whose range holds `offset` (-1 when there is none). */
   tokenAt(offset: number): number {
-    const { starts } = this.tokens;
-    let lo = 0;
-    let hi = starts.length - 1;
-    if (hi < 0) return -1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (starts[mid] <= offset) lo = mid;
-      else hi = mid - 1;
-    }
-    return lo;
+    return tokenAtOffset(this.tokens, offset);
   }
+
 }
 
 /** First position at which two token sequences differ. */

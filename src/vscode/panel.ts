@@ -5,7 +5,7 @@
  */
 import * as vscode from 'vscode';
 import type { RowsResult } from '../core/engineProtocol';
-import { parseWebviewMessage, type AttentionPayload, type HostToWebview, type ModelInfo, type TokenInfo, type WebviewToHost } from '../protocol';
+import { isWebviewState, parseWebviewMessage, type AttentionPayload, type HostToWebview, type ModelInfo, type TokenInfo, type WebviewToHost } from '../protocol';
 import { makeNonce, renderWebviewHtml } from '../webviewHtml';
 import type { AnalysisService, DocumentAnalysis } from './analyses';
 import type { SelectionState } from './selection';
@@ -241,7 +241,6 @@ export class PanelSerializer implements vscode.WebviewPanelSerializer {
   ) {}
 
   async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: unknown): Promise<void> {
-    const { isWebviewState } = await import('../protocol');
     const s = isWebviewState(state) ? state : undefined;
     AttentionPanel.current?.dispose();
     new AttentionPanel(panel, this.deps, s?.uri ?? '');

@@ -12,6 +12,16 @@ describe('model process (real child process, real model)', () => {
   const logs: string[] = [];
   const client = new EngineClient(path.join(ROOT, 'out', 'engine.js'), (l) => logs.push(l));
   after(() => client.dispose());
+  /** Resolves at the first progress event of a document version that is part-way through: the run is in flight. */
+  const midRun = (docKey: string, version: number) =>
+    new Promise<void>((resolve) => {
+      const off = client.onEvent((e) => {
+        if (e.event === 'progress' && e.docKey === docKey && e.version === version && e.analysed > 0 && e.analysed < e.length) {
+          off();
+          resolve();
+        }
+      });
+    });
 
   it('loads, analyses with progress events, and answers rows for both normalisers', async () => {
     const info = await client.request('load', { manifestPath: path.join(modelsDir, 'ssmax.json'), provider: 'cpu', threads: 1 });
@@ -38,8 +48,9 @@ describe('model process (real child process, real model)', () => {
   });
 
   it('a newer analysis of the same document cancels the running one', async () => {
+    const started = midRun('doc', 3);
     const first = client.request('analyse', { docKey: 'doc', version: 3, text: text + '\n# edit', maxTokens: 3000, chunkSize: 128 });
-    await new Promise((r) => setTimeout(r, 100));
+    await started;
     const second = client.request('analyse', { docKey: 'doc', version: 4, text: text + '\n# edit 2', maxTokens: 3000, chunkSize: 256 });
     await assert.rejects(first, (e: EngineError) => e.cancelled);
     const r = await second;
@@ -48,8 +59,9 @@ describe('model process (real child process, real model)', () => {
 
   it('survives the process being killed mid-analysis: the request fails, the next one restarts it', async () => {
     const pid = client.pid;
+    const started = midRun('other', 1);
     const running = client.request('analyse', { docKey: 'other', version: 1, text, maxTokens: 4000, chunkSize: 64 });
-    await new Promise((r) => setTimeout(r, 300));
+    await started;
     client.kill();
     await assert.rejects(running, (e: EngineError) => e.crashed);
     const r = await client.request('analyse', { docKey: 'other', version: 2, text: text.slice(0, 2000), maxTokens: 500 });
