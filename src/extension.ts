@@ -6,6 +6,7 @@ import * as vscode from 'vscode';
 import { EngineError } from './core/engineClient';
 import { tokenAtOffset } from './core/tokenText';
 import { headLabel, type HeadChoice } from './protocol';
+import { saveExport } from './vscode/exports';
 import { AnalysisService, isAnalysable } from './vscode/analyses';
 import { Config } from './vscode/config';
 import { AttentionDecorations } from './vscode/decorations';
@@ -17,7 +18,7 @@ import { AttentionStatusBar } from './vscode/statusBar';
 /** What `activate` returns: used by the in-host test suite, harmless for anyone else. */
 export interface AttentionInspectorApi {
   whenIdle(uri?: string): Promise<void>;
-  selection(): { uri?: string; position?: number; head: HeadChoice; overlay: boolean };
+  selection(): { uri?: string; position?: number; head: HeadChoice; overlay: boolean; comparison: boolean };
   decorationsDrawn(): { uri: string; softmax: number; ssmax: number };
   panelRejectedMessages(): number;
   modelProcessPid(): number | undefined;
@@ -47,6 +48,8 @@ class Context implements vscode.Disposable {
       log: this.log,
       topK,
       revealToken: (uri, position, focus) => void this.revealToken(uri, position, focus),
+      runProbe: (uri) => void vscode.commands.executeCommand('attentionInspector.probe', vscode.Uri.parse(uri)),
+      saveExport: (uri, view, format, data) => saveExport(uri, view, format, data),
     };
     this.disposables.push(
       vscode.languages.registerHoverProvider({ scheme: '*' }, new AttentionHoverProvider(this.analyses, this.selection, topK)),

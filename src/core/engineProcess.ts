@@ -6,6 +6,7 @@
 import { Analysis } from './analysis';
 import type { EngineEvent, EngineMethod, EngineMethods, EngineRequest, EngineResponse } from './engineProtocol';
 import { AttentionModel, CancelledError } from './model';
+import { distanceProfile, focusCurve, headCell } from './views';
 
 // Least recently used analyses beyond these are dropped (the one in use always stays).
 const MAX_DOCUMENTS = 4;
@@ -34,6 +35,12 @@ function touch(docKey: string, state: DocumentState): void {
     s.abort?.abort();
     documents.delete(oldest);
   }
+}
+
+function analysisOf(docKey: string, version: number) {
+  const s = documents.get(docKey);
+  if (!s?.analysis || s.version !== version) throw new Error(`no analysis of version ${version} of this document`);
+  return s.analysis;
 }
 
 function requireModel(): AttentionModel {
@@ -102,11 +109,39 @@ const handlers: Handlers = {
   },
 
   async rows(p) {
-    const s = documents.get(p.docKey);
-    if (!s?.analysis || s.version !== p.version) throw new Error(`no analysis of version ${p.version} of this document`);
-    const a = s.analysis;
+    const a = analysisOf(p.docKey, p.version);
     const rows = await requireModel().rows(a, p.position, p.head);
-    return { position: rows.position, n: rows.n, softmax: rows.softmax, ssmax: rows.ssmax, stats: rows.stats, top: a.top(rows, p.topK) };
+    return {
+      position: rows.position, n: rows.n, softmax: rows.softmax, ssmax: rows.ssmax, stats: rows.stats, top: a.top(rows, p.topK),
+      distance: distanceProfile(rows.softmax, rows.ssmax, rows.position),
+    };
+  },
+
+  async heads(p) {
+    const a = analysisOf(p.docKey, p.version);
+    const m = requireModel();
+    if (!Number.isInteger(p.position) || p.position < 0 || p.position >= a.analysed) throw new RangeError(`position ${p.position} is not analysed yet (${a.analysed} of ${a.length})`);
+    const { layers, heads } = m.manifest.architecture;
+    const n = p.position + 1;
+    const cells = [];
+    for (let l = 0; l < layers; l++) {
+      // one graph call gives every head of the layer; short rows are as fast in JavaScript
+      const all = await m.layerRows(a, p.position, l);
+      for (let h = 0; h < heads; h++) {
+        const rows = all
+          ? { softmax: all.softmax.subarray(h * n, (h + 1) * n), ssmax: all.ssmax.subarray(h * n, (h + 1) * n) }
+          : a.rows(p.position, { layer: l, head: h });
+        cells.push(headCell(l, h, rows.softmax, rows.ssmax, m.manifest.normaliser));
+      }
+    }
+    return { position: p.position, n, cells };
+  },
+
+  async focusCurve(p) {
+    const a = analysisOf(p.docKey, p.version);
+    const { layers, heads } = requireModel().manifest.architecture;
+    if (p.head.layer >= layers || (p.head.head !== 'mean' && p.head.head >= heads)) throw new RangeError(`no head ${JSON.stringify(p.head)}`);
+    return { ...focusCurve(a, p.head, Math.max(2, Math.min(4096, Math.floor(p.points)))), analysed: a.analysed };
   },
 
   async forget(p) {

@@ -5,7 +5,8 @@
  */
 import type { FocusStats } from './attention';
 import type { ProviderChoice, ProviderName, SkippedProvider } from './providers';
-import type { HeadChoice, Normaliser } from '../protocol';
+import type { DistanceProfile, HeadCell, HeadChoice, Normaliser } from '../protocol';
+import type { FocusCurve } from './views';
 
 export interface LoadedModelInfo {
   id: string;
@@ -44,6 +45,17 @@ export interface RowsResult {
   ssmax: Float32Array;
   stats: Record<Normaliser, FocusStats>;
   top: { position: number; softmax: number; ssmax: number }[];
+  distance: DistanceProfile;
+}
+
+export interface HeadsResult {
+  position: number;
+  n: number;
+  cells: HeadCell[];
+}
+
+export interface FocusCurveResult extends FocusCurve {
+  analysed: number;
 }
 
 export interface EngineMethods {
@@ -52,6 +64,10 @@ export interface EngineMethods {
   analyse: { params: { docKey: string; version: number; text: string; maxTokens: number; memoryBudgetMb?: number; chunkSize?: number }; result: AnalyseResult };
   cancel: { params: { docKey: string }; result: boolean };
   rows: { params: { docKey: string; version: number; position: number; head: HeadChoice; topK: number }; result: RowsResult };
+  /** Every layer × head's summary for one query (the model view). */
+  heads: { params: { docKey: string; version: number; position: number }; result: HeadsResult };
+  /** Focus statistics against n over every analysed position (the focus-vs-context view). */
+  focusCurve: { params: { docKey: string; version: number; head: HeadChoice; points: number }; result: FocusCurveResult };
   forget: { params: { docKey: string }; result: boolean };
   memory: { params: Record<string, never>; result: { rss: number; analyses: number; bytes: number } };
 }

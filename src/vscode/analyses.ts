@@ -6,7 +6,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { EngineClient, EngineError } from '../core/engineClient';
-import type { LoadedModelInfo, RowsResult, TokensResult } from '../core/engineProtocol';
+import type { FocusCurveResult, HeadsResult, LoadedModelInfo, RowsResult, TokensResult } from '../core/engineProtocol';
 import { tokenInfos } from '../core/tokenText';
 import type { TokenInfo } from '../protocol';
 import { describeFallback } from '../core/providers';
@@ -209,6 +209,30 @@ export class AnalysisService implements vscode.Disposable {
       return await this.engine.request('rows', { docKey: uri, version, position, head, topK });
     } catch (e) {
       this.log.debug(`rows unavailable: ${(e as Error).message}`);
+      return undefined;
+    }
+  }
+
+  /** Every layer × head's summary for one query (undefined while that position is not analysed). */
+  async heads(uri: string, version: number, position: number): Promise<HeadsResult | undefined> {
+    const a = this.analyses.get(uri);
+    if (!a || a.version !== version || position >= a.analysed) return undefined;
+    try {
+      return await this.engine.request('heads', { docKey: uri, version, position });
+    } catch (e) {
+      this.log.debug(`head summaries unavailable: ${(e as Error).message}`);
+      return undefined;
+    }
+  }
+
+  /** Focus statistics against context length over the analysed positions. */
+  async focusCurve(uri: string, version: number, head: HeadChoice, points: number): Promise<FocusCurveResult | undefined> {
+    const a = this.analyses.get(uri);
+    if (!a || a.version !== version || a.analysed === 0) return undefined;
+    try {
+      return await this.engine.request('focusCurve', { docKey: uri, version, head, points });
+    } catch (e) {
+      this.log.debug(`focus curve unavailable: ${(e as Error).message}`);
       return undefined;
     }
   }

@@ -5,7 +5,7 @@
  */
 import * as vscode from 'vscode';
 import type { RowsResult } from '../core/engineProtocol';
-import { isWebviewState, parseWebviewMessage, type AttentionPayload, type HostToWebview, type ModelInfo, type TokenInfo, type WebviewToHost } from '../protocol';
+import { FOCUS_CURVE_POINTS, isWebviewState, parseWebviewMessage, type AttentionPayload, type ExportFormat, type ExportView, type HostToWebview, type ModelInfo, type TokenInfo, type WebviewToHost } from '../protocol';
 import { makeNonce, renderWebviewHtml } from '../webviewHtml';
 import type { AnalysisService, DocumentAnalysis } from './analyses';
 import type { SelectionState } from './selection';
@@ -20,6 +20,10 @@ export interface PanelDeps {
   topK: () => number;
   /** Moves the editor cursor to a token (and reveals it when `reveal`). */
   revealToken: (uri: string, position: number, focus: boolean) => void;
+  /** Runs the needle probe on the panel's document (the "Probe Key Retrieval" command). */
+  runProbe: (uri: string) => void;
+  /** Saves an export the webview made, where the user chooses. */
+  saveExport: (uri: string, view: ExportView, format: ExportFormat, data: string) => Promise<void>;
 }
 
 export class AttentionPanel implements vscode.Disposable {
@@ -71,6 +75,7 @@ export class AttentionPanel implements vscode.Disposable {
       deps.selection.onDidChange(() => {
         this.postSettings();
         void this.postAttention();
+        this.scheduleFocusCurve(true);
       }),
     );
   }
@@ -159,6 +164,15 @@ export class AttentionPanel implements vscode.Disposable {
       case 'setOverlay':
         sel.setOverlay(msg.on);
         break;
+      case 'setComparison':
+        sel.setComparison(msg.on);
+        break;
+      case 'runProbe':
+        this.deps.runProbe(this.uri);
+        break;
+      case 'export':
+        void this.deps.saveExport(this.uri, msg.view, msg.format, msg.data).catch((e: unknown) => this.post({ type: 'message', level: 'error', text: `Export failed: ${(e as Error).message}` }));
+        break;
     }
   }
 
@@ -188,13 +202,14 @@ export class AttentionPanel implements vscode.Disposable {
     this.post({ type: 'progress', progress: { uri: a.uri, version: a.version, analysedTokens: a.analysed, totalTokens: a.length, done: a.done, elapsedMs: a.ms } });
     const sel = this.deps.selection.current;
     if (sel.uri === a.uri && sel.position !== undefined && sel.position < a.analysed && !this.attentionShown) void this.postAttention();
+    this.scheduleFocusCurve(a.done);
   }
 
   private attentionShown = false;
 
   private postSettings(): void {
     const s = this.deps.selection.current;
-    this.post({ type: 'settings', overlay: s.overlay, head: s.head });
+    this.post({ type: 'settings', overlay: s.overlay, head: s.head, comparison: s.comparison });
   }
 
   private async postAttention(): Promise<void> {
@@ -210,10 +225,42 @@ export class AttentionPanel implements vscode.Disposable {
     this.attentionShown = true;
     const infos = this.deps.analyses.tokenInfos(a);
     if (infos) this.post({ type: 'attention', attention: toPayload(a, rows, s.head, infos) });
+    // the model view follows the same selection: every layer × head for this token
+    const heads = await this.deps.analyses.heads(a.uri, a.version, rows.position);
+    if (heads && ticket === this.rowsRequest) this.post({ type: 'heads', heads: { uri: a.uri, version: a.version, ...heads } });
+  }
+
+  private curveTimer: NodeJS.Timeout | undefined;
+  private curveSentAt = 0;
+
+  /** The focus-vs-context curve for the selected head; while an analysis runs, at most about once a second. */
+  private scheduleFocusCurve(immediate: boolean): void {
+    if (this.curveTimer) {
+      if (!immediate) return;
+      clearTimeout(this.curveTimer);
+    }
+    const wait = immediate ? 0 : Math.max(0, 1000 - (Date.now() - this.curveSentAt));
+    this.curveTimer = setTimeout(() => {
+      this.curveTimer = undefined;
+      this.curveSentAt = Date.now();
+      void this.postFocusCurve();
+    }, wait);
+  }
+
+  private async postFocusCurve(): Promise<void> {
+    const a = this.deps.analyses.get(this.uri);
+    const model = this.deps.analyses.model;
+    if (!a || !model || a.version !== this.sentVersion) return;
+    const head = this.deps.selection.current.head;
+    const curve = await this.deps.analyses.focusCurve(a.uri, a.version, head, FOCUS_CURVE_POINTS);
+    if (!curve || a.version !== this.sentVersion) return;
+    const { analysed, ...points } = curve;
+    this.post({ type: 'focusCurve', curve: { uri: a.uri, version: a.version, head, trainingContext: model.trainingContext, analysedTokens: analysed, ...points } });
   }
 
   dispose(): void {
     if (AttentionPanel.current === this) AttentionPanel.current = undefined;
+    clearTimeout(this.curveTimer);
     for (const d of this.disposables) d.dispose();
     this.disposables.length = 0;
     this.panel.dispose();
@@ -231,6 +278,7 @@ export function toPayload(a: DocumentAnalysis, rows: RowsResult, head: Attention
     ssmax: Array.from(rows.ssmax),
     stats: rows.stats,
     top: rows.top.map((t) => ({ position: t.position, text: lines[t.position]?.text ?? '', line: lines[t.position]?.line ?? 0, softmax: t.softmax, ssmax: t.ssmax })),
+    distance: rows.distance,
   };
 }
 

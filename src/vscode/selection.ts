@@ -10,6 +10,8 @@ export interface InspectorSelection {
   position: number | undefined;
   head: HeadChoice;
   overlay: boolean;
+  /** Show the other shipped model beside the current one. */
+  comparison: boolean;
 }
 
 const OVERLAY_KEY = 'attentionInspector.overlay';
@@ -23,7 +25,7 @@ export class SelectionState implements vscode.Disposable {
     private readonly memento: vscode.Memento,
     defaults: { head: HeadChoice; overlay: boolean },
   ) {
-    this.state = { uri: undefined, position: undefined, head: defaults.head, overlay: memento.get<boolean>(OVERLAY_KEY, defaults.overlay) };
+    this.state = { uri: undefined, position: undefined, head: defaults.head, overlay: memento.get<boolean>(OVERLAY_KEY, defaults.overlay), comparison: false };
   }
 
   get current(): InspectorSelection {
@@ -42,6 +44,10 @@ export class SelectionState implements vscode.Disposable {
   setOverlay(on: boolean): void {
     void this.memento.update(OVERLAY_KEY, on);
     this.update({ overlay: on });
+  }
+
+  setComparison(on: boolean): void {
+    if (this.state.comparison !== on) this.update({ comparison: on });
   }
 
   clear(): void {
