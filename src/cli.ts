@@ -3,18 +3,50 @@
  * Command-line entry over the same core as the extension:
  *   npx attention-inspector FILE --at LINE:COL [--json] [--model ssmax|softmax|MANIFEST] [--top K]
  *                               [--max-tokens N] [--provider auto|cuda|dml|coreml|cpu]
+ *   npx attention-inspector FILE --probe [--context N] [--depths 0,0.5,1] [--json]
  * Prints, for the token at LINE:COL (1-based), the top attended tokens of every layer × head under softmax and
- * SSMax, their focus statistics, and the timings.
+ * SSMax, their focus statistics, and the timings. With --probe, runs the needle probe (src/core/probe.ts) on a copy
+ * of FILE's first N tokens with both shipped models.
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { AttentionModel } from './core/model';
+import { DEFAULT_PROBE, needleLine, runProbe } from './core/probe';
 import type { ProviderChoice } from './core/providers';
 import { PROVIDER_LABEL } from './core/providers';
 import { tokenAtOffset, tokenInfos, tokenLabel } from './core/tokenText';
 
-const USAGE = 'usage: attention-inspector FILE --at LINE:COL [--json] [--model ssmax|softmax|MANIFEST] [--top K] [--max-tokens N] [--provider auto|cpu|cuda|dml|coreml]';
+const USAGE =
+  'usage: attention-inspector FILE --at LINE:COL [--json] [--model ssmax|softmax|MANIFEST] [--top K] [--max-tokens N] [--provider auto|cpu|cuda|dml|coreml]\n' +
+  '       attention-inspector FILE --probe [--context N] [--depths 0,0.25,0.5,0.75,1] [--json] [--provider ...]';
+
+async function probe(file: string, contextTokens: number, depths: number[], provider: ProviderChoice, json: boolean): Promise<number> {
+  const text = readFileSync(file, 'utf8');
+  const modelsDir = path.join(__dirname, '..', 'models');
+  const models = await Promise.all(['ssmax', 'softmax'].map((v) => AttentionModel.load({ manifestPath: path.join(modelsDir, `${v}.json`), provider })));
+  const t0 = performance.now();
+  const pct = (v: number) => `${(v * 100).toFixed(2).padStart(6)}%`;
+  if (!json) console.log(`needle "${needleLine(DEFAULT_PROBE.key, DEFAULT_PROBE.value)}" in the first ${contextTokens} tokens of ${file}; weight of the last question token on the value (best head by the model's own view · mean of all heads)`);
+  const results = await runProbe(models, text, {
+    ...DEFAULT_PROBE,
+    depths,
+    contextTokens,
+    onResult: (r, done, total) => {
+      if (json || r.models.length !== models.length) return;
+      for (const m of r.models) {
+        console.log(
+          `depth ${r.depth.toFixed(2)} n=${r.contextTokens} ${m.displayName.padEnd(24)} best L${m.best.layer}H${m.best.head} softmax ${pct(m.best.softmax)} SSMax ${pct(m.best.ssmax)} · mean softmax ${pct(m.mean.softmax)} SSMax ${pct(m.mean.ssmax)} · predicts ${JSON.stringify(m.prediction)}${m.correct ? ' ✓' : ''}  (${done}/${total})`,
+        );
+      }
+    },
+  });
+  const ms = performance.now() - t0;
+  await Promise.all(models.map((m) => m.dispose()));
+  if (json) console.log(JSON.stringify({ file, needle: needleLine(DEFAULT_PROBE.key, DEFAULT_PROBE.value), contextTokens, ms: Math.round(ms), results }, null, 2));
+  else console.log(`${(ms / 1000).toFixed(1)} s`);
+  return 0;
+}
 
 function offsetOf(text: string, line: number, col: number): number {
   let offset = 0;
@@ -36,9 +68,17 @@ async function main(): Promise<number> {
       top: { type: 'string', default: '5' },
       'max-tokens': { type: 'string', default: '32768' },
       provider: { type: 'string', default: 'auto' },
+      probe: { type: 'boolean', default: false },
+      context: { type: 'string', default: '4096' },
+      depths: { type: 'string', default: DEFAULT_PROBE.depths.join(',') },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
+  if (!values.help && positionals.length === 1 && values.probe) {
+    const depths = values.depths.split(',').map(Number);
+    if (depths.some((d) => !(d >= 0 && d <= 1))) throw new Error('--depths must be numbers between 0 and 1');
+    return probe(positionals[0], Number(values.context), depths, values.provider as ProviderChoice, values.json);
+  }
   if (values.help || positionals.length !== 1 || !values.at) {
     console.error(USAGE);
     return values.help ? 0 : 2;

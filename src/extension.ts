@@ -5,13 +5,15 @@
 import * as vscode from 'vscode';
 import { EngineError } from './core/engineClient';
 import { tokenAtOffset } from './core/tokenText';
-import { headLabel, type HeadChoice } from './protocol';
+import { headLabel, type HeadChoice, type ProbePayload } from './protocol';
 import { saveExport } from './vscode/exports';
 import { AnalysisService, isAnalysable } from './vscode/analyses';
+import { ComparisonService } from './vscode/comparison';
 import { Config } from './vscode/config';
 import { AttentionDecorations } from './vscode/decorations';
 import { AttentionHoverProvider } from './vscode/hover';
 import { AttentionPanel, PANEL_VIEW_TYPE, PanelSerializer, type PanelDeps } from './vscode/panel';
+import { probeKeyRetrieval } from './vscode/probe';
 import { defaultHead, SelectionState } from './vscode/selection';
 import { AttentionStatusBar } from './vscode/statusBar';
 
@@ -29,14 +31,17 @@ class Context implements vscode.Disposable {
   readonly log = vscode.window.createOutputChannel('Attention Inspector', { log: true });
   readonly config = new Config();
   readonly analyses: AnalysisService;
+  readonly comparison: ComparisonService;
   readonly selection: SelectionState;
   readonly decorations: AttentionDecorations;
   readonly statusBar: AttentionStatusBar;
   readonly panelDeps: PanelDeps;
   private readonly disposables: vscode.Disposable[] = [];
+  lastProbe: ProbePayload | undefined;
 
   constructor(readonly ext: vscode.ExtensionContext) {
     this.analyses = new AnalysisService(ext.extensionPath, this.config, this.log, ext.globalState);
+    this.comparison = new ComparisonService(ext.extensionPath, this.analyses, this.config, this.log);
     this.selection = new SelectionState(ext.globalState, { head: { layer: 0, head: 'mean' }, overlay: this.config.overlayDefault });
     const topK = () => this.config.topK;
     this.decorations = new AttentionDecorations(this.analyses, this.selection, topK);
@@ -44,6 +49,7 @@ class Context implements vscode.Disposable {
     this.panelDeps = {
       extensionUri: ext.extensionUri,
       analyses: this.analyses,
+      comparison: this.comparison,
       selection: this.selection,
       log: this.log,
       topK,
@@ -59,6 +65,8 @@ class Context implements vscode.Disposable {
         if (m) this.selection.setHead(defaultHead(this.config.defaultLayer, this.config.defaultHead, m.layers, m.heads));
       }),
       vscode.window.onDidChangeTextEditorSelection((e) => this.followCursor(e)),
+      // comparison follows the panel's document while it is on
+      this.selection.onDidChange((s) => void this.comparison.enable(s.comparison ? (AttentionPanel.current?.documentUri ?? s.uri) : undefined)),
       this.analyses.onDidChange((a) => {
         // a new version of the inspected document: keep the query on the token under the cursor
         const s = this.selection.current;
@@ -77,6 +85,29 @@ class Context implements vscode.Disposable {
       vscode.window.setStatusBarMessage(`Attention: SSMax overlay ${on ? 'on' : 'off'}`, 2500);
     });
     reg('selectHead', () => this.pickHead());
+    reg('compareModels', () => {
+      const on = !this.selection.current.comparison;
+      const doc = this.targetDocument();
+      if (on && doc && !AttentionPanel.current) void this.inspect();
+      this.selection.setComparison(on);
+      vscode.window.setStatusBarMessage(`Attention: model comparison ${on ? 'on' : 'off'}`, 2500);
+    });
+    reg('probe', async (uri?: unknown, contextTokens?: unknown) => {
+      this.lastProbe = await probeKeyRetrieval(
+        {
+          extensionPath: this.ext.extensionPath,
+          analyses: this.analyses,
+          log: this.log,
+          showPanel: (docUri) => {
+            const panel = AttentionPanel.show(this.panelDeps, docUri);
+            return (p) => panel.showProbe(p);
+          },
+        },
+        uri instanceof vscode.Uri ? uri : undefined,
+        typeof contextTokens === 'number' ? contextTokens : undefined,
+      );
+      return this.lastProbe;
+    });
     reg('selectModel', () => this.pickModel());
     reg('clearSelection', () => this.selection.clear());
     reg('showLog', () => this.log.show());
@@ -87,6 +118,8 @@ class Context implements vscode.Disposable {
         { label: '$(eye) Inspect Attention', id: 'inspect' },
         { label: '$(layers) Select Layer/Head', id: 'selectHead' },
         { label: '$(beaker) Select Model', id: 'selectModel' },
+        { label: '$(split-horizontal) Compare Models Side by Side', id: 'compareModels' },
+        { label: '$(key) Probe Key Retrieval', id: 'probe' },
         { label: '$(output) Show Log', id: 'showLog' },
       ];
       const pick = await vscode.window.showQuickPick(items, { placeHolder: 'Attention Inspector' });
@@ -226,6 +259,7 @@ class Context implements vscode.Disposable {
     this.decorations.dispose();
     this.statusBar.dispose();
     this.selection.dispose();
+    this.comparison.dispose();
     this.analyses.dispose();
     this.config.dispose();
     this.log.dispose();

@@ -4,8 +4,10 @@
  * that another extension's onnxruntime in the host can't clash with ours.
  */
 import { Analysis } from './analysis';
-import type { EngineEvent, EngineMethod, EngineMethods, EngineRequest, EngineResponse } from './engineProtocol';
+import type { EngineEvent, LoadedModelInfo, EngineMethod, EngineMethods, EngineRequest, EngineResponse } from './engineProtocol';
 import { AttentionModel, CancelledError } from './model';
+import { runProbe } from './probe';
+import type { ProviderChoice } from './providers';
 import { distanceProfile, focusCurve, headCell } from './views';
 
 // Least recently used analyses beyond these are dropped (the one in use always stays).
@@ -19,8 +21,16 @@ interface DocumentState {
   running?: Promise<unknown>;
 }
 
-let model: AttentionModel | undefined;
+/** The primary model (chosen by `load`) and any second model a request named, by manifest path. */
+let primary: { path: string; model: AttentionModel; provider: ProviderChoice; threads?: number } | undefined;
+const others = new Map<string, Promise<AttentionModel>>();
+/** Analyses by document key; an analysis by a second model is keyed `${manifestPath}\0${docKey}`. */
 const documents = new Map<string, DocumentState>();
+const probes = new Map<string, AbortController>();
+
+function keyOf(p: { docKey: string; model?: string }): string {
+  return p.model === undefined || p.model === primary?.path ? p.docKey : `${p.model}\0${p.docKey}`;
+}
 
 function send(msg: EngineResponse | EngineEvent): void {
   process.send?.(msg);
@@ -37,42 +47,63 @@ function touch(docKey: string, state: DocumentState): void {
   }
 }
 
-function analysisOf(docKey: string, version: number) {
-  const s = documents.get(docKey);
-  if (!s?.analysis || s.version !== version) throw new Error(`no analysis of version ${version} of this document`);
+function analysisOf(p: { docKey: string; model?: string; version: number }) {
+  const s = documents.get(keyOf(p));
+  if (!s?.analysis || s.version !== p.version) throw new Error(`no analysis of version ${p.version} of this document`);
   return s.analysis;
 }
 
-function requireModel(): AttentionModel {
-  if (!model) throw new Error('no model loaded');
-  return model;
+/** The primary model, or the one at `manifestPath` (loaded on first use, on the primary's provider choice). */
+async function modelFor(manifestPath?: string): Promise<AttentionModel> {
+  if (!primary) throw new Error('no model loaded');
+  if (manifestPath === undefined || manifestPath === primary.path) return primary.model;
+  let m = others.get(manifestPath);
+  if (!m) {
+    m = AttentionModel.load({ manifestPath, provider: primary.provider, threads: primary.threads });
+    others.set(manifestPath, m);
+    m.catch(() => others.delete(manifestPath));
+  }
+  return m;
+}
+
+function describe(model: AttentionModel, manifestPath: string): LoadedModelInfo {
+  const m = model.manifest;
+  return {
+    id: m.id, displayName: m.displayName, normaliser: m.normaliser, trainingContext: m.trainingContext,
+    layers: m.architecture.layers, heads: m.architecture.heads, provider: model.provider, skipped: model.skippedProviders,
+    manifestPath,
+  };
 }
 
 type Handlers = { [M in EngineMethod]: (p: EngineMethods[M]['params']) => Promise<EngineMethods[M]['result']> };
 
 const handlers: Handlers = {
   async load(p) {
-    await model?.dispose();
-    model = undefined;
+    for (const s of documents.values()) s.abort?.abort();
     documents.clear();
-    model = await AttentionModel.load({ manifestPath: p.manifestPath, provider: p.provider, threads: p.threads });
-    const m = model.manifest;
-    return {
-      id: m.id, displayName: m.displayName, normaliser: m.normaliser, trainingContext: m.trainingContext,
-      layers: m.architecture.layers, heads: m.architecture.heads, provider: model.provider, skipped: model.skippedProviders,
-      manifestPath: p.manifestPath,
-    };
+    await primary?.model.dispose();
+    primary = undefined;
+    for (const m of others.values()) await m.then((x) => x.dispose(), () => undefined);
+    others.clear();
+    const model = await AttentionModel.load({ manifestPath: p.manifestPath, provider: p.provider, threads: p.threads });
+    primary = { path: p.manifestPath, model, provider: p.provider, threads: p.threads };
+    return describe(model, p.manifestPath);
+  },
+
+  async loadOther(p) {
+    return describe(await modelFor(String(p.manifestPath)), p.manifestPath);
   },
 
   async analyse(p) {
-    const m = requireModel();
-    const prev = documents.get(p.docKey);
+    const m = await modelFor(p.model);
+    const key = keyOf(p);
+    const prev = documents.get(key);
     if (prev?.abort) {
       prev.abort.abort();
       await prev.running?.catch(() => undefined);
     }
     const state: DocumentState = { version: p.version, abort: new AbortController(), analysis: undefined };
-    touch(p.docKey, state);
+    touch(key, state);
     const t0 = performance.now();
     let reused = -1;
     const run = m.analyse(p.text, {
@@ -85,9 +116,9 @@ const handlers: Handlers = {
         if (!state.analysis) {
           state.analysis = a;
           reused = a.analysed;
-          send({ event: 'tokens', docKey: p.docKey, version: p.version, tokens: { ...a.tokens, totalTokens: a.totalTokens } });
+          send({ event: 'tokens', docKey: p.docKey, model: p.model, version: p.version, tokens: { ...a.tokens, totalTokens: a.totalTokens } });
         }
-        send({ event: 'progress', docKey: p.docKey, version: p.version, analysed: a.analysed, length: a.length, ms: performance.now() - t0 });
+        send({ event: 'progress', docKey: p.docKey, model: p.model, version: p.version, analysed: a.analysed, length: a.length, ms: performance.now() - t0 });
       },
     });
     state.running = run;
@@ -102,15 +133,20 @@ const handlers: Handlers = {
   },
 
   async cancel(p) {
-    const s = documents.get(p.docKey);
+    const probe = probes.get(p.docKey);
+    if (probe) {
+      probe.abort();
+      return true;
+    }
+    const s = documents.get(keyOf(p));
     if (!s?.abort) return false;
     s.abort.abort();
     return true;
   },
 
   async rows(p) {
-    const a = analysisOf(p.docKey, p.version);
-    const rows = await requireModel().rows(a, p.position, p.head);
+    const a = analysisOf(p);
+    const rows = await (await modelFor(p.model)).rows(a, p.position, p.head);
     return {
       position: rows.position, n: rows.n, softmax: rows.softmax, ssmax: rows.ssmax, stats: rows.stats, top: a.top(rows, p.topK),
       distance: distanceProfile(rows.softmax, rows.ssmax, rows.position),
@@ -118,8 +154,8 @@ const handlers: Handlers = {
   },
 
   async heads(p) {
-    const a = analysisOf(p.docKey, p.version);
-    const m = requireModel();
+    const a = analysisOf(p);
+    const m = await modelFor(p.model);
     if (!Number.isInteger(p.position) || p.position < 0 || p.position >= a.analysed) throw new RangeError(`position ${p.position} is not analysed yet (${a.analysed} of ${a.length})`);
     const { layers, heads } = m.manifest.architecture;
     const n = p.position + 1;
@@ -138,16 +174,36 @@ const handlers: Handlers = {
   },
 
   async focusCurve(p) {
-    const a = analysisOf(p.docKey, p.version);
-    const { layers, heads } = requireModel().manifest.architecture;
+    const a = analysisOf(p);
+    const { layers, heads } = a.manifest.architecture;
     if (p.head.layer >= layers || (p.head.head !== 'mean' && p.head.head >= heads)) throw new RangeError(`no head ${JSON.stringify(p.head)}`);
     return { ...focusCurve(a, p.head, Math.max(2, Math.min(4096, Math.floor(p.points)))), analysed: a.analysed };
   },
 
   async forget(p) {
-    const s = documents.get(p.docKey);
+    const key = keyOf(p);
+    const s = documents.get(key);
     s?.abort?.abort();
-    return documents.delete(p.docKey);
+    return documents.delete(key);
+  },
+
+  async probe(p) {
+    if (!Array.isArray(p.models) || !p.models.length || !Array.isArray(p.depths) || !p.depths.every((d) => typeof d === 'number' && d >= 0 && d <= 1)) {
+      throw new Error('a probe needs models and depths between 0 and 1');
+    }
+    if (!Number.isInteger(p.contextTokens) || p.contextTokens < 16 || p.contextTokens > 131072) throw new Error('contextTokens must be an integer in 16..131072');
+    const models = await Promise.all(p.models.map((m) => modelFor(m)));
+    probes.get(p.probeKey)?.abort();
+    const abort = new AbortController();
+    probes.set(p.probeKey, abort);
+    try {
+      return await runProbe(models, String(p.text), {
+        key: String(p.key), value: String(p.value), depths: p.depths, contextTokens: p.contextTokens, signal: abort.signal,
+        onResult: (result, completed, total) => send({ event: 'probe', probeKey: p.probeKey, result, completed, total }),
+      });
+    } finally {
+      if (probes.get(p.probeKey) === abort) probes.delete(p.probeKey);
+    }
   },
 
   async memory() {

@@ -5,7 +5,7 @@
  */
 import type { FocusStats } from './attention';
 import type { ProviderChoice, ProviderName, SkippedProvider } from './providers';
-import type { DistanceProfile, HeadCell, HeadChoice, Normaliser } from '../protocol';
+import type { DistanceProfile, HeadCell, HeadChoice, Normaliser, ProbeDepthResult } from '../protocol';
 import type { FocusCurve } from './views';
 
 export interface LoadedModelInfo {
@@ -58,17 +58,42 @@ export interface FocusCurveResult extends FocusCurve {
   analysed: number;
 }
 
+/**
+ * Requests about a document may name a second model (`model`: its manifest path), loaded on first use beside the
+ * primary one (the one `load` chose): that is how the host compares the two shipped models on one document. Without
+ * `model` they are about the primary model.
+ */
+interface OnModel {
+  model?: string;
+}
+
+export interface ProbeParams {
+  /** Names this run for `cancel` (as its docKey) and in its events. */
+  probeKey: string;
+  text: string;
+  key: string;
+  value: string;
+  depths: number[];
+  contextTokens: number;
+  /** Manifest paths of the models to probe, in the order their results are listed. */
+  models: string[];
+}
+
 export interface EngineMethods {
   load: { params: { manifestPath: string; provider: ProviderChoice; threads?: number }; result: LoadedModelInfo };
+  /** Loads a second model beside the primary one (if not yet loaded) and describes it. */
+  loadOther: { params: { manifestPath: string }; result: LoadedModelInfo };
   /** Tokenises and analyses; emits `tokens` then `progress` events for the same docKey/version. */
-  analyse: { params: { docKey: string; version: number; text: string; maxTokens: number; memoryBudgetMb?: number; chunkSize?: number }; result: AnalyseResult };
-  cancel: { params: { docKey: string }; result: boolean };
-  rows: { params: { docKey: string; version: number; position: number; head: HeadChoice; topK: number }; result: RowsResult };
+  analyse: { params: OnModel & { docKey: string; version: number; text: string; maxTokens: number; memoryBudgetMb?: number; chunkSize?: number }; result: AnalyseResult };
+  cancel: { params: OnModel & { docKey: string }; result: boolean };
+  rows: { params: OnModel & { docKey: string; version: number; position: number; head: HeadChoice; topK: number }; result: RowsResult };
   /** Every layer × head's summary for one query (the model view). */
-  heads: { params: { docKey: string; version: number; position: number }; result: HeadsResult };
+  heads: { params: OnModel & { docKey: string; version: number; position: number }; result: HeadsResult };
   /** Focus statistics against n over every analysed position (the focus-vs-context view). */
-  focusCurve: { params: { docKey: string; version: number; head: HeadChoice; points: number }; result: FocusCurveResult };
-  forget: { params: { docKey: string }; result: boolean };
+  focusCurve: { params: OnModel & { docKey: string; version: number; head: HeadChoice; points: number }; result: FocusCurveResult };
+  forget: { params: OnModel & { docKey: string }; result: boolean };
+  /** The needle probe on a copy of a text (src/core/probe.ts); emits a `probe` event per model and depth. */
+  probe: { params: ProbeParams; result: ProbeDepthResult[] };
   memory: { params: Record<string, never>; result: { rss: number; analyses: number; bytes: number } };
 }
 
@@ -85,5 +110,6 @@ export type EngineResponse =
   | { id: number; ok: false; error: string; cancelled?: boolean };
 
 export type EngineEvent =
-  | { event: 'tokens'; docKey: string; version: number; tokens: TokensResult }
-  | { event: 'progress'; docKey: string; version: number; analysed: number; length: number; ms: number };
+  | { event: 'tokens'; docKey: string; model?: string; version: number; tokens: TokensResult }
+  | { event: 'progress'; docKey: string; model?: string; version: number; analysed: number; length: number; ms: number }
+  | { event: 'probe'; probeKey: string; result: ProbeDepthResult; completed: number; total: number };

@@ -101,6 +101,18 @@ export class BpeTokenizer {
     return this.decoder.decode(this.tokenBytes[id] ?? new Uint8Array());
   }
 
+  /** Text of a sequence of ids (bytes joined before decoding, so characters split across tokens come out whole). */
+  decode(ids: ArrayLike<number>): string {
+    const parts = Array.from(ids, (id) => this.tokenBytes[id] ?? new Uint8Array());
+    const bytes = new Uint8Array(parts.reduce((n, b) => n + b.length, 0));
+    let at = 0;
+    for (const b of parts) {
+      bytes.set(b, at);
+      at += b.length;
+    }
+    return this.decoder.decode(bytes);
+  }
+
   private byteBoundaries(chunk: string, chunkStart: number): Int32Array {
     const bytes = this.utf8.encode(chunk).length;
     const out = new Int32Array(bytes + 1);

@@ -60,6 +60,8 @@ export class AnalysisService implements vscode.Disposable {
   ) {
     this.engine = new EngineClient(path.join(extensionPath, 'out', 'engine.js'), (l) => log.info(l));
     this.engine.onEvent((e) => {
+      // the probe's events and the second model's analyses (comparison) are for other listeners
+      if (e.event === 'probe' || e.model !== undefined) return;
       const a = this.analyses.get(e.docKey);
       if (e.event === 'tokens') {
         const next: DocumentAnalysis = { uri: e.docKey, version: e.version, tokens: e.tokens, analysed: 0, length: e.tokens.ids.length, done: false, ms: 0, reused: 0 };

@@ -5,9 +5,10 @@
  */
 import * as vscode from 'vscode';
 import type { RowsResult } from '../core/engineProtocol';
-import { FOCUS_CURVE_POINTS, isWebviewState, parseWebviewMessage, type AttentionPayload, type ExportFormat, type ExportView, type HostToWebview, type ModelInfo, type TokenInfo, type WebviewToHost } from '../protocol';
+import { FOCUS_CURVE_POINTS, isWebviewState, parseWebviewMessage, type AttentionPayload, type ExportFormat, type ExportView, type HostToWebview, type ProbePayload, type ModelInfo, type TokenInfo, type WebviewToHost } from '../protocol';
 import { makeNonce, renderWebviewHtml } from '../webviewHtml';
 import type { AnalysisService, DocumentAnalysis } from './analyses';
+import type { ComparisonService } from './comparison';
 import type { SelectionState } from './selection';
 
 export const PANEL_VIEW_TYPE = 'attentionInspector.panel';
@@ -15,6 +16,7 @@ export const PANEL_VIEW_TYPE = 'attentionInspector.panel';
 export interface PanelDeps {
   extensionUri: vscode.Uri;
   analyses: AnalysisService;
+  comparison: ComparisonService;
   selection: SelectionState;
   log: vscode.LogOutputChannel;
   topK: () => number;
@@ -33,6 +35,8 @@ export class AttentionPanel implements vscode.Disposable {
   private sentVersion: number | undefined;
   private readonly disposables: vscode.Disposable[] = [];
   private rowsRequest = 0;
+  /** The last probe shown, sent again to a reloaded webview. */
+  private probe: ProbePayload | undefined;
   /** Messages rejected by validation (for tests and the log). */
   rejectedMessages = 0;
 
@@ -76,12 +80,19 @@ export class AttentionPanel implements vscode.Disposable {
         this.postSettings();
         void this.postAttention();
         this.scheduleFocusCurve(true);
+        this.scheduleComparison(true);
       }),
+      deps.comparison.onDidChange((c) => c.uri === this.uri && this.scheduleComparison(c.done)),
     );
   }
 
   get documentUri(): string {
     return this.uri;
+  }
+
+  showProbe(probe: ProbePayload): void {
+    this.probe = probe;
+    this.post({ type: 'probe', probe });
   }
 
   setDocument(uri: string): void {
@@ -142,6 +153,8 @@ export class AttentionPanel implements vscode.Disposable {
         if (a) this.onAnalysis(a);
         this.postSettings();
         void this.postAttention();
+        if (this.probe) this.post({ type: 'probe', probe: this.probe });
+        this.scheduleComparison(true);
         break;
       }
       case 'selectToken':
@@ -230,6 +243,44 @@ export class AttentionPanel implements vscode.Disposable {
     if (heads && ticket === this.rowsRequest) this.post({ type: 'heads', heads: { uri: a.uri, version: a.version, ...heads } });
   }
 
+  private comparisonTimer: NodeJS.Timeout | undefined;
+  private comparisonSentAt = 0;
+
+  /** The other model's view of the selected token; while it analyses, at most about once a second. */
+  private scheduleComparison(immediate: boolean): void {
+    if (this.comparisonTimer) {
+      if (!immediate) return;
+      clearTimeout(this.comparisonTimer);
+    }
+    const wait = immediate ? 0 : Math.max(0, 1000 - (Date.now() - this.comparisonSentAt));
+    this.comparisonTimer = setTimeout(() => {
+      this.comparisonTimer = undefined;
+      this.comparisonSentAt = Date.now();
+      void this.postComparison();
+    }, wait);
+  }
+
+  private async postComparison(): Promise<void> {
+    const sel = this.deps.selection.current;
+    const cmp = this.deps.comparison;
+    if (!sel.comparison) {
+      this.post({ type: 'comparison', comparison: null });
+      return;
+    }
+    const state = cmp.current;
+    const other = cmp.other;
+    const a = this.deps.analyses.get(this.uri);
+    if (!state || !other || state.uri !== this.uri || !a) return;
+    const model: ModelInfo = { id: other.id, displayName: other.displayName, normaliser: other.normaliser, trainingContext: other.trainingContext, layers: other.layers, heads: other.heads, executionProvider: other.provider.toUpperCase() };
+    let attention: AttentionPayload | undefined;
+    if (sel.uri === this.uri && sel.position !== undefined && state.version === a.version) {
+      const rows = await cmp.rows(this.uri, state.version, sel.position, sel.head, this.deps.topK());
+      const infos = this.deps.analyses.tokenInfos(a);
+      if (rows && infos) attention = toPayload(a, rows, sel.head, infos);
+    }
+    this.post({ type: 'comparison', comparison: { model, analysedTokens: state.analysed, totalTokens: state.length, attention } });
+  }
+
   private curveTimer: NodeJS.Timeout | undefined;
   private curveSentAt = 0;
 
@@ -238,6 +289,7 @@ export class AttentionPanel implements vscode.Disposable {
     if (this.curveTimer) {
       if (!immediate) return;
       clearTimeout(this.curveTimer);
+    clearTimeout(this.comparisonTimer);
     }
     const wait = immediate ? 0 : Math.max(0, 1000 - (Date.now() - this.curveSentAt));
     this.curveTimer = setTimeout(() => {
@@ -261,6 +313,7 @@ export class AttentionPanel implements vscode.Disposable {
   dispose(): void {
     if (AttentionPanel.current === this) AttentionPanel.current = undefined;
     clearTimeout(this.curveTimer);
+    clearTimeout(this.comparisonTimer);
     for (const d of this.disposables) d.dispose();
     this.disposables.length = 0;
     this.panel.dispose();

@@ -9,8 +9,9 @@ import * as path from 'node:path';
 import type { Analysis } from '../../src/core/analysis';
 import { AttentionModel } from '../../src/core/model';
 import { tokenInfos } from '../../src/core/tokenText';
+import { DEFAULT_PROBE, needleLine, questionText, runProbe } from '../../src/core/probe';
 import { distanceProfile, focusCurve, headCell } from '../../src/core/views';
-import { FOCUS_CURVE_POINTS, type AttentionPayload, type FocusCurvePayload, type HeadChoice, type HeadsPayload, type HostToWebview, type ModelInfo, type TokenInfo } from '../../src/protocol';
+import { FOCUS_CURVE_POINTS, type AttentionPayload, type FocusCurvePayload, type HeadChoice, type HeadsPayload, type HostToWebview, type ModelInfo, type ProbePayload, type TokenInfo } from '../../src/protocol';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const TOKENS = 1500;
@@ -76,11 +77,18 @@ async function main(): Promise<void> {
       focus[`${l}:${h}`] = { uri, version: 1, head: choice, trainingContext: m.trainingContext, analysedTokens: a.analysed, ...focusCurve(a, choice, FOCUS_CURVE_POINTS) };
     }
   }
+  // the needle probe as the host sends it when done: both models, every default depth, 1024 tokens (2× training)
+  const probeDepths = await runProbe([model, other], text, { ...DEFAULT_PROBE, depths: [...DEFAULT_PROBE.depths], contextTokens: 1024 });
+  const probe: ProbePayload = {
+    fileName: '/workspace/long_sample.py', needle: needleLine(DEFAULT_PROBE.key, DEFAULT_PROBE.value), question: questionText(DEFAULT_PROBE.key),
+    expected: DEFAULT_PROBE.value, trainingContext: m.trainingContext, depths: probeDepths,
+    completedRuns: probeDepths.length * 2, totalRuns: probeDepths.length * 2, done: true,
+  };
   await model.dispose();
   await other.dispose();
   writeFileSync(
     path.join(ROOT, 'test', 'webview', 'fixture.json'),
-    JSON.stringify({ model: m.provenance, document, attention, heads, focus, comparison: { model: modelInfo(other), attention: comparison } }),
+    JSON.stringify({ model: m.provenance, document, attention, heads, focus, comparison: { model: modelInfo(other), attention: comparison }, probe }),
   );
   console.log(`fixture: ${a.length} tokens, ${Object.keys(attention).length} attention rows, ${Object.keys(focus).length} focus curves`);
 }

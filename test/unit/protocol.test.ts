@@ -9,6 +9,25 @@ describe('webview protocol validation', () => {
     assert.deepEqual(parseWebviewMessage({ type: 'selectToken', position: 12 }), { type: 'selectToken', position: 12 });
     assert.deepEqual(parseWebviewMessage({ type: 'selectHead', head: { layer: 1, head: 'mean' } }), { type: 'selectHead', head: { layer: 1, head: 'mean' } });
     assert.deepEqual(parseWebviewMessage({ type: 'setOverlay', on: false }), { type: 'setOverlay', on: false });
+    assert.deepEqual(parseWebviewMessage({ type: 'setComparison', on: true }), { type: 'setComparison', on: true });
+    assert.deepEqual(parseWebviewMessage({ type: 'runProbe' }), { type: 'runProbe' });
+    assert.deepEqual(parseWebviewMessage({ type: 'export', view: 'focus', format: 'svg', data: '<svg/>' }), { type: 'export', view: 'focus', format: 'svg', data: '<svg/>' });
+    assert.deepEqual(parseWebviewMessage({ type: 'export', view: 'heads', format: 'png', data: 'iVBORw0KGgo=' }), { type: 'export', view: 'heads', format: 'png', data: 'iVBORw0KGgo=' });
+  });
+
+  it('rejects exports that are not one of ours: unknown view or format, empty, oversized, PNG that is not base64', () => {
+    const bad: unknown[] = [
+      { type: 'export', view: 'focus', format: 'exe', data: 'x' },
+      { type: 'export', view: '../../etc', format: 'csv', data: 'x' },
+      { type: 'export', view: 'focus', format: 'csv', data: '' },
+      { type: 'export', view: 'focus', format: 'csv', data: 'x'.repeat(32 * 2 ** 20 + 1) },
+      { type: 'export', view: 'focus', format: 'png', data: 'data:image/png;base64,iVBOR' },
+      { type: 'export', view: 'focus', format: 'csv', data: 3 },
+      { type: 'export', view: 'focus', format: 'csv', data: 'x', path: '/tmp/x' },
+      { type: 'runProbe', depth: 1 },
+      { type: 'setComparison', on: 1 },
+    ];
+    for (const m of bad) assert.equal(parseWebviewMessage(m), undefined, JSON.stringify(m).slice(0, 100));
   });
 
   it('rejects malformed, oversized and unknown messages', () => {
@@ -26,6 +45,8 @@ describe('webview protocol validation', () => {
   it('validates restored webview state', () => {
     assert.ok(isWebviewState({ uri: 'file:///a', position: 3, head: { layer: 0, head: 'mean' }, overlay: true }));
     assert.ok(!isWebviewState({ uri: 'file:///a', position: -3, head: { layer: 0, head: 'mean' }, overlay: true }));
+    assert.ok(isWebviewState({ uri: 'file:///a', position: 3, head: { layer: 0, head: 'mean' }, overlay: true, view: 'focus' }));
+    assert.ok(!isWebviewState({ uri: 'file:///a', position: 3, head: { layer: 0, head: 'mean' }, overlay: true, view: 'evil' }));
   });
 });
 

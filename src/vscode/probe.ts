@@ -1,0 +1,115 @@
+/**
+ * The "Probe Key Retrieval" command: the paper's key-information experiment on the user's own document. A
+ * key-value line is planted at five depths of a copy of the document's first N tokens (the copy is a string in the
+ * model process: the document is only read), both shipped models are asked for the value at the end, and the panel
+ * shows the attention on the value and each model's answer as the results arrive.
+ */
+import * as path from 'node:path';
+import { randomInt } from 'node:crypto';
+import * as vscode from 'vscode';
+import { EngineError } from '../core/engineClient';
+import { DEFAULT_PROBE, needleLine, questionText } from '../core/probe';
+import type { ProbePayload } from '../protocol';
+import type { AnalysisService } from './analyses';
+
+export interface ProbeDeps {
+  extensionPath: string;
+  analyses: AnalysisService;
+  log: vscode.LogOutputChannel;
+  /** Shows the panel on this document and gives the function that posts probe results to it. */
+  showPanel: (uri: string) => (probe: ProbePayload) => void;
+}
+
+const CONTEXTS = [512, 2048, 4096, 8192, 16384];
+const DEFAULT_CONTEXT = 4096;
+
+async function pickContext(trainingContext: number, documentTokens: number | undefined): Promise<number | undefined> {
+  const items = CONTEXTS.map((n) => ({
+    label: `${n.toLocaleString('en-US')} tokens`,
+    description: `${Math.round(n / trainingContext)}× the training length${documentTokens !== undefined && documentTokens < n ? ` (the document has about ${documentTokens.toLocaleString('en-US')})` : ''}`,
+    n,
+    picked: n === DEFAULT_CONTEXT,
+  }));
+  const sorted = [...items.filter((i) => i.n === DEFAULT_CONTEXT), ...items.filter((i) => i.n !== DEFAULT_CONTEXT)];
+  const pick = await vscode.window.showQuickPick(sorted, { placeHolder: 'How much of the document to probe (a copy of its first tokens; the document is not changed)' });
+  return pick?.n;
+}
+
+let probeCount = 0;
+
+/** Runs the probe on `uri` (or the active editor's document); resolves with the final payload (undefined: not run). */
+export async function probeKeyRetrieval(deps: ProbeDeps, uri?: vscode.Uri, contextTokens?: number): Promise<ProbePayload | undefined> {
+  const doc = uri ? await vscode.workspace.openTextDocument(uri) : vscode.window.activeTextEditor?.document;
+  if (!doc) {
+    void vscode.window.showInformationMessage('Attention Inspector: open a text document to probe.');
+    return undefined;
+  }
+  const text = doc.getText();
+  if (!text.trim()) {
+    void vscode.window.showInformationMessage('Attention Inspector: the document is empty; the probe needs some text to hide the key in.');
+    return undefined;
+  }
+  const model = await deps.analyses.ensureModel();
+  const docUri = doc.uri.toString();
+  const context = contextTokens ?? (await pickContext(model.trainingContext, deps.analyses.get(docUri)?.tokens.totalTokens));
+  if (!context) return undefined;
+
+  const value = String(randomInt(10000, 100000));
+  const models = ['ssmax', 'softmax'].map((v) => path.join(deps.extensionPath, 'models', `${v}.json`));
+  const payload: ProbePayload = {
+    fileName: doc.fileName,
+    needle: needleLine(DEFAULT_PROBE.key, value),
+    question: questionText(DEFAULT_PROBE.key),
+    expected: value,
+    trainingContext: model.trainingContext,
+    depths: [],
+    completedRuns: 0,
+    totalRuns: DEFAULT_PROBE.depths.length * models.length,
+    done: false,
+  };
+  const post = deps.showPanel(docUri);
+  post(payload);
+  const probeKey = `probe:${++probeCount}`;
+  const engine = deps.analyses.engine;
+  const unsubscribe = engine.onEvent((e) => {
+    if (e.event !== 'probe' || e.probeKey !== probeKey) return;
+    payload.depths = [...payload.depths.filter((d) => d.depth !== e.result.depth), e.result].sort((a, b) => a.depth - b.depth);
+    payload.completedRuns = e.completed;
+    post({ ...payload });
+  });
+  try {
+    await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `Probing key retrieval in ${path.basename(doc.fileName)}`, cancellable: true },
+      async (progress, token) => {
+        token.onCancellationRequested(() => void engine.request('cancel', { docKey: probeKey }).catch(() => undefined));
+        let last = 0;
+        const sub = engine.onEvent((e) => {
+          if (e.event !== 'probe' || e.probeKey !== probeKey) return;
+          progress.report({ increment: (100 * (e.completed - last)) / e.total, message: `${e.completed} of ${e.total} runs` });
+          last = e.completed;
+        });
+        try {
+          await engine.request('probe', { probeKey, text, key: DEFAULT_PROBE.key, value, depths: [...DEFAULT_PROBE.depths], contextTokens: context, models });
+        } finally {
+          sub();
+        }
+      },
+    );
+    payload.done = true;
+    deps.log.info(
+      `probe of ${path.basename(doc.fileName)} (${context} tokens, value ${value}): ` +
+        payload.depths.map((d) => `depth ${d.depth}: ${d.models.map((m) => `${m.normaliser} ${(m.best[m.normaliser] * 100).toFixed(1)}% ${JSON.stringify(m.prediction)}`).join(', ')}`).join('; '),
+    );
+  } catch (e) {
+    payload.done = true;
+    payload.error = e instanceof EngineError && e.cancelled ? 'cancelled' : (e as Error).message;
+    if (payload.error !== 'cancelled' && !/cancelled/.test(payload.error)) {
+      deps.log.error(`probe failed: ${payload.error}`);
+      void vscode.window.showErrorMessage(`Attention Inspector: the probe failed: ${payload.error}`);
+    }
+  } finally {
+    unsubscribe();
+  }
+  post({ ...payload });
+  return payload;
+}
