@@ -4,6 +4,7 @@
  *   npx attention-inspector FILE --at LINE:COL [--json] [--model ssmax|softmax|MANIFEST] [--top K]
  *                               [--max-tokens N] [--provider auto|cuda|dml|coreml|cpu]
  *   npx attention-inspector FILE --probe [--context N] [--depths 0,0.5,1] [--json]
+ *   npx attention-inspector FILE --focus [--model ssmax|softmax|MANIFEST] [--json]
  * Prints, for the token at LINE:COL (1-based), the top attended tokens of every layer × head under softmax and
  * SSMax, their focus statistics, and the timings. With --probe, runs the needle probe (src/core/probe.ts) on a copy
  * of FILE's first N tokens with both shipped models.
@@ -13,13 +14,57 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { AttentionModel } from './core/model';
 import { DEFAULT_PROBE, needleLine, runProbe } from './core/probe';
+import { focusCurve } from './core/views';
 import type { ProviderChoice } from './core/providers';
 import { PROVIDER_LABEL } from './core/providers';
 import { tokenAtOffset, tokenInfos, tokenLabel } from './core/tokenText';
 
 const USAGE =
   'usage: attention-inspector FILE --at LINE:COL [--json] [--model ssmax|softmax|MANIFEST] [--top K] [--max-tokens N] [--provider auto|cpu|cuda|dml|coreml]\n' +
-  '       attention-inspector FILE --probe [--context N] [--depths 0,0.25,0.5,0.75,1] [--json] [--provider ...]';
+  '       attention-inspector FILE --probe [--context N] [--depths 0,0.25,0.5,0.75,1] [--json] [--provider ...]\n' +
+  '       attention-inspector FILE --focus [--model ssmax|softmax|MANIFEST] [--max-tokens N] [--json]';
+
+/**
+ * The focus-vs-length view in numbers: mean over every head of the max weight and normalised entropy, under both
+ * views, for query positions in windows around 1×, 2×, 4×, ... the training length.
+ */
+async function focus(file: string, manifestPath: string, maxTokens: number, provider: ProviderChoice, json: boolean): Promise<number> {
+  const model = await AttentionModel.load({ manifestPath, provider });
+  const a = await model.analyse(readFileSync(file, 'utf8'), { maxTokens });
+  const { layers } = model.manifest.architecture;
+  const N = model.manifest.trainingContext;
+  const rows = [];
+  for (let k = 1; k * N <= a.analysed; k *= 2) {
+    // positions [k·N·0.9, k·N): a window just below k× the training length
+    const from = Math.floor(k * N * 0.9);
+    const to = k * N;
+    const acc = { softmaxMax: 0, ssmaxMax: 0, softmaxEnt: 0, ssmaxEnt: 0 };
+    let count = 0;
+    for (let l = 0; l < layers; l++) {
+      const c = focusCurve(a, { layer: l, head: 'mean' }, 4096);
+      c.n.forEach((n, i) => {
+        if (n <= from || n > to) return;
+        acc.softmaxMax += c.maxWeight.softmax[i];
+        acc.ssmaxMax += c.maxWeight.ssmax[i];
+        acc.softmaxEnt += c.normalisedEntropy.softmax[i];
+        acc.ssmaxEnt += c.normalisedEntropy.ssmax[i];
+        count++;
+      });
+    }
+    rows.push({ times: k, n: to, maxWeight: { softmax: acc.softmaxMax / count, ssmax: acc.ssmaxMax / count }, normalisedEntropy: { softmax: acc.softmaxEnt / count, ssmax: acc.ssmaxEnt / count } });
+  }
+  const summary = { file, model: model.manifest.displayName, normaliser: model.manifest.normaliser, trainingContext: N, tokens: a.analysed, rows };
+  await model.dispose();
+  if (json) {
+    console.log(JSON.stringify(summary, null, 2));
+    return 0;
+  }
+  console.log(`${summary.model} (own: ${summary.normaliser}) on ${file}: ${summary.tokens} tokens; mean over all heads, query positions in (0.9·n, n]`);
+  console.log('| n | × training | max weight softmax | max weight SSMax | entropy/ln n softmax | entropy/ln n SSMax |');
+  console.log('|---|---|---|---|---|---|');
+  for (const r of rows) console.log(`| ${r.n} | ${r.times}× | ${r.maxWeight.softmax.toFixed(3)} | ${r.maxWeight.ssmax.toFixed(3)} | ${r.normalisedEntropy.softmax.toFixed(3)} | ${r.normalisedEntropy.ssmax.toFixed(3)} |`);
+  return 0;
+}
 
 async function probe(file: string, contextTokens: number, depths: number[], provider: ProviderChoice, json: boolean): Promise<number> {
   const text = readFileSync(file, 'utf8');
@@ -69,6 +114,7 @@ async function main(): Promise<number> {
       'max-tokens': { type: 'string', default: '32768' },
       provider: { type: 'string', default: 'auto' },
       probe: { type: 'boolean', default: false },
+      focus: { type: 'boolean', default: false },
       context: { type: 'string', default: '4096' },
       depths: { type: 'string', default: DEFAULT_PROBE.depths.join(',') },
       help: { type: 'boolean', short: 'h', default: false },
@@ -79,6 +125,9 @@ async function main(): Promise<number> {
     if (depths.some((d) => !(d >= 0 && d <= 1))) throw new Error('--depths must be numbers between 0 and 1');
     return probe(positionals[0], Number(values.context), depths, values.provider as ProviderChoice, values.json);
   }
+  const modelsDir = path.join(__dirname, '..', 'models');
+  const manifestPath = values.model === 'ssmax' || values.model === 'softmax' ? path.join(modelsDir, `${values.model}.json`) : path.resolve(values.model);
+  if (!values.help && positionals.length === 1 && values.focus) return focus(positionals[0], manifestPath, Number(values['max-tokens']), values.provider as ProviderChoice, values.json);
   if (values.help || positionals.length !== 1 || !values.at) {
     console.error(USAGE);
     return values.help ? 0 : 2;
@@ -86,8 +135,6 @@ async function main(): Promise<number> {
   const m = /^(\d+):(\d+)$/.exec(values.at);
   if (!m) throw new Error(`--at must be LINE:COL, got ${values.at}`);
   const text = readFileSync(positionals[0], 'utf8');
-  const modelsDir = path.join(__dirname, '..', 'models');
-  const manifestPath = values.model === 'ssmax' || values.model === 'softmax' ? path.join(modelsDir, `${values.model}.json`) : path.resolve(values.model);
   const t0 = performance.now();
   const model = await AttentionModel.load({ manifestPath, provider: values.provider as ProviderChoice });
   const tLoad = performance.now() - t0;

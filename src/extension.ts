@@ -25,6 +25,10 @@ export interface AttentionInspectorApi {
   panelRejectedMessages(): number;
   modelProcessPid(): number | undefined;
   killModelProcess(): void;
+  /** The comparison model's analysis of the compared document, and that model's normaliser. */
+  comparison(): { uri: string; version: number; analysed: number; length: number; done: boolean; normaliser?: string } | undefined;
+  /** The model the extension uses (undefined before it loads). */
+  model(): { normaliser: string; provider: string } | undefined;
 }
 
 class Context implements vscode.Disposable {
@@ -279,6 +283,11 @@ export function activate(ext: vscode.ExtensionContext): AttentionInspectorApi {
     panelRejectedMessages: () => AttentionPanel.current?.rejectedMessages ?? 0,
     modelProcessPid: () => c.analyses.engine.pid,
     killModelProcess: () => c.analyses.engine.kill(),
+    comparison: () => {
+      const s = c.comparison.current;
+      return s && { ...s, normaliser: c.comparison.other?.normaliser };
+    },
+    model: () => c.analyses.model && { normaliser: c.analyses.model.normaliser, provider: c.analyses.model.provider },
   };
 }
 

@@ -257,7 +257,7 @@ describe('Attention Inspector in real VS Code (code-server + Chromium)', { timeo
     });
   });
 
-  it('the mocha suite passes inside the extension host (payload extensionTestsPath)', { timeout: 240_000 }, async () => {
+  it('the mocha suite passes inside the extension host (payload extensionTestsPath)', { timeout: 600_000 }, async () => {
     assert.ok(existsSync(SUITE), `${SUITE} is missing: run \`node scripts/build.mjs\``);
     await closeBrowser(); // one extension host at a time (2 cores)
     const payload = devPayload(cs.url, { extensionPath: ROOT, testsPath: SUITE });
@@ -269,7 +269,7 @@ describe('Attention Inspector in real VS Code (code-server + Chromium)', { timeo
     const t0 = Date.now();
     await page.goto(workbenchUrl(cs.url, { folder: workspace, payload }));
     let timer;
-    const result = await Promise.race([exit, new Promise((res) => (timer = setTimeout(() => res({ code: 'timeout' }), 220_000)))]);
+    const result = await Promise.race([exit, new Promise((res) => (timer = setTimeout(() => res({ code: 'timeout' }), 580_000)))]);
     clearTimeout(timer);
     await new Promise((r) => setTimeout(r, 300)); // console arguments are fetched asynchronously
     await page.screenshot({ path: join(SHOTS, `${String((wb?.n ?? 0) + 1).padStart(2, '0')}-suite.png`) }).catch(() => undefined);
