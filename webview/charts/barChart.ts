@@ -30,7 +30,10 @@ export function barChart(input: BarChartInput): SVGSVGElement {
   const svg = chartRoot(width, height, input.label);
   const area: PlotArea = { left: 60, top: 36, width: width - 80, height: height - 90 };
   const largest = Math.max(1e-9, ...input.groups.flatMap((g) => [g.values.softmax, g.values.ssmax]));
-  const top = Math.max(input.yMax ?? 0, largest);
+  // Round the axis up to a tick so the tallest bar is labelled.
+  const roughTicks = linearTicks([0, Math.max(input.yMax ?? 0, largest)], 4);
+  const step = roughTicks.length > 1 ? roughTicks[1]! - roughTicks[0]! : largest;
+  const top = Math.max(input.yMax ?? 0, Math.ceil(largest / step - 1e-9) * step);
   const ticks = linearTicks([0, top], 4);
   const y = linearScale([0, top], [area.top + area.height, area.top]);
   const g = svgElement('g', {}, 'chart-panel');

@@ -11,7 +11,7 @@ import { chartRoot, drawLegend, seriesClass, svgElement, svgText } from './svg';
 const WIDTH = 820;
 const GUTTER = 34;
 const LEGEND_HEIGHT = 28;
-const CELL_HEIGHT = 74;
+const CELL_HEIGHT = 64;
 const CELL_GAP = 6;
 const STRIP_HEIGHT = 11;
 
@@ -67,9 +67,11 @@ function headCellGroup(cell: HeadCell, left: number, top: number, width: number,
   g.append(svgText(`H${cell.head}`, { x: left + 6, y: top + 13 }, 'chart-text head-cell-label'));
   const stripLeft = left + 6;
   const stripWidth = width - 12;
+  // Two text lines (a cell is too narrow for both statistics on one): max weight beside the label, entropy below.
+  g.append(statLine('max', cell.stats.softmax.maxWeight, cell.stats.ssmax.maxWeight, left + width - 6, top + 13, 'max', 'end'));
   (['softmax', 'ssmax'] as const).forEach((norm, k) => {
     const strip = cell.strip[norm];
-    const stripTop = top + 20 + k * (STRIP_HEIGHT + 2);
+    const stripTop = top + 19 + k * (STRIP_HEIGHT + 2);
     g.append(svgElement('rect', { x: stripLeft, y: stripTop, width: stripWidth, height: STRIP_HEIGHT }, 'head-strip-bg'));
     const max = Math.max(1e-12, ...strip);
     const binWidth = stripWidth / Math.max(1, strip.length);
@@ -84,15 +86,14 @@ function headCellGroup(cell: HeadCell, left: number, top: number, width: number,
       );
     });
   });
-  const statsTop = top + 20 + 2 * (STRIP_HEIGHT + 2) + 12;
-  g.append(statLine('max', cell.stats.softmax.maxWeight, cell.stats.ssmax.maxWeight, stripLeft, statsTop, 'max'));
-  g.append(statLine('H/ln n', cell.stats.softmax.normalisedEntropy, cell.stats.ssmax.normalisedEntropy, stripLeft + width / 2, statsTop, 'entropy'));
+  const statsTop = top + 19 + 2 * (STRIP_HEIGHT + 2) + 11;
+  g.append(statLine('entropy ÷ ln n', cell.stats.softmax.normalisedEntropy, cell.stats.ssmax.normalisedEntropy, left + width - 6, statsTop, 'entropy', 'end'));
   return g;
 }
 
 /** "max 0.367 / 0.397" with the softmax and SSMax numbers in their series colours. */
-function statLine(name: string, softmax: number, ssmax: number, x: number, y: number, stat: string): SVGTextElement {
-  const text = svgElement('text', { x, y, 'data-stat': stat }, 'chart-text head-cell-stat');
+function statLine(name: string, softmax: number, ssmax: number, x: number, y: number, stat: string, anchor: 'start' | 'end'): SVGTextElement {
+  const text = svgElement('text', { x, y, 'data-stat': stat, 'text-anchor': anchor }, 'chart-text head-cell-stat');
   const label = svgElement('tspan', {}, 'head-cell-stat-name');
   label.textContent = `${name} `;
   const a = svgElement('tspan', { 'data-series': 'softmax', 'data-value': softmax }, 'series-text-softmax');
