@@ -155,6 +155,7 @@ class App {
         break;
       case 'message':
         this.header.showMessage(msg.level, msg.text);
+        if (msg.level === 'error') this.probeView.stopWaiting();
         break;
     }
     this.exportBar.refresh();
@@ -206,8 +207,11 @@ class App {
     const model = this.model;
     // Rows for another document, an older version or a position we do not have are stale: drop them.
     if (!doc || !model || a.uri !== doc.uri || a.version !== doc.version || a.position >= doc.tokens.length) return;
+    const moved = this.attention?.position !== a.position;
     this.attention = a;
     this.tokens.setQuery(a.position);
+    // The query may come from the editor's cursor, far from the lines in view (which are the only ones rendered).
+    if (moved) this.tokens.scrollToQuery();
     // softmax is the background channel and SSMax the overlay, whichever the model was trained with
     this.tokens.setWeights(a.softmax, a.ssmax);
     this.stats.show(a);

@@ -451,12 +451,15 @@ describe(`webview in Chromium (fixture: ${fixture.source}, ${doc.tokens.length} 
     await clickToken(page, host, q);
     const state = await page.evaluate(() => JSON.parse(sessionStorage.getItem('vscode-webview-state')));
     assert.deepEqual(state, { uri: doc.uri, position: q, head: host.head, overlay: true, view: 'heads' });
+    await openTab(page, 'distance');
+    assert.equal((await page.evaluate(() => JSON.parse(sessionStorage.getItem('vscode-webview-state')))).view, 'distance');
     const from = host.received.length;
     await page.reload();
     await page.evaluate(applyThemeInPage, THEMES.dark);
     await host.waitFor((m) => m.type === 'ready', from);
     assert.deepEqual(await host.waitFor((m) => m.type === 'selectToken', from), { type: 'selectToken', position: q });
     await page.waitForFunction((p) => document.querySelector(`span.tok[data-pos="${p}"]`)?.classList.contains('selected'), q);
+    assert.equal(await page.locator('#tab-distance').getAttribute('aria-selected'), 'true', 'the open tab is restored');
     await context.close();
   });
 
@@ -635,7 +638,8 @@ describe(`webview in Chromium (fixture: ${fixture.source}, ${doc.tokens.length} 
     // head only, so this row is fixture.mjs's generated one; the check is that the view follows the head).
     const row = host.attentionFor(host.selection, { layer: 1, head: 2 });
     await page.waitForFunction((v) => document.querySelector('[data-stat="softmax-max"]').dataset.value === String(v), row.stats.softmax.maxWeight);
-    assert.equal(await page.locator('#panel-heads g.head-cell-selected').getAttribute('data-head'), '2');
+    assert.deepEqual(await page.locator('#panel-heads g.head-cell-selected').evaluateAll((gs) => gs.map((g) => [g.dataset.layer, g.dataset.head, g.getAttribute('aria-pressed')])), [['1', '2', 'true']]);
+    await page.locator('#views').screenshot({ path: join(shots, 'view-heads-selected.png') });
     // The focus curve follows the head too (real curve for L1 H2).
     await openTab(page, 'focus');
     await page.waitForFunction(() => document.querySelector('#panel-focus svg.chart')?.getAttribute('aria-label').includes('L1 H2'));

@@ -31,7 +31,7 @@ export function headsGrid({ heads, layers, headsPerLayer, own, selected }: Heads
   svg.classList.add('heads-grid');
   const legend = svgElement('g', {}, 'chart-legend-row');
   drawLegend(legend, GUTTER, 12, own, 'bar');
-  legend.append(svgText('strips: keys 0 → query, left to right', { x: WIDTH, y: 12, 'text-anchor': 'end', 'dominant-baseline': 'middle' }, 'chart-text chart-note'));
+  legend.append(svgText('strips: keys 0 → query, left to right', { x: WIDTH - 4, y: 12, 'text-anchor': 'end', 'dominant-baseline': 'middle' }, 'chart-text chart-note'));
   svg.append(legend);
   for (let layer = 0; layer < layers; layer++) {
     const top = LEGEND_HEIGHT + layer * (CELL_HEIGHT + CELL_GAP);

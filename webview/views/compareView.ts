@@ -122,7 +122,9 @@ export class CompareView implements InspectorView {
     if (!sides) {
       const text = !this.attention
         ? 'Select a token to compare.'
-        : `${c.model.displayName} is analysing the document: ${c.analysedTokens} / ${c.totalTokens} tokens.`;
+        : c.analysedTokens < c.totalTokens
+          ? `${c.model.displayName} is analysing the document: ${c.analysedTokens} / ${c.totalTokens} tokens.`
+          : `Waiting for ${c.model.displayName}'s row for token ${this.attention.position}…`;
       this.body.replaceChildren(placeholder(text));
       return;
     }

@@ -51,6 +51,13 @@ export class ProbeView implements InspectorView {
     this.render();
   }
 
+  /** The host reported an error instead of probe results: allow another try. */
+  stopWaiting(): void {
+    if (!this.waiting) return;
+    this.waiting = false;
+    this.render();
+  }
+
   figure(): SVGSVGElement | undefined {
     return this.chart;
   }
