@@ -371,6 +371,9 @@ describe(`webview in Chromium (fixture: ${fixture.source}, ${doc.tokens.length} 
     await new Promise((r) => setTimeout(r, 100));
     assert.equal(host.received.slice(before).filter((m) => m.type === 'selectHead').length, 0, 'no echo');
     host.head = { layer: layers - 1, head: 'mean' };
+    // As the real host does after a head change: the row for the new head (the real fixture row again).
+    await host.post({ type: 'attention', attention: host.attentionFor(host.selection) });
+    await page.waitForFunction((v) => document.querySelector('[data-stat="softmax-max"]').dataset.value === String(v), host.attentionFor(host.selection).stats.softmax.maxWeight);
     assert.deepEqual(errors, []);
   });
 

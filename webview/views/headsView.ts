@@ -54,6 +54,7 @@ export class HeadsView implements InspectorView {
   /** The main view selected another token: the grid is stale until the host sends that token's cells. */
   setPosition(position: number): void {
     this.selectedPosition = position;
+    if (!this.heads) this.render();
     this.element.classList.toggle('stale', !!this.heads && this.heads.position !== position);
   }
 
@@ -93,7 +94,8 @@ export class HeadsView implements InspectorView {
     if (!h || !m) {
       this.chart = undefined;
       this.element.classList.remove('stale');
-      this.element.replaceChildren(placeholder('Select a token to see every layer and head.'));
+      const text = this.selectedPosition >= 0 ? `Waiting for every layer and head of token ${this.selectedPosition}…` : 'Select a token to see every layer and head.';
+      this.element.replaceChildren(placeholder(text));
       return;
     }
     const own: Normaliser = m.normaliser;
