@@ -9,6 +9,7 @@
  * to feature-test :focus-visible, which a bare `style-src ${cspSource}` blocks and reports. It gives that
  * element the nonce from <meta property="csp-nonce">, so style-src also admits this render's nonce: still
  * no inline style from anywhere else. The browser test asserts that a `securitypolicyviolation` never fires.
+ * img-src admits data: because PNG export draws the chart's SVG through an <img> of a data: URL onto a canvas.
  */
 
 export interface WebviewHtmlOptions {
@@ -58,6 +59,7 @@ export function renderWebviewHtml(o: WebviewHtmlOptions): string {
 <div id="message" class="message" hidden></div>
 <p id="cap-note" class="cap-note" hidden></p>
 <div id="legend" class="legend"></div>
+<p id="shortcuts" class="shortcuts"></p>
 <main id="layout" class="layout">
   <section id="tokens" class="tokens" aria-busy="true"></section>
   <aside id="side" class="side">
@@ -72,6 +74,13 @@ export function renderWebviewHtml(o: WebviewHtmlOptions): string {
     </section>
   </aside>
 </main>
+<section id="views" class="views" aria-label="Views of the selected token">
+  <div class="views-header">
+    <div id="view-tabs" class="view-tabs"></div>
+    <div id="export-bar"></div>
+  </div>
+  <div id="view-panels" class="view-panels"></div>
+</section>
 <script nonce="${escapeHtml(o.nonce)}" src="${escapeHtml(o.scriptUri)}"></script>
 </body>
 </html>

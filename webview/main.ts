@@ -1,13 +1,32 @@
 /**
  * The Attention Inspector webview. The host pushes state (document, progress, attention for the selected
- * query token, settings, messages) and the webview sends intents (see src/protocol.ts). Rendering is
- * split: header.ts (model, controls, progress, legend), tokenView.ts (#tokens), details.ts (#stats, #topk).
+ * query token, settings, the views' payloads, messages) and the webview sends intents (see src/protocol.ts).
+ * Rendering is split: header.ts (model, controls, progress, legend), tokenView.ts (#tokens, virtualised),
+ * details.ts (#stats, #topk), and the tabbed views area (tabs.ts, views/*.ts, charts/*.ts, export/*.ts).
  */
-import { isWebviewState, type AttentionPayload, type DocumentPayload, type HeadChoice, type HostToWebview, type ModelInfo, type WebviewState } from '../src/protocol';
+import {
+  headLabel,
+  isWebviewState,
+  type AttentionPayload,
+  type DocumentPayload,
+  type ExportView,
+  type HeadChoice,
+  type HostToWebview,
+  type ModelInfo,
+  type WebviewState,
+} from '../src/protocol';
 import { registerComponents } from './components';
 import { StatsView, TopKView } from './details';
+import { ExportBar } from './export/exportBar';
 import { Header } from './header';
+import { installShortcuts, SHORTCUTS_HELP } from './shortcuts';
+import { Tabs } from './tabs';
 import { TokenView } from './tokenView';
+import { CompareView } from './views/compareView';
+import { DistanceView } from './views/distanceView';
+import { FocusView } from './views/focusView';
+import { HeadsView } from './views/headsView';
+import { ProbeView } from './views/probeView';
 import { vscodeApi } from './vscodeApi';
 
 function byId<T extends HTMLElement>(id: string): T {
@@ -30,6 +49,13 @@ class App {
   private readonly tokens: TokenView;
   private readonly stats: StatsView;
   private readonly topk: TopKView;
+  private readonly headsView: HeadsView;
+  private readonly focusView = new FocusView();
+  private readonly distanceView = new DistanceView();
+  private readonly probeView: ProbeView;
+  private readonly compareView: CompareView;
+  private readonly tabs: Tabs;
+  private readonly exportBar: ExportBar;
 
   constructor() {
     const saved = this.api.getState();
@@ -40,11 +66,7 @@ class App {
     this.header = new Header(
       { controls: byId('controls'), message: byId('message'), capNote: byId('cap-note'), legend: byId('legend') },
       {
-        selectHead: (head) => {
-          this.head = head;
-          this.api.postMessage({ type: 'selectHead', head });
-          this.saveState();
-        },
+        selectHead: (head) => this.selectHead(head),
         setOverlay: (on) => {
           this.applyOverlay(on);
           this.api.postMessage({ type: 'setOverlay', on });
@@ -59,6 +81,36 @@ class App {
         this.tokens.reveal(position);
         this.api.postMessage({ type: 'revealToken', position });
       },
+    });
+    this.headsView = new HeadsView({ selectHead: (head) => this.selectHead(head) });
+    this.probeView = new ProbeView({ runProbe: () => this.api.postMessage({ type: 'runProbe' }) });
+    this.compareView = new CompareView({
+      setComparison: (on) => {
+        this.api.postMessage({ type: 'setComparison', on });
+        this.exportBar.refresh();
+      },
+    });
+    this.exportBar = new ExportBar({
+      post: (message) => this.api.postMessage(message),
+      context: () => this.exportContext(),
+      error: (text) => this.header.showMessage('error', text),
+    });
+    this.tabs = new Tabs(byId('view-tabs'), byId('view-panels'), [this.headsView, this.focusView, this.distanceView, this.probeView, this.compareView], {
+      open: (view) => {
+        this.exportBar.setView(view);
+        this.saveState();
+      },
+    });
+    if (this.restored?.view) this.tabs.open(this.restored.view);
+    this.exportBar.setView(this.tabs.current);
+    byId('export-bar').replaceWith(this.exportBar.element);
+    this.exportBar.element.id = 'export-bar';
+    byId('shortcuts').textContent = `Keys: ${SHORTCUTS_HELP}`;
+    byId('tokens').title = `Keys: ${SHORTCUTS_HELP}`;
+    installShortcuts(document, {
+      head: () => this.head,
+      shape: () => (this.model ? { layers: this.model.layers, heads: this.model.heads } : undefined),
+      selectHead: (head) => this.selectHead(head),
     });
     this.applyOverlay(this.overlay);
   }
@@ -84,13 +136,34 @@ class App {
       case 'settings':
         this.head = msg.head;
         this.header.setHead(msg.head);
+        this.headsView.setHead(msg.head);
         this.applyOverlay(msg.overlay);
+        this.compareView.setEnabled(msg.comparison === true);
         this.saveState();
+        break;
+      case 'heads':
+        if (this.isCurrent(msg.heads)) this.headsView.show(msg.heads);
+        break;
+      case 'focusCurve':
+        if (this.isCurrent(msg.curve)) this.focusView.show(msg.curve);
+        break;
+      case 'probe':
+        this.probeView.show(msg.probe);
+        break;
+      case 'comparison':
+        this.compareView.show(msg.comparison);
         break;
       case 'message':
         this.header.showMessage(msg.level, msg.text);
+        if (msg.level === 'error') this.probeView.stopWaiting();
         break;
     }
+    this.exportBar.refresh();
+  }
+
+  /** Payloads for another document or an older version are stale. */
+  private isCurrent(p: { uri: string; version: number }): boolean {
+    return !!this.doc && p.uri === this.doc.uri && p.version === this.doc.version;
   }
 
   private onDocument(doc: DocumentPayload, model: ModelInfo): void {
@@ -105,6 +178,15 @@ class App {
     this.topk.setOwn(model.normaliser);
     this.stats.clear();
     this.topk.clear();
+    if (!sameUri) {
+      this.headsView.clear();
+      this.focusView.clear();
+    }
+    this.headsView.setModel(model);
+    this.focusView.setOwn(model.normaliser);
+    this.distanceView.setOwn(model.normaliser);
+    this.distanceView.show(undefined);
+    this.compareView.setModel(model);
     this.tokens.render(doc.tokens);
     byId('tokens').setAttribute('aria-busy', 'false');
     byId('file-name').textContent = doc.fileName.split(/[\\/]/).pop() ?? doc.fileName;
@@ -125,20 +207,46 @@ class App {
     const model = this.model;
     // Rows for another document, an older version or a position we do not have are stale: drop them.
     if (!doc || !model || a.uri !== doc.uri || a.version !== doc.version || a.position >= doc.tokens.length) return;
+    const moved = this.attention?.position !== a.position;
     this.attention = a;
     this.tokens.setQuery(a.position);
+    // The query may come from the editor's cursor, far from the lines in view (which are the only ones rendered).
+    if (moved) this.tokens.scrollToQuery();
     // softmax is the background channel and SSMax the overlay, whichever the model was trained with
     this.tokens.setWeights(a.softmax, a.ssmax);
     this.stats.show(a);
     this.topk.show(a.top);
+    this.headsView.setPosition(a.position);
+    this.focusView.setSelectedN(a.n);
+    this.distanceView.show(a);
+    this.compareView.setAttention(a);
     this.saveState();
   }
 
   private selectToken(position: number): void {
     if (!this.doc || position < 0 || position >= this.doc.tokens.length) return;
     this.tokens.setQuery(position);
+    this.headsView.setPosition(position);
     this.api.postMessage({ type: 'selectToken', position });
     this.saveState();
+  }
+
+  /** From the dropdown, a cell of the heads grid or a shortcut: the host answers with settings and a new row. */
+  private selectHead(head: HeadChoice): void {
+    this.head = head;
+    this.header.setHead(head);
+    this.headsView.setHead(head);
+    this.api.postMessage({ type: 'selectHead', head });
+    this.saveState();
+  }
+
+  private exportContext(): Record<string, unknown> {
+    return {
+      file: this.doc?.fileName ?? null,
+      model: this.model ? { id: this.model.id, displayName: this.model.displayName, normaliser: this.model.normaliser, trainingContext: this.model.trainingContext } : null,
+      selectedToken: this.tokens.selected >= 0 ? this.tokens.selected : null,
+      head: this.head ? headLabel(this.head) : null,
+    };
   }
 
   private applyOverlay(on: boolean): void {
@@ -151,7 +259,8 @@ class App {
     const position = this.tokens.selected >= 0 ? this.tokens.selected : this.attention?.position;
     // WebviewState needs a document and a position; before the first selection there is nothing to restore.
     if (!this.doc || position === undefined || !this.head) return;
-    this.api.setState({ uri: this.doc.uri, position, head: this.head, overlay: this.overlay });
+    const view: ExportView = this.tabs.current.id;
+    this.api.setState({ uri: this.doc.uri, position, head: this.head, overlay: this.overlay, view });
   }
 }
 

@@ -1,22 +1,45 @@
 /**
- * The token view (#tokens): every analysed token as <span class="tok" data-pos="i"> in document order.
- * The DOM is built once per document; a new attention row only rewrites the custom properties of the keys
- * it covers (and clears those the previous row covered), so an 8k-token document stays responsive.
+ * The token view (#tokens), virtualised: a document can be 32k tokens over thousands of lines, so only the lines in
+ * view (plus a margin) exist in the DOM, as <div class="tok-line" data-line> rows positioned inside a sizer that
+ * has the height of every line. Each token is <span class="tok" data-pos="i"> on the line where it starts; text
+ * after a newline inside a token is a <span class="tok-cont" data-pos="i"> on the following line (tokenLayout.ts).
+ *
+ * State (query, weights, revealed token) lives here, not in the DOM: a new attention row or a new query only
+ * recolours the lines that exist, so selection changes cost O(visible tokens) plus one pass for the row maxima.
  */
 import type { TokenInfo } from '../src/protocol';
 import { cssIntensity, intensity, rowMax } from './colors';
+import { layoutTokens, tokenOnAdjacentLine, type TokenLayout } from './tokenLayout';
 
 export interface TokenViewEvents {
   /** The user clicked a token or moved the selection with the keyboard. */
   select(position: number): void;
 }
 
+/** Lines rendered above and below the viewport, so a fast scroll or a small jump needs no re-render. */
+const OVERSCAN_LINES = 30;
+/** Used until the first line has been measured (14px editor font × line-height 1.5). */
+const DEFAULT_LINE_HEIGHT = 21;
+
+interface Weights {
+  own: readonly number[];
+  other: readonly number[];
+  ownMax: number;
+  otherMax: number;
+  count: number;
+}
+
 export class TokenView {
-  private spans: HTMLSpanElement[] = [];
+  private layout: TokenLayout = { lines: [], lineOf: new Int32Array(0), columnOf: new Int32Array(0), maxColumns: 0 };
+  private tokenCount = 0;
   private query = -1;
-  /** Keys 0..styledCount-1 carry weight properties from the last row. */
-  private styledCount = 0;
   private revealed = -1;
+  private weights: Weights | undefined;
+  private lineHeight = DEFAULT_LINE_HEIGHT;
+  private readonly sizer = document.createElement('div');
+  /** The rendered lines, by line index. */
+  private readonly rendered = new Map<number, HTMLDivElement>();
+  private frame = 0;
 
   constructor(
     private readonly root: HTMLElement,
@@ -24,122 +47,205 @@ export class TokenView {
   ) {
     root.tabIndex = 0;
     root.setAttribute('role', 'group');
-    root.setAttribute('aria-label', 'Document tokens: click one, or use Left and Right, to see where it attends');
+    root.setAttribute(
+      'aria-label',
+      'Document tokens: click one to see where it attends. Left and Right: previous and next token; Up and Down: the token above and below; Home and End: first and last token',
+    );
+    this.sizer.className = 'tokens-sizer';
     root.addEventListener('click', (e) => {
       const pos = this.positionOf(e.target);
       if (pos !== undefined) this.events.select(pos);
     });
     root.addEventListener('keydown', (e) => this.onKey(e));
+    root.addEventListener('scroll', () => this.scheduleRender(), { passive: true });
+    new ResizeObserver(() => this.scheduleRender()).observe(root);
   }
 
   get length(): number {
-    return this.spans.length;
+    return this.tokenCount;
   }
 
   get selected(): number {
     return this.query;
   }
 
-  /** Rebuilds the DOM for a new document. Text goes through textContent only: document text is untrusted. */
+  /** Lays out a new document and renders the lines in view. Text goes through textContent only: it is untrusted. */
   render(tokens: readonly TokenInfo[]): void {
-    const fragment = document.createDocumentFragment();
-    const spans: HTMLSpanElement[] = new Array<HTMLSpanElement>(tokens.length);
-    for (let i = 0; i < tokens.length; i++) {
-      const span = document.createElement('span');
-      span.className = 'tok';
-      span.dataset.pos = String(i);
-      span.textContent = tokens[i]!.text;
-      spans[i] = span;
-      fragment.append(span);
-    }
-    this.spans = spans;
+    this.layout = layoutTokens(tokens);
+    this.tokenCount = tokens.length;
     this.query = -1;
-    this.styledCount = 0;
     this.revealed = -1;
-    this.root.replaceChildren(fragment);
+    this.weights = undefined;
+    this.clearRendered();
+    this.root.replaceChildren(this.sizer);
     this.root.removeAttribute('aria-activedescendant');
+    this.root.scrollTop = 0;
+    this.renderVisible();
   }
 
-  /** Marks the query token and dims the tokens after it, touching only the tokens whose state changes. */
+  /** Marks the query token; tokens after it are dimmed (keys it cannot see). */
   setQuery(position: number): void {
-    if (position < 0 || position >= this.spans.length || position === this.query) return;
-    const previous = this.query;
-    if (previous >= 0) {
-      const old = this.spans[previous]!;
-      old.classList.remove('selected');
-      old.removeAttribute('id');
-      old.removeAttribute('aria-selected');
-    }
-    if (previous < 0) {
-      for (let i = position + 1; i < this.spans.length; i++) this.spans[i]!.classList.add('future');
-    } else if (position > previous) {
-      for (let i = previous + 1; i <= position; i++) this.spans[i]!.classList.remove('future');
-    } else {
-      for (let i = position + 1; i <= previous; i++) this.spans[i]!.classList.add('future');
-    }
-    const span = this.spans[position]!;
-    span.classList.remove('future');
-    span.classList.add('selected');
-    span.id = 'query-token';
-    span.setAttribute('aria-selected', 'true');
-    this.root.setAttribute('aria-activedescendant', span.id);
+    if (position < 0 || position >= this.tokenCount || position === this.query) return;
     this.query = position;
+    this.repaint();
   }
 
   /**
-   * Colours keys 0..n-1: `own` (the model's normaliser) as the background channel, `other` as the overlay
-   * channel. Whether the overlay channel shows is a body class, so toggling it needs no restyling.
+   * Colours keys 0..n-1: `own` as the background channel, `other` as the overlay channel (the caller passes
+   * softmax and SSMax). Whether the overlay shows is a body class, so toggling it needs no restyling.
    */
   setWeights(own: readonly number[], other: readonly number[]): void {
-    const count = Math.min(this.spans.length, Math.max(own.length, other.length));
-    const ownMax = rowMax(own, count);
-    const otherMax = rowMax(other, count);
-    for (let i = 0; i < count; i++) {
-      const style = this.spans[i]!.style;
-      style.setProperty('--w-own', cssIntensity(intensity(own[i] ?? 0, ownMax)));
-      style.setProperty('--w-other', cssIntensity(intensity(other[i] ?? 0, otherMax)));
-    }
-    this.clearFrom(count);
-    this.styledCount = count;
+    const count = Math.min(this.tokenCount, Math.max(own.length, other.length));
+    this.weights = { own, other, ownMax: rowMax(own, count), otherMax: rowMax(other, count), count };
+    this.repaint();
   }
 
   clearWeights(): void {
-    this.clearFrom(0);
-    this.styledCount = 0;
+    this.weights = undefined;
+    this.repaint();
   }
 
   /** Briefly marks a token the user asked to reveal (from the top-k list) and scrolls it into view. */
   reveal(position: number): void {
-    if (this.revealed >= 0) this.spans[this.revealed]?.classList.remove('revealed');
-    const span = this.spans[position];
-    if (!span) return;
-    span.classList.add('revealed');
+    if (position < 0 || position >= this.tokenCount) return;
     this.revealed = position;
-    span.scrollIntoView({ block: 'nearest', inline: 'nearest' });
+    this.scrollToPosition(position);
+    this.repaint();
   }
 
   scrollToQuery(): void {
-    this.spans[this.query]?.scrollIntoView({ block: 'nearest', inline: 'nearest' });
+    if (this.query >= 0) this.scrollToPosition(this.query);
   }
 
-  private clearFrom(start: number): void {
-    for (let i = start; i < this.styledCount; i++) {
-      const style = this.spans[i]!.style;
+  /** Scrolls the least needed to bring a token's line into view (and, once rendered, its column). */
+  scrollToPosition(position: number): void {
+    const line = this.layout.lineOf[position];
+    if (line === undefined) return;
+    const top = line * this.lineHeight;
+    const view = this.root;
+    const padding = 8;
+    if (top < view.scrollTop) view.scrollTop = Math.max(0, top - padding);
+    else if (top + this.lineHeight > view.scrollTop + view.clientHeight - padding) view.scrollTop = top + this.lineHeight - view.clientHeight + 2 * padding;
+    this.renderVisible();
+    this.spanOf(position)?.scrollIntoView({ block: 'nearest', inline: 'nearest' });
+  }
+
+  private scheduleRender(): void {
+    if (this.frame) return;
+    this.frame = requestAnimationFrame(() => {
+      this.frame = 0;
+      this.renderVisible();
+    });
+  }
+
+  /** Creates the lines that came into view and removes those that left it. */
+  private renderVisible(): void {
+    const lines = this.layout.lines;
+    this.sizer.style.height = `${lines.length * this.lineHeight}px`;
+    this.sizer.style.width = `${this.layout.maxColumns}ch`;
+    const first = Math.max(0, Math.floor(this.root.scrollTop / this.lineHeight) - OVERSCAN_LINES);
+    const visibleLines = Math.ceil((this.root.clientHeight || 600) / this.lineHeight);
+    const last = Math.min(lines.length - 1, first + visibleLines + 2 * OVERSCAN_LINES);
+    for (const [index, el] of this.rendered) {
+      if (index < first || index > last) {
+        el.remove();
+        this.rendered.delete(index);
+      }
+    }
+    const fragment = document.createDocumentFragment();
+    for (let index = first; index <= last; index++) {
+      if (this.rendered.has(index)) continue;
+      const el = this.createLine(index);
+      this.rendered.set(index, el);
+      fragment.append(el);
+    }
+    this.sizer.append(fragment);
+    this.measureLineHeight();
+  }
+
+  /** The editor font (and so the line height) comes from the theme; measure a rendered line rather than assume. */
+  private measureLineHeight(): void {
+    const sample = this.rendered.values().next().value;
+    if (!sample) return;
+    const measured = sample.getBoundingClientRect().height;
+    if (measured > 0 && Math.abs(measured - this.lineHeight) > 0.01) {
+      this.lineHeight = measured;
+      this.clearRendered();
+      this.renderVisible();
+    }
+  }
+
+  private createLine(index: number): HTMLDivElement {
+    const el = document.createElement('div');
+    el.className = 'tok-line';
+    el.dataset.line = String(index);
+    el.style.top = `${index * this.lineHeight}px`;
+    for (const piece of this.layout.lines[index]!) {
+      const span = document.createElement('span');
+      span.className = piece.continuation ? 'tok-cont' : 'tok';
+      span.dataset.pos = String(piece.position);
+      span.textContent = piece.text;
+      this.paintSpan(span, piece.position);
+      el.append(span);
+    }
+    return el;
+  }
+
+  private clearRendered(): void {
+    for (const el of this.rendered.values()) el.remove();
+    this.rendered.clear();
+  }
+
+  /** Re-applies the state to the rendered lines only. */
+  private repaint(): void {
+    for (const line of this.rendered.values()) {
+      for (const child of Array.from(line.children)) this.paintSpan(child as HTMLSpanElement, Number((child as HTMLElement).dataset.pos));
+    }
+    const selected = this.spanOf(this.query);
+    if (selected) this.root.setAttribute('aria-activedescendant', selected.id);
+    else this.root.removeAttribute('aria-activedescendant');
+  }
+
+  private paintSpan(span: HTMLSpanElement, position: number): void {
+    const main = span.classList.contains('tok');
+    const isQuery = position === this.query;
+    span.classList.toggle('future', this.query >= 0 && position > this.query);
+    span.classList.toggle('selected', isQuery);
+    span.classList.toggle('revealed', position === this.revealed);
+    if (main && isQuery) {
+      span.id = 'query-token';
+      span.setAttribute('aria-selected', 'true');
+    } else if (span.id) {
+      span.removeAttribute('id');
+      span.removeAttribute('aria-selected');
+    }
+    const w = this.weights;
+    const style = span.style;
+    if (w && position < w.count) {
+      style.setProperty('--w-own', cssIntensity(intensity(w.own[position] ?? 0, w.ownMax)));
+      style.setProperty('--w-other', cssIntensity(intensity(w.other[position] ?? 0, w.otherMax)));
+    } else if (style.length) {
       style.removeProperty('--w-own');
       style.removeProperty('--w-other');
     }
   }
 
+  private spanOf(position: number): HTMLElement | undefined {
+    if (position < 0) return undefined;
+    const line = this.rendered.get(this.layout.lineOf[position] ?? -1);
+    return line?.querySelector<HTMLElement>(`span.tok[data-pos="${position}"]`) ?? undefined;
+  }
+
   private positionOf(target: EventTarget | null): number | undefined {
     if (!(target instanceof HTMLElement)) return undefined;
-    const span = target.closest<HTMLElement>('span.tok');
+    const span = target.closest<HTMLElement>('span.tok, span.tok-cont');
     if (!span || !this.root.contains(span)) return undefined;
     const pos = Number(span.dataset.pos);
     return Number.isInteger(pos) ? pos : undefined;
   }
 
   private onKey(e: KeyboardEvent): void {
-    if (this.spans.length === 0) return;
+    if (this.tokenCount === 0 || e.altKey || e.ctrlKey || e.metaKey) return;
     const from = this.query < 0 ? 0 : this.query;
     let next: number;
     switch (e.key) {
@@ -147,13 +253,19 @@ export class TokenView {
         next = this.query < 0 ? 0 : Math.max(0, from - 1);
         break;
       case 'ArrowRight':
-        next = this.query < 0 ? 0 : Math.min(this.spans.length - 1, from + 1);
+        next = this.query < 0 ? 0 : Math.min(this.tokenCount - 1, from + 1);
+        break;
+      case 'ArrowUp':
+        next = tokenOnAdjacentLine(this.layout, from, -1);
+        break;
+      case 'ArrowDown':
+        next = tokenOnAdjacentLine(this.layout, from, 1);
         break;
       case 'Home':
         next = 0;
         break;
       case 'End':
-        next = this.spans.length - 1;
+        next = this.tokenCount - 1;
         break;
       default:
         return;
@@ -161,6 +273,6 @@ export class TokenView {
     e.preventDefault();
     if (next === this.query) return;
     this.events.select(next);
-    this.spans[next]?.scrollIntoView({ block: 'nearest', inline: 'nearest' });
+    this.scrollToPosition(next);
   }
 }

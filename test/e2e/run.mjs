@@ -157,15 +157,25 @@ describe('Attention Inspector in real VS Code (code-server + Chromium)', { timeo
       const selected = Number(await web.locator('#tokens span.tok.selected').first().getAttribute('data-pos'));
       await wb.focusEditor(FILE);
       beforeClick = await wb.cursor();
-      // a token some way back whose text is a word (so it is easy to see), at least two lines earlier
-      const texts = await web.locator('#tokens span.tok[data-pos]').evaluateAll((spans) => spans.map((s) => s.textContent ?? ''));
-      const prefix = (p) => texts.slice(0, p).join('');
-      const file = readFileSync(join(workspace, FILE), 'utf8');
-      const contiguous = file.startsWith(texts.join('')); // webview tokens are the document's own text, in order
-      const lineOf = (p) => prefix(p).split('\n').length;
+      // a token some way back whose text is a word (so it is easy to see), at least two lines earlier. The token view
+      // is virtualised: only the lines in view are in the DOM, each a .tok-line[data-line] of the token spans on it.
+      const rendered = await web.locator('#tokens span.tok[data-pos]').evaluateAll((spans) => spans.map((s) => {
+        const row = s.closest('.tok-line');
+        let col = 0;
+        for (const el of row.children) {
+          if (el === s) break;
+          col += (el.textContent ?? '').length;
+        }
+        return { pos: Number(s.dataset.pos), text: s.textContent ?? '', line: Number(row.dataset.line), col, lineText: row.textContent ?? '' };
+      }));
+      const byPos = new Map(rendered.map((r) => [r.pos, r]));
+      const fileLines = readFileSync(join(workspace, FILE), 'utf8').split('\n').map((l) => l.replace(/\r$/, ''));
+      const contiguous = rendered.every((r) => fileLines[r.line] === r.lineText); // webview lines are the document's own text
       let target = -1;
       for (let p = selected - 30; p > 0; p--) {
-        if (/^\s*[A-Za-z_]{3,}/.test(texts[p]) && (!contiguous || lineOf(p) < beforeClick.line - 1)) {
+        const r = byPos.get(p);
+        if (!r) continue;
+        if (/^\s*[A-Za-z_]{3,}/.test(r.text) && (!contiguous || r.line + 1 < beforeClick.line - 1)) {
           target = p;
           break;
         }
@@ -179,10 +189,10 @@ describe('Attention Inspector in real VS Code (code-server + Chromium)', { timeo
       await wb.focusEditor(FILE);
       if (contiguous) {
         // the cursor goes to the token's first character (VS Code's columns count a tab as its width; the sample has none)
-        const before = prefix(target).split('\n');
-        const expect = { line: before.length, col: before.at(-1).length + 1 };
+        const r = byPos.get(target);
+        const expect = { line: r.line + 1, col: r.col + 1 };
         const c = await wb.waitCursor((c) => c.line === expect.line && c.col === expect.col, `the editor cursor at Ln ${expect.line}, Col ${expect.col}`);
-        log(`clicked token ${target} ${JSON.stringify(texts[target])}; cursor ${beforeClick.text} -> ${c.text}`);
+        log(`clicked token ${target} ${JSON.stringify(byPos.get(target).text)}; cursor ${beforeClick.text} -> ${c.text}`);
       } else {
         const c = await wb.waitCursor((c) => c.line !== beforeClick.line || c.col !== beforeClick.col, 'the editor cursor to move');
         log(`clicked token ${target}; cursor ${beforeClick.text} -> ${c.text} (webview tokens are not the contiguous document text, so only the move is checked)`);

@@ -1,6 +1,8 @@
 // The stand-in host's data. If test/webview/fixture.json exists (generated from the real model) it is used
 // as is: { document: <the 'document' HostToWebview message>, attention: { "<position>": AttentionPayload } }
-// for the default head. Otherwise a fixture with the same shapes is generated here: the first 300 lines of
+// for the default head, heads: { "<position>": HeadsPayload }, focus: { "<layer>:<head>": FocusCurvePayload },
+// comparison: { model, attention: { "<position>": AttentionPayload } } (the other shipped model), and, once the
+// host side adds it, probe: ProbePayload. Otherwise a fixture with the same shapes is generated here: the first 300 lines of
 // media/sample/long_sample.py, tokenised naively on word boundaries, with deterministic attention rows
 // (softmax and SSMax of the same pseudo-random logits, SSMax as softmax(s·ln n·z)).
 import { existsSync, readFileSync } from 'node:fs';
@@ -92,11 +94,14 @@ export function generatedAttention(docMessage, position, head) {
 export function loadFixture() {
   if (existsSync(FIXTURE_JSON)) {
     const json = JSON.parse(readFileSync(FIXTURE_JSON, 'utf8'));
-    return { source: 'fixture.json', document: json.document, attention: json.attention, text: documentText(json.document) };
+    return {
+      source: 'fixture.json', document: json.document, attention: json.attention, text: documentText(json.document),
+      heads: json.heads ?? {}, focus: json.focus ?? {}, comparison: json.comparison, probe: json.probe,
+    };
   }
   const text = readFileSync(SAMPLE, 'utf8').split('\n').slice(0, 300).join('\n') + '\n';
   const document = documentMessage('file:///work/sample/long_sample.py', text);
-  return { source: 'generated from media/sample/long_sample.py', document, attention: {}, text };
+  return { source: 'generated from media/sample/long_sample.py', document, attention: {}, text, heads: {}, focus: {}, comparison: undefined, probe: undefined };
 }
 
 /** The analysed text: the concatenated tokens (offsets are checked against it too). */

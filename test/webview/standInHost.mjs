@@ -39,6 +39,7 @@ export class StandInHost {
   violations = [];
   selection = undefined;
   overlay = true;
+  comparison = false;
   /** When false, the host records messages but does not answer (for tests that drive it by hand). */
   answering = true;
 
@@ -66,6 +67,39 @@ export class StandInHost {
     return generatedAttention(doc, position, head);
   }
 
+  /** The real model's cells for every layer × head at `position` (fixture document only). */
+  headsFor(position) {
+    return this.documentMessage === this.fixture.document ? this.fixture.heads[String(position)] : undefined;
+  }
+
+  /** The real focus curve of a head choice (fixture document only). */
+  focusFor(head = this.head) {
+    return this.documentMessage === this.fixture.document ? this.fixture.focus[`${head.layer}:${head.head}`] : undefined;
+  }
+
+  /** The other shipped model's payload for the selection (fixture document and default head only). */
+  comparisonFor(position = this.selection) {
+    const c = this.fixture.comparison;
+    if (!c || this.documentMessage !== this.fixture.document) return undefined;
+    const { doc } = this.documentMessage;
+    const attention = position === undefined ? undefined : c.attention[String(position)];
+    const usable = attention && sameHead(attention.head, this.head) ? attention : undefined;
+    return { model: c.model, analysedTokens: doc.tokens.length, totalTokens: doc.totalTokens, attention: usable };
+  }
+
+  settings() {
+    return { type: 'settings', overlay: this.overlay, head: this.head, comparison: this.comparison };
+  }
+
+  async postViews() {
+    const focus = this.focusFor();
+    if (focus) await this.post({ type: 'focusCurve', curve: focus });
+    if (this.selection === undefined) return;
+    const heads = this.headsFor(this.selection);
+    if (heads) await this.post({ type: 'heads', heads });
+    if (this.comparison) await this.post({ type: 'comparison', comparison: this.comparisonFor() ?? null });
+  }
+
   /** Positions the fixture has rows for under the default head (all of them for a generated fixture). */
   positions() {
     const keys = Object.keys(this.fixture.attention);
@@ -81,24 +115,36 @@ export class StandInHost {
         // A fresh webview: the stand-in forgets the selection, so restoring it is the webview's job.
         this.selection = undefined;
         await this.post(this.documentMessage);
-        await this.post({ type: 'settings', overlay: this.overlay, head: this.head });
+        await this.post(this.settings());
         await this.post({ type: 'progress', progress: this.progress(true) });
+        await this.postViews();
         break;
       case 'selectToken':
         this.selection = m.position;
         await this.post({ type: 'attention', attention: this.attentionFor(m.position) });
+        await this.postViews();
         break;
       case 'selectHead':
         this.head = m.head;
-        await this.post({ type: 'settings', overlay: this.overlay, head: this.head });
+        await this.post(this.settings());
         if (this.selection !== undefined) await this.post({ type: 'attention', attention: this.attentionFor(this.selection) });
+        await this.postViews();
         break;
       case 'setOverlay':
         this.overlay = m.on;
-        await this.post({ type: 'settings', overlay: this.overlay, head: this.head });
+        await this.post(this.settings());
+        break;
+      case 'setComparison':
+        this.comparison = m.on;
+        await this.post(this.settings());
+        await this.post({ type: 'comparison', comparison: m.on ? this.comparisonFor() ?? null : null });
+        break;
+      case 'runProbe':
+        // Only the real model's probe results are ever shown: without them in the fixture, nothing comes back.
+        if (this.fixture.probe) await this.post({ type: 'probe', probe: this.fixture.probe });
         break;
       default:
-        break; // revealToken moves the editor cursor in the real host: nothing to send back
+        break; // revealToken moves the editor cursor in the real host, export opens a save dialog: nothing to send back
     }
   }
 

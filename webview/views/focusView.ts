@@ -1,0 +1,75 @@
+/** The "Focus vs length" tab: focusChart.ts for the selected head's FocusCurvePayload. */
+import { headLabel, type FocusCurvePayload, type Normaliser } from '../../src/protocol';
+import { focusChart } from '../charts/focusChart';
+import { NORMALISER_NAME } from '../format';
+import { placeholder, type InspectorView, type ViewData } from './view';
+
+export class FocusView implements InspectorView {
+  readonly id = 'focus' as const;
+  readonly label = 'Focus vs length';
+  readonly element = document.createElement('div');
+  private curve: FocusCurvePayload | undefined;
+  private own: Normaliser = 'softmax';
+  private selectedN: number | undefined;
+  private chart: SVGSVGElement | undefined;
+
+  constructor() {
+    this.element.className = 'view view-focus';
+    this.render();
+  }
+
+  setOwn(own: Normaliser): void {
+    this.own = own;
+    this.render();
+  }
+
+  show(curve: FocusCurvePayload): void {
+    this.curve = curve;
+    this.render();
+  }
+
+  setSelectedN(n: number | undefined): void {
+    if (n === this.selectedN) return;
+    this.selectedN = n;
+    this.render();
+  }
+
+  clear(): void {
+    this.curve = undefined;
+    this.render();
+  }
+
+  figure(): SVGSVGElement | undefined {
+    return this.chart;
+  }
+
+  data(): ViewData | undefined {
+    const c = this.curve;
+    if (!c) return undefined;
+    return {
+      title: `Focus vs n, ${headLabel(c.head)}`,
+      table: {
+        columns: ['n', 'maxWeight_softmax', 'maxWeight_ssmax', 'normalisedEntropy_softmax', 'normalisedEntropy_ssmax'],
+        rows: c.n.map((n, i) => [n, c.maxWeight.softmax[i]!, c.maxWeight.ssmax[i]!, c.normalisedEntropy.softmax[i]!, c.normalisedEntropy.ssmax[i]!]),
+      },
+      meta: { head: c.head, trainingContext: c.trainingContext, analysedTokens: c.analysedTokens, selectedN: this.selectedN ?? null, ownNormaliser: this.own },
+    };
+  }
+
+  private render(): void {
+    const c = this.curve;
+    if (!c) {
+      this.chart = undefined;
+      this.element.replaceChildren(placeholder('Waiting for the focus curve of the selected head…'));
+      return;
+    }
+    this.chart = focusChart({ curve: c, own: this.own, selectedN: this.selectedN, headLabel: headLabel(c.head) });
+    const caption = document.createElement('p');
+    caption.className = 'view-caption';
+    caption.textContent =
+      `${headLabel(c.head)}, every query position of the first ${c.analysedTokens} tokens, ${c.n.length} log-spaced bins of n. ` +
+      `Past the training length (${c.trainingContext}) softmax's focus fades as n grows; SSMax's scale s·ln n keeps it. ` +
+      `${NORMALISER_NAME[this.own]} is the model's own normaliser.`;
+    this.element.replaceChildren(this.chart, caption);
+  }
+}
