@@ -261,6 +261,90 @@ describe('Attention Inspector in real VS Code (code-server + Chromium)', { timeo
       await wb.shot('overlay-command');
     });
 
+    it('the Heads tab shows every layer × head for the query; clicking a cell selects that head', { timeout: 60_000 }, async () => {
+      const web = wb.webview();
+      await web.locator('#tab-heads').click();
+      const cells = web.locator('svg.heads-grid g.head-cell[data-layer][data-head]');
+      await wb.waitFor('16 head cells from the host', async () => ({ ok: (await cells.count()) === 16 }), 30_000);
+      const cell = web.locator('svg.heads-grid g.head-cell[data-layer="1"][data-head="2"]');
+      await cell.click();
+      // the host takes the choice and sends it back (settings), and the grid marks the cell
+      await wb.waitFor('L1 H2 selected after the host round trip', async () => ({ ok: /head-cell-selected/.test((await cell.getAttribute('class')) ?? '') }), 15_000);
+      const stats = await cell.locator('[data-value]').evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-value'))));
+      assert.ok(stats.length >= 4 && stats.every((v) => v >= 0 && v <= 1), `max weight and normalised entropy under both views: ${stats}`);
+      await wb.shot('heads-tab');
+    });
+
+    it('the Focus vs length tab draws both views over the whole file, with the training length marked', { timeout: 60_000 }, async () => {
+      const web = wb.webview();
+      await web.locator('#tab-focus').click();
+      const lines = web.locator('#panel-focus polyline[data-series]');
+      const info = await wb.waitFor('focus curves from the host', async () => {
+        const points = await lines.evaluateAll((ls) => ls.map((l) => l.getAttribute('points').trim().split(/\s+/).length));
+        return { ok: points.length >= 2 && points.every((p) => p > 100), points };
+      }, 30_000);
+      log(`focus curves: ${JSON.stringify(info.points)} points`);
+      assert.match(await web.locator('#panel-focus').innerText(), /training length 512/);
+      await wb.shot('focus-tab');
+    });
+
+    it('"Attention: Compare Models Side by Side" shows the softmax-trained model beside the SSMax-trained one', { timeout: 240_000 }, async () => {
+      await wb.command('Attention: Compare Models Side by Side');
+      const web = wb.webview();
+      await web.locator('#tab-compare').click();
+      const sides = web.locator('#panel-compare .compare-side');
+      const models = await wb.waitFor('both models side by side with numbers', async () => {
+        const ids = await sides.evaluateAll((s) => s.map((x) => ({ model: x.dataset.model, numbers: x.querySelectorAll('[data-stat][data-value]').length })));
+        return { ok: ids.length === 2 && ids.every((x) => x.numbers > 0), ids };
+      }, 200_000, 500);
+      log(`compare: ${JSON.stringify(models.ids)}`);
+      assert.notEqual(models.ids[0].model, models.ids[1].model);
+      await wb.shot('compare-tab');
+      await wb.command('Attention: Compare Models Side by Side'); // off again: frees the other model's analysis
+    });
+
+    it('"Attention: Probe Key Retrieval" plants the key in a copy and shows both models at every depth', { timeout: 240_000 }, async () => {
+      const quick = wb.page.locator('.quick-input-widget');
+      await wb.page.keyboard.press('F1');
+      await quick.waitFor({ state: 'visible', timeout: 15_000 });
+      await wb.page.keyboard.type('Attention: Probe Key Retrieval', { delay: 5 });
+      await quick.locator('.monaco-list-row', { hasText: 'Probe Key Retrieval' }).first().waitFor({ timeout: 15_000 });
+      await wb.page.keyboard.press('Enter');
+      // the context length: a quick pick; take 2,048 tokens (4× the training length)
+      await quick.locator('.monaco-list-row', { hasText: '2,048 tokens' }).first().waitFor({ timeout: 30_000 });
+      await wb.page.keyboard.type('2,048', { delay: 5 });
+      await wb.page.keyboard.press('Enter');
+      const web = wb.webview();
+      await web.locator('#tab-probe').click();
+      const rows = web.locator('#panel-probe tr[data-depth][data-model]');
+      await wb.waitFor('5 depths × 2 models in the probe table', async () => ({ ok: (await rows.count()) === 10 }), 200_000, 500);
+      const text = await web.locator('#panel-probe').innerText();
+      log(`probe: ${text.replace(/\s+/g, ' ').slice(0, 300)}...`);
+      assert.match(text, /PASSKEY = \d{5}/);
+      await wb.shot('probe-tab');
+      assert.equal(await wb.isDirty(FILE), false, 'the probe does not touch the document');
+      assert.equal(sha256(join(workspace, FILE)), hashBefore, 'the file on disk is unchanged');
+    });
+
+    it('exports the focus view as SVG through the save dialog', { timeout: 60_000 }, async () => {
+      const web = wb.webview();
+      await web.locator('#tab-focus').click();
+      await web.locator('#export-bar [data-format="svg"]').click();
+      // code-server's save dialog is a quick input holding the suggested path: accept it
+      const quick = wb.page.locator('.quick-input-widget');
+      await quick.waitFor({ state: 'visible', timeout: 15_000 });
+      const suggested = await quick.locator('input').inputValue();
+      log(`save dialog suggests ${suggested}`);
+      assert.match(suggested, /long_sample\.py-focus\.svg$/);
+      await wb.page.keyboard.press('Enter');
+      const file = join(workspace, 'long_sample.py-focus.svg');
+      await wb.waitFor('the SVG file', async () => ({ ok: existsSync(file) }), 20_000);
+      const svg = readFileSync(file, 'utf8');
+      assert.match(svg, /^<svg[\s\S]*<\/svg>\s*$/);
+      assert.match(svg, /polyline/);
+      rmSync(file); // keep the workspace as the test found it
+    });
+
     it('the document is not modified (no dirty tab, same bytes on disk)', { timeout: 30_000 }, async () => {
       assert.equal(await wb.isDirty(FILE), false, 'the editor tab is not dirty');
       assert.equal(sha256(join(workspace, FILE)), hashBefore, 'the file on disk is unchanged');
