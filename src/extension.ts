@@ -102,6 +102,10 @@ class Context implements vscode.Disposable {
           extensionPath: this.ext.extensionPath,
           analyses: this.analyses,
           log: this.log,
+          targetDocument: async () => {
+            const panelUri = AttentionPanel.current?.documentUri;
+            return vscode.window.activeTextEditor?.document ?? (panelUri ? await vscode.workspace.openTextDocument(vscode.Uri.parse(panelUri)) : this.targetDocument());
+          },
           showPanel: (docUri) => {
             const panel = AttentionPanel.show(this.panelDeps, docUri);
             return (p) => panel.showProbe(p);
@@ -131,8 +135,11 @@ class Context implements vscode.Disposable {
     });
   }
 
+  /** The active editor's document; with the panel focused (no active editor), the visible editor of the panel's document. */
   private targetDocument(): vscode.TextDocument | undefined {
-    const editor = vscode.window.activeTextEditor ?? vscode.window.visibleTextEditors[0];
+    const panelUri = AttentionPanel.current?.documentUri;
+    const visible = vscode.window.visibleTextEditors;
+    const editor = vscode.window.activeTextEditor ?? visible.find((e) => e.document.uri.toString() === panelUri) ?? visible[0];
     return editor?.document;
   }
 

@@ -16,6 +16,8 @@ export interface ProbeDeps {
   extensionPath: string;
   analyses: AnalysisService;
   log: vscode.LogOutputChannel;
+  /** The document the command is for when none is given: the active editor's, else the panel's. */
+  targetDocument: () => Promise<vscode.TextDocument | undefined>;
   /** Shows the panel on this document and gives the function that posts probe results to it. */
   showPanel: (uri: string) => (probe: ProbePayload) => void;
 }
@@ -39,7 +41,8 @@ let probeCount = 0;
 
 /** Runs the probe on `uri` (or the active editor's document); resolves with the final payload (undefined: not run). */
 export async function probeKeyRetrieval(deps: ProbeDeps, uri?: vscode.Uri, contextTokens?: number): Promise<ProbePayload | undefined> {
-  const doc = uri ? await vscode.workspace.openTextDocument(uri) : vscode.window.activeTextEditor?.document;
+  // from the palette while the panel has the focus there is no active editor: the panel's document is meant
+  const doc = uri ? await vscode.workspace.openTextDocument(uri) : await deps.targetDocument();
   if (!doc) {
     void vscode.window.showInformationMessage('Attention Inspector: open a text document to probe.');
     return undefined;
