@@ -305,7 +305,9 @@ export class AttentionPanel implements vscode.Disposable {
     if (!a || !model || a.version !== this.sentVersion) return;
     const head = this.deps.selection.current.head;
     const curve = await this.deps.analyses.focusCurve(a.uri, a.version, head, FOCUS_CURVE_POINTS);
-    if (!curve || a.version !== this.sentVersion) return;
+    const now = this.deps.selection.current.head;
+    // a curve for a head the user has since left (or an older version) is stale: the newer request follows
+    if (!curve || a.version !== this.sentVersion || now.layer !== head.layer || now.head !== head.head) return;
     const { analysed, ...points } = curve;
     this.post({ type: 'focusCurve', curve: { uri: a.uri, version: a.version, head, trainingContext: model.trainingContext, analysedTokens: analysed, ...points } });
   }
