@@ -53,7 +53,7 @@ export interface EngineMethods {
   cancel: { params: { docKey: string }; result: boolean };
   rows: { params: { docKey: string; version: number; position: number; head: HeadChoice; topK: number }; result: RowsResult };
   forget: { params: { docKey: string }; result: boolean };
-  memory: { params: Record<string, never>; result: { rss: number; analyses: number; bytes: number } };
+  memory: { params: Record<string, never>; result: { rss: number; analyses: number; bytes: number; docKeys: string[] } };
 }
 
 export type EngineMethod = keyof EngineMethods;
