@@ -171,9 +171,10 @@ export const DEFAULT_SETTINGS = {
  * workspace (or folder): the folder opened by default; port: that one exactly (else $PORT-free-from-8080 logic is the
  * caller's: default is any free port); host: default 127.0.0.1; extensionsDir; env: added to code-server's environment
  * (the extension host inherits it; the payload's extensionEnvironment is ignored); settings: merged over
- * DEFAULT_SETTINGS; inherit/log: code-server's output to this terminal instead of <dir>/code-server.log.
+ * DEFAULT_SETTINGS; inherit/log: code-server's output to this terminal instead of <dir>/code-server.log; trust: keep
+ * workspace trust on (no --disable-workspace-trust), so that a folder not trusted opens in restricted mode.
  */
-export async function startCodeServer({ workspace, folder, port, host = '127.0.0.1', extensionsDir, env = {}, settings = {}, inherit, log } = {}) {
+export async function startCodeServer({ workspace, folder, port, host = '127.0.0.1', extensionsDir, env = {}, settings = {}, inherit, log, trust = false } = {}) {
   const entry = ensureCodeServer();
   const open = workspace ?? folder;
   const dir = mkdtempSync(join(os.tmpdir(), 'ai-code-server-'));
@@ -184,8 +185,9 @@ export async function startCodeServer({ workspace, folder, port, host = '127.0.0
   const args = [
     entry, '--bind-addr', `${host}:${p}`, '--auth', 'none', '--config', join(dir, 'cs-config.yaml'),
     '--user-data-dir', join(dir, 'ud'), '--extensions-dir', extensionsDir ?? join(dir, 'ext'), '--disable-telemetry',
-    '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override',
+    '--disable-update-check', '--disable-getting-started-override',
   ];
+  if (!trust) args.push('--disable-workspace-trust');
   if (open) args.push(resolve(open));
   const toTerminal = inherit ?? log ?? false;
   const logFile = join(dir, 'code-server.log');

@@ -12,7 +12,7 @@ import { ComparisonService } from './vscode/comparison';
 import { Config } from './vscode/config';
 import { AttentionDecorations } from './vscode/decorations';
 import { AttentionHoverProvider } from './vscode/hover';
-import { AttentionPanel, PANEL_VIEW_TYPE, PanelSerializer, type PanelDeps } from './vscode/panel';
+import { AttentionPanel, PANEL_VIEW_TYPE, PanelSerializer, type PanelDeps, type PostedMessage } from './vscode/panel';
 import { probeKeyRetrieval } from './vscode/probe';
 import { defaultHead, SelectionState } from './vscode/selection';
 import { AttentionStatusBar } from './vscode/statusBar';
@@ -29,6 +29,17 @@ export interface AttentionInspectorApi {
   comparison(): { uri: string; version: number; analysed: number; length: number; done: boolean; normaliser?: string } | undefined;
   /** The model the extension uses (undefined before it loads). */
   model(): { normaliser: string; provider: string } | undefined;
+  /** The host's analysis of a document (keyed by uri and version), if any. */
+  analysis(uri: string): { version: number; analysed: number; length: number; done: boolean; cappedByMemory?: boolean } | undefined;
+  /** The model process's own view: which documents it holds. */
+  modelProcessDocuments(): Promise<string[]>;
+  isAnalysable(uri: string): boolean;
+  /** The panel, if one is open: its document, title, webview options and what it posted. */
+  panel(): { uri: string; title: string; options: vscode.WebviewOptions; posted: readonly PostedMessage[] } | undefined;
+  /** Hands a message to the panel as if its webview had sent it. */
+  receiveFromWebview(raw: unknown): void;
+  /** Timers, running and tracked analyses of the host (all 0 after deactivation), and whether a panel is open. */
+  resources(): { timers: number; running: number; tracked: number; analyses: number; panel: boolean; disposed: boolean };
 }
 
 class Context implements vscode.Disposable {
@@ -190,6 +201,8 @@ class Context implements vscode.Disposable {
       if (e instanceof EngineError && e.cancelled) return;
       const msg = (e as Error).message;
       this.log.error(msg);
+      // said in the panel too: the user is looking there, and a notification is easily missed
+      if (AttentionPanel.current?.documentUri === uri) AttentionPanel.current.showMessage('error', `The analysis failed: ${msg}`);
       void vscode.window.showErrorMessage(`Attention Inspector: ${msg}`, 'Show Log', 'Open Settings').then((a) => {
         if (a === 'Show Log') this.log.show();
         if (a === 'Open Settings') void vscode.commands.executeCommand('attentionInspector.openSettings');
@@ -235,7 +248,11 @@ class Context implements vscode.Disposable {
     await vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.One, preserveFocus: true });
     AttentionPanel.current?.setDocument(uri);
     this.selection.select(uri, position);
-    await this.analyses.analyse(doc);
+    // not awaited: VS Code keeps the restored panel blank (loading) until the serializer's promise settles, and a
+    // long file takes minutes; the panel fills in chunk by chunk as for an ordinary inspection
+    this.analyses.analyse(doc).catch((e: unknown) => {
+      if (!(e instanceof EngineError && e.cancelled)) this.log.warn(`could not analyse the restored document: ${(e as Error).message}`);
+    });
   }
 
   private async pickHead(): Promise<void> {
@@ -264,7 +281,12 @@ class Context implements vscode.Disposable {
     if (pick) await vscode.workspace.getConfiguration('attentionInspector').update('model', pick.id, vscode.ConfigurationTarget.Global);
   }
 
+  disposed = false;
+
   dispose(): void {
+    // VS Code disposes ext.subscriptions after deactivate() did: once is enough
+    if (this.disposed) return;
+    this.disposed = true;
     AttentionPanel.current?.dispose();
     for (const d of this.disposables) d.dispose();
     this.decorations.dispose();
@@ -295,6 +317,18 @@ export function activate(ext: vscode.ExtensionContext): AttentionInspectorApi {
       return s && { ...s, normaliser: c.comparison.other?.normaliser };
     },
     model: () => c.analyses.model && { normaliser: c.analyses.model.normaliser, provider: c.analyses.model.provider },
+    analysis: (uri) => {
+      const a = c.analyses.get(uri);
+      return a && { version: a.version, analysed: a.analysed, length: a.length, done: a.done, cappedByMemory: a.cappedByMemory };
+    },
+    modelProcessDocuments: async () => (await c.analyses.engine.request('memory', {})).docKeys,
+    isAnalysable: (uri) => isAnalysable({ uri: vscode.Uri.parse(uri) }),
+    panel: () => {
+      const p = AttentionPanel.current;
+      return p && { uri: p.documentUri, title: p.panel.title, options: p.panel.webview.options, posted: p.posted };
+    },
+    receiveFromWebview: (raw) => AttentionPanel.current?.receive(raw),
+    resources: () => ({ ...c.analyses.resources(), panel: !!AttentionPanel.current, disposed: c.disposed }),
   };
 }
 

@@ -30,6 +30,8 @@ export class EngineClient {
   constructor(
     private readonly entry: string,
     private readonly log: (line: string) => void = () => undefined,
+    /** Added to the model process's environment (tests lower its limits this way). */
+    private readonly env: Record<string, string> = {},
   ) {}
 
   onEvent(listener: (e: EngineEvent) => void): () => void {
@@ -79,7 +81,7 @@ export class EngineClient {
       serialization: 'advanced',
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       execArgv: [],
-      env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
+      env: { ...process.env, ...this.env, ELECTRON_RUN_AS_NODE: '1' },
     });
     this.child = child;
     this.log(`model process started (pid ${child.pid})`);

@@ -10,9 +10,16 @@ import { runProbe } from './probe';
 import type { ProviderChoice } from './providers';
 import { distanceProfile, focusCurve, headCell } from './views';
 
-// Least recently used analyses beyond these are dropped (the one in use always stays).
+// Least recently used analyses beyond these are dropped (the one in use always stays). The byte bound can be lowered
+// through the environment so that a test can show eviction by bytes without holding 2 GiB of analyses.
 const MAX_DOCUMENTS = 4;
-const MAX_TOTAL_BYTES = 2 * 2 ** 30;
+const MAX_TOTAL_BYTES_ENV = 'ATTENTION_INSPECTOR_MAX_ANALYSIS_BYTES';
+const MAX_TOTAL_BYTES = positiveInt(process.env[MAX_TOTAL_BYTES_ENV]) ?? 2 * 2 ** 30;
+
+function positiveInt(v: string | undefined): number | undefined {
+  const n = Number(v);
+  return v && Number.isSafeInteger(n) && n > 0 ? n : undefined;
+}
 
 interface DocumentState {
   version: number;
@@ -39,9 +46,14 @@ function send(msg: EngineResponse | EngineEvent): void {
 function touch(docKey: string, state: DocumentState): void {
   documents.delete(docKey);
   documents.set(docKey, state);
+  evict(docKey);
+}
+
+/** Drops the least recently used analyses until the bounds hold; `keep` (the one in use) always stays. */
+function evict(keep: string): void {
   const total = () => [...documents.values()].reduce((n, d) => n + (d.analysis?.bytes ?? 0), 0);
   while (documents.size > MAX_DOCUMENTS || (documents.size > 1 && total() > MAX_TOTAL_BYTES)) {
-    const [oldest, s] = documents.entries().next().value as [string, DocumentState];
+    const [oldest, s] = [...documents.entries()].find(([k]) => k !== keep) as [string, DocumentState];
     s.abort?.abort();
     documents.delete(oldest);
   }
@@ -124,6 +136,8 @@ const handlers: Handlers = {
     state.running = run;
     try {
       const a = await run;
+      // touch() ran before this analysis held any bytes: check the byte bound again now that its size is known
+      if (documents.get(p.docKey) === state) evict(p.docKey);
       const cappedByMemory = m.tokenCap(p.maxTokens, p.memoryBudgetMb ? p.memoryBudgetMb * 2 ** 20 : undefined) < p.maxTokens && a.totalTokens > a.length;
       return { analysed: a.analysed, length: a.length, cappedByMemory, reused, ms: performance.now() - t0, bytes: a.bytes };
     } finally {
@@ -209,7 +223,7 @@ const handlers: Handlers = {
   async memory() {
     let bytes = 0;
     for (const s of documents.values()) bytes += s.analysis?.bytes ?? 0;
-    return { rss: process.memoryUsage().rss, analyses: documents.size, bytes };
+    return { rss: process.memoryUsage().rss, analyses: documents.size, bytes, docKeys: [...documents.keys()] };
   },
 };
 

@@ -94,7 +94,7 @@ export interface EngineMethods {
   forget: { params: OnModel & { docKey: string }; result: boolean };
   /** The needle probe on a copy of a text (src/core/probe.ts); emits a `probe` event per model and depth. */
   probe: { params: ProbeParams; result: ProbeDepthResult[] };
-  memory: { params: Record<string, never>; result: { rss: number; analyses: number; bytes: number } };
+  memory: { params: Record<string, never>; result: { rss: number; analyses: number; bytes: number; docKeys: string[] } };
 }
 
 export type EngineMethod = keyof EngineMethods;

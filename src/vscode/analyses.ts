@@ -32,7 +32,7 @@ export interface DocumentAnalysis {
 const EDIT_DEBOUNCE_MS = 400;
 const NOT_ANALYSED_SCHEMES = new Set(['output', 'debug', 'git', 'vscode-scm', 'comment', 'walkThroughSnippet']);
 
-export function isAnalysable(doc: vscode.TextDocument): boolean {
+export function isAnalysable(doc: { readonly uri: vscode.Uri }): boolean {
   return !NOT_ANALYSED_SCHEMES.has(doc.uri.scheme);
 }
 
@@ -64,6 +64,8 @@ export class AnalysisService implements vscode.Disposable {
       if (e.event === 'probe' || e.model !== undefined) return;
       const a = this.analyses.get(e.docKey);
       if (e.event === 'tokens') {
+        // a document closed (forgotten) while its analysis was starting: its late events must not bring it back
+        if (!this.tracked.has(e.docKey)) return;
         const next: DocumentAnalysis = { uri: e.docKey, version: e.version, tokens: e.tokens, analysed: 0, length: e.tokens.ids.length, done: false, ms: 0, reused: 0 };
         this.analyses.set(e.docKey, next);
         this.changed.fire(next);
@@ -170,6 +172,8 @@ export class AnalysisService implements vscode.Disposable {
     const text = doc.getText();
     const job = (async () => {
       await this.ensureModel();
+      // closed while the model was loading: forget() found nothing to cancel yet, so don't start it now
+      if (doc.isClosed) throw new EngineError('the document was closed', true);
       const result = await this.engine.request('analyse', { docKey: uri, version, text, maxTokens: this.config.maxTokens, memoryBudgetMb: this.config.memoryBudgetMb });
       const a = this.analyses.get(uri);
       if (!a || a.version !== version) throw new EngineError('superseded by a newer version', true);
@@ -248,6 +252,11 @@ export class AnalysisService implements vscode.Disposable {
       await Promise.allSettled(pending);
       if (scheduled) await new Promise((r) => setTimeout(r, 50));
     }
+  }
+
+  /** What is alive (for the in-host tests of closing and deactivation). */
+  resources(): { timers: number; running: number; tracked: number; analyses: number } {
+    return { timers: this.timers.size, running: this.running.size, tracked: this.tracked.size, analyses: this.analyses.size };
   }
 
   forget(uri: string): void {

@@ -39,6 +39,8 @@ export class AttentionPanel implements vscode.Disposable {
   private probe: ProbePayload | undefined;
   /** Messages rejected by validation (for tests and the log). */
   rejectedMessages = 0;
+  /** What was posted to the webview, oldest first, as (type, uri, version): the in-host tests check that no stale result follows a newer one. */
+  readonly posted: PostedMessage[] = [];
 
   static webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions & vscode.WebviewPanelOptions {
     return {
@@ -115,7 +117,14 @@ export class AttentionPanel implements vscode.Disposable {
     return renderWebviewHtml({ cspSource: webview.cspSource, nonce: makeNonce(), scriptUri: asUri('out', 'webview.js'), styleUri: asUri('media', 'webview.css'), title: 'Attention' });
   }
 
+  /** Shows a message in the panel (the webview's message line), e.g. why an analysis failed. */
+  showMessage(level: 'info' | 'error', text: string): void {
+    this.post({ type: 'message', level, text });
+  }
+
   private post(msg: HostToWebview): void {
+    this.posted.push(postedSummary(msg));
+    if (this.posted.length > 1000) this.posted.splice(0, this.posted.length - 1000);
     if (!this.ready) {
       this.queue.push(msg);
       return;
@@ -123,7 +132,8 @@ export class AttentionPanel implements vscode.Disposable {
     void this.panel.webview.postMessage(msg);
   }
 
-  private receive(raw: unknown): void {
+  /** Every message from the webview comes through here (public so that the in-host tests can send malformed ones). */
+  receive(raw: unknown): void {
     const msg = parseWebviewMessage(raw);
     if (!msg) {
       this.rejectedMessages++;
@@ -319,6 +329,25 @@ export class AttentionPanel implements vscode.Disposable {
     for (const d of this.disposables) d.dispose();
     this.disposables.length = 0;
     this.panel.dispose();
+  }
+}
+
+export interface PostedMessage {
+  type: HostToWebview['type'];
+  uri?: string;
+  version?: number;
+}
+
+function postedSummary(msg: HostToWebview): PostedMessage {
+  switch (msg.type) {
+    case 'document':
+      return { type: msg.type, uri: msg.doc.uri, version: msg.doc.version };
+    case 'progress':
+      return { type: msg.type, uri: msg.progress.uri, version: msg.progress.version };
+    case 'attention':
+      return { type: msg.type, uri: msg.attention.uri, version: msg.attention.version };
+    default:
+      return { type: msg.type };
   }
 }
 

@@ -349,6 +349,34 @@ describe('Attention Inspector in real VS Code (code-server + Chromium)', { timeo
       assert.equal(await wb.isDirty(FILE), false, 'the editor tab is not dirty');
       assert.equal(sha256(join(workspace, FILE)), hashBefore, 'the file on disk is unchanged');
     });
+
+    it('a window reload restores the panel through its serializer, on the same query token', { timeout: 240_000 }, async () => {
+      const web = wb.webview();
+      const selected = await web.locator('#tokens span.tok.selected').first().getAttribute('data-pos');
+      assert.ok(selected, 'a token is selected before the reload');
+      await wb.page.reload();
+      await wb.ready(FILE);
+      // the restored panel: its tab, then the tokens and the same query, from the webview state through the serializer
+      await wb.page.locator('.tab', { hasText: `Attention: ${FILE}` }).first().waitFor({ timeout: 60_000 });
+      try {
+        await wb.webview().locator('#tokens span.tok[data-pos]').first().waitFor({ timeout: 120_000 });
+        // the panel fills in while the file is still being analysed (the status bar shows n/total): a serializer that
+        // waits for the whole analysis keeps the restored panel blank for minutes (a bug this test found)
+        const items = await wb.statusBarItems();
+        const progress = items.map((t) => /(\d+)\/(\d+)/.exec(t)).find(Boolean);
+        log(`restored panel shows tokens; status bar ${JSON.stringify(items.filter((t) => /CPU/.test(t)))}`);
+        assert.ok(progress && Number(progress[1]) < Number(progress[2]), `the restored panel showed tokens only once the analysis was done (status bar: ${JSON.stringify(items)})`);
+        await wb.waitFor(`token ${selected} selected after the reload`, async () => ({
+          ok: (await wb.webview().locator('#tokens span.tok.selected').first().getAttribute('data-pos', { timeout: 1_000 })) === selected,
+        }), 120_000, 500);
+      } catch (e) {
+        await wb.shot('reload-failed');
+        throw new Error(`${e.message}${diagnostics()}`);
+      }
+      assert.equal(await wb.page.locator('.tab', { hasText: 'Attention:' }).count(), 1, 'one panel after the reload');
+      assert.equal(sha256(join(workspace, FILE)), hashBefore, 'the file on disk is unchanged');
+      await wb.shot('reloaded');
+    });
   });
 
   it('the mocha suite passes inside the extension host (payload extensionTestsPath)', { timeout: 600_000 }, async () => {
@@ -376,5 +404,57 @@ describe('Attention Inspector in real VS Code (code-server + Chromium)', { timeo
     writeFileSync(join(SHOTS, 'suite-logs.json'), JSON.stringify({ code: result.code, logs: result.logs, console: hostLines }, null, 2));
     console.log(`--- extension-host suite: exit ${result.code} after ${((Date.now() - t0) / 1000).toFixed(1)} s ---\n${hostLines.join('\n')}`);
     assert.equal(result.code, 0, `the extension-host suite exited with ${result.code}${diagnostics()}`);
+  });
+
+  describe('an untrusted workspace (restricted mode): attentionInspector.modelPath is ignored', () => {
+    let untrusted;
+    const SMALL = 'small.py';
+
+    before(async () => {
+      await closeBrowser();
+      const folder = join(tmp, 'untrusted');
+      mkdirSync(folder, { recursive: true });
+      writeFileSync(join(folder, SMALL), readFileSync(join(SAMPLE_DIR, FILE), 'utf8').slice(0, 1500));
+      // trust on, no trusted folder, no prompt: the folder opens in restricted mode. The user-level modelPath points
+      // at a file that does not exist: honouring it would fail the analysis.
+      untrusted = await startCodeServer({
+        workspace: folder,
+        trust: true,
+        env: { HOME: join(tmp, 'home') },
+        settings: {
+          'security.workspace.trust.enabled': true,
+          'security.workspace.trust.startupPrompt': 'never',
+          'security.workspace.trust.banner': 'always',
+          'attentionInspector.modelPath': join(tmp, 'no-such-model', 'custom.json'),
+        },
+      });
+      const page = await openWorkbench('profile-untrusted');
+      wb = new Workbench(page, { shotsDir: SHOTS, log });
+      await page.goto(workbenchUrl(untrusted.url, { folder, payload: devPayload(untrusted.url, { extensionPath: ROOT }) }));
+    });
+
+    after(async () => {
+      await closeBrowser();
+      await untrusted?.stop();
+    });
+
+    it('inspects with the shipped model and says why modelPath was ignored', { timeout: 240_000 }, async () => {
+      await wb.ready(SMALL);
+      await wb.page.getByText('Restricted Mode', { exact: false }).first().waitFor({ timeout: 30_000 });
+      await wb.openFromExplorer(SMALL);
+      await wb.focusEditor(SMALL);
+      await wb.command('Attention: Inspect Attention');
+      const toast = wb.page.locator('.notification-toast', { hasText: 'modelPath is ignored because this workspace is not trusted' });
+      try {
+        await toast.first().waitFor({ timeout: 90_000 });
+        await wb.webview().locator('#tokens span.tok[data-pos]').first().waitFor({ timeout: 120_000 });
+      } catch (e) {
+        await wb.shot('untrusted-failed');
+        throw new Error(`${e.message}${diagnostics()}`);
+      }
+      const errors = await wb.page.locator('.notification-toast', { hasText: 'custom.json' }).count();
+      assert.equal(errors, 0, 'no error about the custom model file: it was never read');
+      await wb.shot('untrusted');
+    });
   });
 });

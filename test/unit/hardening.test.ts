@@ -396,6 +396,65 @@ describe('hardening: the model process', () => {
   });
 });
 
+describe('hardening: the model process keeps its memory bounded', () => {
+  const rowsOf = (client: EngineClient, docKey: string) => client.request('rows', { docKey, version: 1, position: 0, head: { layer: 0, head: 0 }, topK: 1 });
+  const text = (i: number) => `def f_${i}(x):\n    return x * ${i} + 1\n`.repeat(20);
+
+  it('evicts by bytes too (the 2 GiB bound, lowered here through ATTENTION_INSPECTOR_MAX_ANALYSIS_BYTES): the least recently used go first, the one in use stays', async () => {
+    // the size of one analysis of text(i), measured by an unbounded process
+    const probe = new EngineClient(ENGINE);
+    await probe.request('load', { manifestPath: MANIFEST, provider: 'cpu', threads: 1 });
+    const one = (await probe.request('analyse', { docKey: 'probe', version: 1, text: text(0), maxTokens: 4096 })).bytes;
+    probe.dispose();
+    assert.ok(one > 0);
+    // room for two and a half analyses: the count bound (4) is never what evicts here
+    const limit = Math.floor(2.5 * one);
+    const client = new EngineClient(ENGINE, () => undefined, { ATTENTION_INSPECTOR_MAX_ANALYSIS_BYTES: String(limit) });
+    try {
+      await client.request('load', { manifestPath: MANIFEST, provider: 'cpu', threads: 1 });
+      for (const i of [0, 1, 2]) {
+        const r = await client.request('analyse', { docKey: `b${i}`, version: 1, text: text(i), maxTokens: 4096 });
+        assert.equal(r.bytes, one, 'the same-sized texts give same-sized analyses');
+        const mem = await client.request('memory', {});
+        // checked right after each analysis: the bound holds as soon as an analysis's size is known
+        assert.ok(mem.bytes <= limit, `after b${i}: ${mem.bytes} bytes held, bound ${limit}`);
+      }
+      assert.deepEqual((await client.request('memory', {})).docKeys, ['b1', 'b2'], 'b0, the least recently used, was evicted by bytes');
+      await assert.rejects(rowsOf(client, 'b0'), /no analysis/);
+      for (const k of ['b1', 'b2']) assert.equal((await rowsOf(client, k)).n, 1, `${k} kept`);
+      // an analysis bigger than the whole bound: every other one goes, it stays (the one in use is never evicted)
+      const big = await client.request('analyse', { docKey: 'big', version: 1, text: text(9).repeat(4), maxTokens: 4096 });
+      assert.ok(big.bytes > limit);
+      const mem = await client.request('memory', {});
+      assert.deepEqual(mem.docKeys, ['big']);
+      assert.equal((await rowsOf(client, 'big')).n, 1);
+    } finally {
+      client.dispose();
+    }
+  });
+
+  it('cappedByMemory: a memory budget below maxTokens × bytesPerToken caps the analysis and the result says so; maxTokens alone does not', async () => {
+    const client = new EngineClient(ENGINE);
+    try {
+      await client.request('load', { manifestPath: MANIFEST, provider: 'cpu', threads: 1 });
+      const long = text(3).repeat(4);
+      const free = await client.request('analyse', { docKey: 'free', version: 1, text: long, maxTokens: 4096, memoryBudgetMb: 1024 });
+      assert.equal(free.cappedByMemory, false, 'a budget that fits the whole text caps nothing');
+      const perToken = free.bytes / free.length;
+      // a budget of 1 MiB holds fewer tokens than the text has
+      const capped = await client.request('analyse', { docKey: 'capped', version: 1, text: long, maxTokens: 4096, memoryBudgetMb: 1 });
+      assert.equal(capped.cappedByMemory, true);
+      assert.equal(capped.length, Math.floor(2 ** 20 / perToken), 'the largest token count that fits the budget');
+      assert.ok(capped.bytes <= 2 ** 20, `${capped.bytes} bytes held within the 1 MiB budget`);
+      const byMaxTokens = await client.request('analyse', { docKey: 'byMax', version: 1, text: long, maxTokens: 16, memoryBudgetMb: 1024 });
+      assert.equal(byMaxTokens.length, 16);
+      assert.equal(byMaxTokens.cappedByMemory, false, 'cut by maxTokens, not by memory');
+    } finally {
+      client.dispose();
+    }
+  });
+});
+
 describe('hardening: model manifest validation names the file', () => {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'ai-hardening-'));
   const good = () => JSON.parse(readFileSync(MANIFEST, 'utf8')) as Record<string, unknown> & { s: unknown; architecture: { layers: number; heads: number } };
