@@ -206,11 +206,13 @@ const handlers: Handlers = {
       throw new Error('a probe needs models and depths between 0 and 1');
     }
     if (!Number.isInteger(p.contextTokens) || p.contextTokens < 16 || p.contextTokens > 131072) throw new Error('contextTokens must be an integer in 16..131072');
-    const models = await Promise.all(p.models.map((m) => modelFor(m)));
+    // registered before the first await, so a cancel that arrives while the models load finds it
     probes.get(p.probeKey)?.abort();
     const abort = new AbortController();
     probes.set(p.probeKey, abort);
     try {
+      const models = await Promise.all(p.models.map((m) => modelFor(m)));
+      if (abort.signal.aborted) throw new CancelledError();
       return await runProbe(models, String(p.text), {
         key: String(p.key), value: String(p.value), depths: p.depths, contextTokens: p.contextTokens, signal: abort.signal,
         onResult: (result, completed, total) => send({ event: 'probe', probeKey: p.probeKey, result, completed, total }),

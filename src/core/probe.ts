@@ -7,7 +7,7 @@
  * tokens). The document itself is only read: the probe works on strings it builds.
  */
 import type { Analysis } from './analysis';
-import type { AttentionModel } from './model';
+import { CancelledError, type AttentionModel } from './model';
 import type { Normaliser, ProbeDepthResult, ProbeModelResult } from '../protocol';
 
 export interface ProbeOptions {
@@ -123,7 +123,7 @@ export async function runProbe(models: AttentionModel[], documentText: string, o
     const planted = plantNeedle(base, depth, opts.key, opts.value);
     const result: ProbeDepthResult = { depth, contextTokens: 0, needlePosition: -1, queryPosition: -1, models: [] };
     for (const model of models) {
-      if (opts.signal?.aborted) throw new Error('probe cancelled');
+      if (opts.signal?.aborted) throw new CancelledError();
       const a = await model.analyse(planted.text, { maxTokens: Number.MAX_SAFE_INTEGER, previous: previous.get(model), signal: opts.signal });
       previous.set(model, a);
       const needle = tokensIn(a, planted.valueStart, planted.valueEnd);

@@ -333,9 +333,13 @@ describe('Attention Inspector in real VS Code (code-server + Chromium)', { timeo
       // code-server's save dialog is a quick input holding the suggested path: accept it
       const quick = wb.page.locator('.quick-input-widget');
       await quick.waitFor({ state: 'visible', timeout: 15_000 });
-      const suggested = await quick.locator('input').inputValue();
+      // the simple dialog fills its path in after it opens
+      const { suggested } = await wb.waitFor('the suggested file name in the save dialog', async () => {
+        const v = await quick.locator('input').inputValue();
+        return { ok: /long_sample\.py-focus\.svg$/.test(v), suggested: v };
+      }, 15_000);
       log(`save dialog suggests ${suggested}`);
-      assert.match(suggested, /long_sample\.py-focus\.svg$/);
+      assert.ok(suggested.startsWith(workspace), 'in the workspace folder');
       await wb.page.keyboard.press('Enter');
       const file = join(workspace, 'long_sample.py-focus.svg');
       await wb.waitFor('the SVG file', async () => ({ ok: existsSync(file) }), 20_000);

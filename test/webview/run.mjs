@@ -573,6 +573,10 @@ describe(`webview in Chromium (fixture: ${fixture.source}, ${doc.tokens.length} 
     assert.deepEqual(up.head, { layer: (next.head.layer + layers - 1) % layers, head: next.head.head });
     from = host.received.length;
     await page.keyboard.press('}');
+    // one key at a time: the host's settings echo of each choice must land before the next key reads the head
+    const back = await host.waitFor((m) => m.type === 'selectHead', from);
+    await page.waitForFunction((v) => document.querySelector('#head-select').value === v, `${back.head.layer}:${back.head.head}`);
+    from = host.received.length;
     await page.keyboard.press('[');
     await host.waitFor((m, i) => m.type === 'selectHead' && sameHeadChoice(m.head, start), from);
     await page.waitForFunction((v) => document.querySelector('#head-select').value === v, `${start.layer}:${start.head}`);
