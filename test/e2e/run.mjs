@@ -366,10 +366,16 @@ describe('Attention Inspector in real VS Code (code-server + Chromium)', { timeo
         await wb.webview().locator('#tokens span.tok[data-pos]').first().waitFor({ timeout: 120_000 });
         // the panel fills in while the file is still being analysed (the status bar shows n/total): a serializer that
         // waits for the whole analysis keeps the restored panel blank for minutes (a bug this test found)
-        const items = await wb.statusBarItems();
-        const progress = items.map((t) => /(\d+)\/(\d+)/.exec(t)).find(Boolean);
-        log(`restored panel shows tokens; status bar ${JSON.stringify(items.filter((t) => /CPU/.test(t)))}`);
-        assert.ok(progress && Number(progress[1]) < Number(progress[2]), `the restored panel showed tokens only once the analysis was done (status bar: ${JSON.stringify(items)})`);
+        // the count shows in the status bar ("n/total") and in the panel's progress ("n / total tokens") once the first
+        // chunk reports; read whichever comes first
+        const { progress, items } = await wb.waitFor('an analysis count in the status bar or the panel', async () => {
+          const items = await wb.statusBarItems();
+          const panel = await wb.webview().locator('#progress').textContent({ timeout: 1_000 }).catch(() => '');
+          const progress = [...items, panel ?? ''].map((t) => /(\d+) ?\/ ?(\d+)/.exec(t)).find(Boolean);
+          return { ok: !!progress, progress, items: [...items, `panel: ${panel}`] };
+        }, 30_000, 250);
+        log(`restored panel shows tokens; ${JSON.stringify(items.filter((t) => /CPU|panel/.test(t)))}`);
+        assert.ok(Number(progress[1]) < Number(progress[2]), `the restored panel showed tokens only once the analysis was done (${JSON.stringify(items)})`);
         await wb.waitFor(`token ${selected} selected after the reload`, async () => ({
           ok: (await wb.webview().locator('#tokens span.tok.selected').first().getAttribute('data-pos', { timeout: 1_000 })) === selected,
         }), 120_000, 500);
