@@ -10,6 +10,7 @@ import { makeNonce, renderWebviewHtml } from '../webviewHtml';
 import type { AnalysisService, DocumentAnalysis } from './analyses';
 import type { ComparisonService } from './comparison';
 import type { SelectionState } from './selection';
+import { Throttle } from './throttle';
 
 export const PANEL_VIEW_TYPE = 'attentionInspector.panel';
 
@@ -81,10 +82,10 @@ export class AttentionPanel implements vscode.Disposable {
       deps.selection.onDidChange(() => {
         this.postSettings();
         void this.postAttention();
-        this.scheduleFocusCurve(true);
-        this.scheduleComparison(true);
+        this.focusCurveUpdates.run(true);
+        this.comparisonUpdates.run(true);
       }),
-      deps.comparison.onDidChange((c) => c.uri === this.uri && this.scheduleComparison(c.done)),
+      deps.comparison.onDidChange((c) => c.uri === this.uri && this.comparisonUpdates.run(c.done)),
     );
   }
 
@@ -164,7 +165,7 @@ export class AttentionPanel implements vscode.Disposable {
         this.postSettings();
         void this.postAttention();
         if (this.probe) this.post({ type: 'probe', probe: this.probe });
-        this.scheduleComparison(true);
+        this.comparisonUpdates.run(true);
         break;
       }
       case 'selectToken':
@@ -225,7 +226,7 @@ export class AttentionPanel implements vscode.Disposable {
     this.post({ type: 'progress', progress: { uri: a.uri, version: a.version, analysedTokens: a.analysed, totalTokens: a.length, done: a.done, elapsedMs: a.ms } });
     const sel = this.deps.selection.current;
     if (sel.uri === a.uri && sel.position !== undefined && sel.position < a.analysed && !this.attentionShown) void this.postAttention();
-    this.scheduleFocusCurve(a.done);
+    this.focusCurveUpdates.run(a.done);
   }
 
   private attentionShown = false;
@@ -253,22 +254,10 @@ export class AttentionPanel implements vscode.Disposable {
     if (heads && ticket === this.rowsRequest) this.post({ type: 'heads', heads: { uri: a.uri, version: a.version, ...heads } });
   }
 
-  private comparisonTimer: NodeJS.Timeout | undefined;
-  private comparisonSentAt = 0;
-
   /** The other model's view of the selected token; while it analyses, at most about once a second. */
-  private scheduleComparison(immediate: boolean): void {
-    if (this.comparisonTimer) {
-      if (!immediate) return;
-      clearTimeout(this.comparisonTimer);
-    }
-    const wait = immediate ? 0 : Math.max(0, 1000 - (Date.now() - this.comparisonSentAt));
-    this.comparisonTimer = setTimeout(() => {
-      this.comparisonTimer = undefined;
-      this.comparisonSentAt = Date.now();
-      void this.postComparison();
-    }, wait);
-  }
+  private readonly comparisonUpdates = new Throttle(() => void this.postComparison());
+  /** The focus-vs-context curve for the selected head; while an analysis runs, at most about once a second. */
+  private readonly focusCurveUpdates = new Throttle(() => void this.postFocusCurve());
 
   private async postComparison(): Promise<void> {
     const sel = this.deps.selection.current;
@@ -291,24 +280,6 @@ export class AttentionPanel implements vscode.Disposable {
     this.post({ type: 'comparison', comparison: { model, analysedTokens: state.analysed, totalTokens: state.length, attention } });
   }
 
-  private curveTimer: NodeJS.Timeout | undefined;
-  private curveSentAt = 0;
-
-  /** The focus-vs-context curve for the selected head; while an analysis runs, at most about once a second. */
-  private scheduleFocusCurve(immediate: boolean): void {
-    if (this.curveTimer) {
-      if (!immediate) return;
-      clearTimeout(this.curveTimer);
-    clearTimeout(this.comparisonTimer);
-    }
-    const wait = immediate ? 0 : Math.max(0, 1000 - (Date.now() - this.curveSentAt));
-    this.curveTimer = setTimeout(() => {
-      this.curveTimer = undefined;
-      this.curveSentAt = Date.now();
-      void this.postFocusCurve();
-    }, wait);
-  }
-
   private async postFocusCurve(): Promise<void> {
     const a = this.deps.analyses.get(this.uri);
     const model = this.deps.analyses.model;
@@ -324,8 +295,8 @@ export class AttentionPanel implements vscode.Disposable {
 
   dispose(): void {
     if (AttentionPanel.current === this) AttentionPanel.current = undefined;
-    clearTimeout(this.curveTimer);
-    clearTimeout(this.comparisonTimer);
+    this.focusCurveUpdates.dispose();
+    this.comparisonUpdates.dispose();
     for (const d of this.disposables) d.dispose();
     this.disposables.length = 0;
     this.panel.dispose();
