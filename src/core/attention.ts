@@ -89,8 +89,12 @@ export function focusStats(p: ArrayLike<number>): FocusStats {
     if (v > max) max = v;
     if (v > 0) h -= v * Math.log(v);
   }
-  const n = p.length;
-  return { maxWeight: max, entropy: h, normalisedEntropy: n > 1 ? h / Math.log(n) : 0, effectiveSupport: Math.exp(h) };
+  return statsOf(max, h, p.length);
+}
+
+/** Focus statistics of a row of n weights from its max weight and entropy (when these were computed elsewhere). */
+export function statsOf(maxWeight: number, entropy: number, n: number): FocusStats {
+  return { maxWeight, entropy, normalisedEntropy: n > 1 ? entropy / Math.log(n) : 0, effectiveSupport: Math.exp(entropy) };
 }
 
 /** Indices of the k largest weights, largest first. */

@@ -11,11 +11,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { InferenceSession as OrtSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import { Analysis, commonPrefix, type AttentionRows } from './analysis';
-import { focusStats, viewMultipliers } from './attention';
+import { focusStats, statsOf, viewMultipliers, type FocusStats } from './attention';
 import { loadModelFiles, ModelFileError, type ModelFiles } from './manifest';
 import { createWithFallback, providerOrder, type ProviderChoice, type ProviderName, type SkippedProvider } from './providers';
 import { BpeTokenizer } from './tokenizer';
-import type { HeadChoice } from '../protocol';
+import type { HeadChoice, Normaliser } from '../protocol';
 
 type Ort = typeof import('onnxruntime-node');
 
@@ -45,8 +45,14 @@ export class CancelledError extends Error {
   }
 }
 
-/** 2^23 floats = 32 MiB per score-sized tensor in the graph. */
-const MAX_SCORE_FLOATS = 1 << 23;
+/**
+ * 2^22 floats = 16 MiB per score-sized tensor in the graph. The graph keeps ~8 score-sized tensors of a layer alive
+ * at once (both views' softmax, log-softmax and statistics) beside ~4 copies of the layer's keys and values, so this
+ * sets most of the per-chunk peak: at 32k tokens the arena grows to ~300 MB with 2^22 against ~560 MB with 2^23
+ * (peak RSS 849 vs 1178 MB: bench/results/2026-11-24-memory.md). Smaller chunks copy the key and
+ * value cache more often (the graph transposes and concatenates it every chunk), which cost no measurable time here.
+ */
+export const MAX_SCORE_FLOATS = 1 << 22;
 const MIN_CHUNK = 32;
 
 let ortModule: Ort | undefined;
@@ -64,6 +70,16 @@ const EXPECTED_OUTPUTS = (layers: number) => ['logits', ...Array.from({ length: 
 
 /** Below this many keys the plain JavaScript rows are as fast as a graph call. */
 const ROWS_GRAPH_MIN_KEYS = 1024;
+const VIEWS: readonly Normaliser[] = ['softmax', 'ssmax'];
+
+/** Every head's rows of one layer under both views ([heads, n] each), and each row's max weight and entropy. */
+export interface LayerRows {
+  softmax: Float32Array;
+  ssmax: Float32Array;
+  /** [heads] per view. */
+  max: Record<Normaliser, Float32Array>;
+  entropy: Record<Normaliser, Float32Array>;
+}
 
 export class AttentionModel {
   private constructor(
@@ -105,7 +121,16 @@ export class AttentionModel {
           interOpNumThreads: 1,
           graphOptimizationLevel: 'all',
           // the arena keeps the peak of every chunk's scores for the life of the session; without it memory follows use
-          enableCpuMemArena: false,
+          // onnxruntime's own arena, not glibc: without it each chunk's ~80 score- or cache-sized tensors went
+          // through malloc, whose dynamic mmap threshold (raised by the first freed big block) put them on the heap,
+          // where chunk after chunk of slightly different sizes fragmented it: peak RSS 2.1 GB at 32k tokens for a
+          // live peak under 0.4 GB. Forcing mmap (MALLOC_MMAP_THRESHOLD_) bounded it but page-faulted every tensor
+          // (~1 s of system time per chunk at 32k). The arena reuses its blocks from chunk to chunk, without faults,
+          // and grows only to the biggest chunk's live set; it is held while the session lives (the model process).
+          enableCpuMemArena: true,
+          // The memory pattern is planned per input shape, and every chunk has a new (T, P): each run would ask the
+          // arena for one fresh block the size of the whole plan, which grew the arena by ~140 MB at 32k.
+          enableMemPattern: false,
         }));
     let result;
     try {
@@ -172,11 +197,13 @@ export class AttentionModel {
     };
     const softmax = pick(all.softmax);
     const ssmax = pick(all.ssmax);
-    return { position, n, head, softmax, ssmax, stats: { softmax: focusStats(softmax), ssmax: focusStats(ssmax) } };
+    // one head: the graph's statistics; the mean over heads is another distribution, so its own (one row per view)
+    const stat = (view: Normaliser, row: Float32Array): FocusStats => (head.head === 'mean' ? focusStats(row) : statsOf(all.max[view][head.head], all.entropy[view][head.head], n));
+    return { position, n, head, softmax, ssmax, stats: { softmax: stat('softmax', softmax), ssmax: stat('ssmax', ssmax) } };
   }
 
-  /** Every head's rows of one layer under both views, [heads, n] each, from the rows graph (undefined: use JS). */
-  async layerRows(analysis: Analysis, position: number, layer: number): Promise<{ softmax: Float32Array; ssmax: Float32Array } | undefined> {
+  /** Every head's rows of one layer under both views, with their statistics, from the rows graph (undefined: use JS). */
+  async layerRows(analysis: Analysis, position: number, layer: number): Promise<LayerRows | undefined> {
     const n = position + 1;
     const L = analysis.layers[layer];
     if (!this.rowsSession || n < ROWS_GRAPH_MIN_KEYS || position >= analysis.analysed || !L) return undefined;
@@ -199,7 +226,23 @@ export class AttentionModel {
       c_softmax: new Tensor('float32', cSoftmax, [heads, 1]),
       c_ssmax: new Tensor('float32', cSsmax, [heads, 1]),
     });
-    return { softmax: out.softmax.data as Float32Array, ssmax: out.ssmax.data as Float32Array };
+    const rows: LayerRows = { softmax: out.softmax.data as Float32Array, ssmax: out.ssmax.data as Float32Array, max: { softmax: new Float32Array(heads), ssmax: new Float32Array(heads) }, entropy: { softmax: new Float32Array(heads), ssmax: new Float32Array(heads) } };
+    for (const view of VIEWS) {
+      const max = out[`${view}_max`];
+      const entropy = out[`${view}_entropy`];
+      if (max && entropy) {
+        rows.max[view] = max.data as Float32Array;
+        rows.entropy[view] = entropy.data as Float32Array;
+        continue;
+      }
+      // a rows.onnx from before the statistics were part of it (one beside a custom model's manifest)
+      for (let h = 0; h < heads; h++) {
+        const s = focusStats(rows[view].subarray(h * n, (h + 1) * n));
+        rows.max[view][h] = s.maxWeight;
+        rows.entropy[view][h] = s.entropy;
+      }
+    }
+    return rows;
   }
 
   /** Runs the remaining positions of an analysis chunk by chunk. */
