@@ -13,6 +13,9 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { scores, softmaxScaled, viewMultipliers } from './core/attention';
 import { AttentionModel } from './core/model';
+import { headCells } from './core/layerCells';
+import { focusCurve } from './core/views';
+import { FOCUS_CURVE_POINTS } from './protocol';
 
 const ROOT = path.join(__dirname, '..');
 
@@ -66,6 +69,19 @@ async function caseOurs(n: number): Promise<CaseResult> {
     }
     rowTimes.push(performance.now() - t);
   }
+  // the panel's views for one query, as the model process computes them: the model view's 16 cells (one rows-graph
+  // call per layer, then strips, stats and top keys per head) and the focus-vs-length curve over every position
+  const headsTimes: number[] = [];
+  const curveTimes: number[] = [];
+  for (let r = 0; r < 20; r++) {
+    const pos = Math.floor(full.length * (0.5 + 0.5 * ((r * 7919) % 97) / 97)) % full.length;
+    let t = performance.now();
+    await headCells(model, full, pos);
+    headsTimes.push(performance.now() - t);
+    t = performance.now();
+    focusCurve(full, { layer: r % layers, head: 'mean' }, FOCUS_CURVE_POINTS);
+    curveTimes.push(performance.now() - t);
+  }
   // a one-line edit near the end and near the start, re-analysed from the previous analysis
   const editAt = (frac: number) => {
     const at = docText.indexOf('\n', Math.floor(docText.length * frac)) + 1;
@@ -86,6 +102,8 @@ async function caseOurs(n: number): Promise<CaseResult> {
     storeMb: full.bytes / 2 ** 20,
     rowsMedianMs: median(rowTimes),
     rowsP95Ms: p95(rowTimes),
+    headsMedianMs: median(headsTimes),
+    curveMedianMs: median(curveTimes),
     endEditMs,
     startEditMs,
     flops: forwardFlops(full.length, model.manifest.architecture),
@@ -169,8 +187,8 @@ async function orchestrate(): Promise<void> {
   w();
   w(`Machine: ${machine}. Model: ${manifest.displayName} (${manifest.architecture.layers} layers × ${manifest.architecture.heads} heads, d ${manifest.architecture.dModel}, trained at ${manifest.trainingContext}). Document: the first n tokens of \`${path.relative(ROOT, values.file!)}\` (real source). float32 matmul floor: ${gflops.toFixed(1)} GFLOP/s (${'threads' in floor ? floor.threads : '?'} threads, 1024³ MatMul in onnxruntime).`);
   w();
-  w('| n | full analysis | first results | FLOPs | vs floor | peak RSS | stored Q/K/V | rows, one query (all heads, both views) median / p95 | edit near end | edit near start | baseline (all probabilities) | baseline peak RSS | time ratio | memory ratio |');
-  w('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+  w('| n | full analysis | first results | FLOPs | vs floor | peak RSS | stored Q/K/V | rows, one query (all heads, both views) median / p95 | model view (16 cells) / focus curve, median | edit near end | edit near start | baseline (all probabilities) | baseline peak RSS | time ratio | memory ratio |');
+  w('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   const results: unknown[] = [];
   for (const n of sizes) {
     const ours = runCase(['--case', 'ours', '--n', String(n)]);
@@ -187,7 +205,7 @@ async function orchestrate(): Promise<void> {
     const b = base as Record<string, number | string>;
     const baseOk = !('error' in base);
     w(
-      `| ${o.n} | ${(o.fullMs / 1000).toFixed(2)} s | ${o.firstChunkMs.toFixed(0)} ms | ${(o.flops / 1e9).toFixed(1)} G | ${(o.fullMs / floorMs).toFixed(2)}× | ${o.rssMb.toFixed(0)} MB | ${o.storeMb.toFixed(0)} MB | ${o.rowsMedianMs.toFixed(2)} / ${o.rowsP95Ms.toFixed(2)} ms | ${((100 * o.endEditMs) / o.fullMs).toFixed(1)} % | ${((100 * o.startEditMs) / o.fullMs).toFixed(1)} % | ${
+      `| ${o.n} | ${(o.fullMs / 1000).toFixed(2)} s | ${o.firstChunkMs.toFixed(0)} ms | ${(o.flops / 1e9).toFixed(1)} G | ${(o.fullMs / floorMs).toFixed(2)}× | ${o.rssMb.toFixed(0)} MB | ${o.storeMb.toFixed(0)} MB | ${o.rowsMedianMs.toFixed(2)} / ${o.rowsP95Ms.toFixed(2)} ms | ${o.headsMedianMs.toFixed(1)} / ${o.curveMedianMs.toFixed(1)} ms | ${((100 * o.endEditMs) / o.fullMs).toFixed(1)} % | ${((100 * o.startEditMs) / o.fullMs).toFixed(1)} % | ${
         baseOk ? `${(Number(b.totalMs) / 1000).toFixed(2)} s` : String(b.error)
       } | ${baseOk ? `${Number(b.rssMb).toFixed(0)} MB` : '—'} | ${baseOk ? `${(Number(b.totalMs) / o.fullMs).toFixed(2)}×` : '—'} | ${baseOk ? `${(Number(b.rssMb) / o.rssMb).toFixed(2)}×` : '—'} |`,
     );

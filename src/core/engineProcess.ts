@@ -8,7 +8,8 @@ import type { EngineEvent, LoadedModelInfo, EngineMethod, EngineMethods, EngineR
 import { AttentionModel, CancelledError } from './model';
 import { runProbe } from './probe';
 import type { ProviderChoice } from './providers';
-import { distanceProfile, focusCurve, headCell } from './views';
+import { headCells } from './layerCells';
+import { distanceProfile, focusCurve } from './views';
 
 // Least recently used analyses beyond these are dropped (the one in use always stays). The byte bound can be lowered
 // through the environment so that a test can show eviction by bytes without holding 2 GiB of analyses.
@@ -171,20 +172,8 @@ const handlers: Handlers = {
     const a = analysisOf(p);
     const m = await modelFor(p.model);
     if (!Number.isInteger(p.position) || p.position < 0 || p.position >= a.analysed) throw new RangeError(`position ${p.position} is not analysed yet (${a.analysed} of ${a.length})`);
-    const { layers, heads } = m.manifest.architecture;
-    const n = p.position + 1;
-    const cells = [];
-    for (let l = 0; l < layers; l++) {
-      // one graph call gives every head of the layer; short rows are as fast in JavaScript
-      const all = await m.layerRows(a, p.position, l);
-      for (let h = 0; h < heads; h++) {
-        const rows = all
-          ? { softmax: all.softmax.subarray(h * n, (h + 1) * n), ssmax: all.ssmax.subarray(h * n, (h + 1) * n) }
-          : a.rows(p.position, { layer: l, head: h });
-        cells.push(headCell(l, h, rows.softmax, rows.ssmax, m.manifest.normaliser));
-      }
-    }
-    return { position: p.position, n, cells };
+    const cells = await headCells(m, a, p.position);
+    return { position: p.position, n: p.position + 1, cells };
   },
 
   async focusCurve(p) {
