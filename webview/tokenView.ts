@@ -127,7 +127,13 @@ export class TokenView {
     if (top < view.scrollTop) view.scrollTop = Math.max(0, top - padding);
     else if (top + this.lineHeight > view.scrollTop + view.clientHeight - padding) view.scrollTop = top + this.lineHeight - view.clientHeight + 2 * padding;
     this.renderVisible();
-    this.spanOf(position)?.scrollIntoView({ block: 'nearest', inline: 'nearest' });
+    const span = this.spanOf(position);
+    if (!span) return;
+    // keep the starts of lines in view whenever the token fits without scrolling sideways (a token at the end of a
+    // line used to shift every line left by a few characters)
+    const right = span.getBoundingClientRect().right - view.getBoundingClientRect().left + view.scrollLeft;
+    if (right <= view.clientWidth - padding) view.scrollLeft = 0;
+    else span.scrollIntoView({ block: 'nearest', inline: 'nearest' });
   }
 
   private scheduleRender(): void {
