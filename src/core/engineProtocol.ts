@@ -5,16 +5,11 @@
  */
 import type { FocusStats } from './attention';
 import type { ProviderChoice, ProviderName, SkippedProvider } from './providers';
-import type { DistanceProfile, HeadCell, HeadChoice, Normaliser, ProbeDepthResult } from '../protocol';
+import type { DistanceProfile, HeadCell, HeadChoice, ModelInfo, Normaliser, ProbeDepthResult } from '../protocol';
 import type { FocusCurve } from './views';
 
-export interface LoadedModelInfo {
-  id: string;
-  displayName: string;
-  normaliser: Normaliser;
-  trainingContext: number;
-  layers: number;
-  heads: number;
+/** What the webview is told of a model (ModelInfo), with the provider in use, the ones skipped and why, and the file. */
+export interface LoadedModelInfo extends Omit<ModelInfo, 'executionProvider'> {
   provider: ProviderName;
   skipped: SkippedProvider[];
   manifestPath: string;

@@ -40,6 +40,9 @@ export class ComparisonService implements vscode.Disposable {
         // a new version of the compared document: analyse it with the other model too
         if (a.uri === this.enabledFor && a.analysed === 0 && this.state?.version !== a.version) void this.start(a.uri);
       }),
+      // a closed document's second analysis is dropped with it (the model process would otherwise keep it until
+      // its LRU bound evicts it)
+      vscode.workspace.onDidCloseTextDocument((doc) => doc.uri.toString() === this.enabledFor && void this.enable(undefined)),
       analyses.onDidChangeModel(() => {
         this.other = undefined;
         this.state = undefined;

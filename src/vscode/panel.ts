@@ -4,7 +4,7 @@
  * and is restored after a window reload by the serializer (the webview keeps {uri, position, head, overlay}).
  */
 import * as vscode from 'vscode';
-import type { RowsResult } from '../core/engineProtocol';
+import type { LoadedModelInfo, RowsResult } from '../core/engineProtocol';
 import { FOCUS_CURVE_POINTS, isWebviewState, parseWebviewMessage, type AttentionPayload, type ExportFormat, type ExportView, type HostToWebview, type ProbePayload, type ModelInfo, type TokenInfo, type WebviewToHost } from '../protocol';
 import { makeNonce, renderWebviewHtml } from '../webviewHtml';
 import type { AnalysisService, DocumentAnalysis } from './analyses';
@@ -208,7 +208,7 @@ export class AttentionPanel implements vscode.Disposable {
   private modelInfo(): ModelInfo | undefined {
     const m = this.deps.analyses.model;
     if (!m) return undefined;
-    return { id: m.id, displayName: m.displayName, normaliser: m.normaliser, trainingContext: m.trainingContext, layers: m.layers, heads: m.heads, executionProvider: m.provider.toUpperCase() };
+    return toModelInfo(m);
   }
 
   private onAnalysis(a: DocumentAnalysis): void {
@@ -270,7 +270,7 @@ export class AttentionPanel implements vscode.Disposable {
     const other = cmp.other;
     const a = this.deps.analyses.get(this.uri);
     if (!state || !other || state.uri !== this.uri || !a) return;
-    const model: ModelInfo = { id: other.id, displayName: other.displayName, normaliser: other.normaliser, trainingContext: other.trainingContext, layers: other.layers, heads: other.heads, executionProvider: other.provider.toUpperCase() };
+    const model = toModelInfo(other);
     let attention: AttentionPayload | undefined;
     if (sel.uri === this.uri && sel.position !== undefined && state.version === a.version) {
       const rows = await cmp.rows(this.uri, state.version, sel.position, sel.head, this.deps.topK());
@@ -320,6 +320,11 @@ function postedSummary(msg: HostToWebview): PostedMessage {
     default:
       return { type: msg.type };
   }
+}
+
+/** A loaded model as the webview sees it. */
+export function toModelInfo(m: LoadedModelInfo): ModelInfo {
+  return { id: m.id, displayName: m.displayName, normaliser: m.normaliser, trainingContext: m.trainingContext, layers: m.layers, heads: m.heads, executionProvider: m.provider.toUpperCase() };
 }
 
 export function toPayload(a: DocumentAnalysis, rows: RowsResult, head: AttentionPayload['head'], lines: TokenInfo[]): AttentionPayload {
