@@ -7,6 +7,7 @@
  * tokens). The document itself is only read: the probe works on strings it builds.
  */
 import type { Analysis } from './analysis';
+import { everyHeadRows } from './layerCells';
 import { CancelledError, type AttentionModel } from './model';
 import type { Normaliser, ProbeDepthResult, ProbeModelResult } from '../protocol';
 
@@ -78,21 +79,15 @@ function tokensIn(a: Analysis, start: number, end: number): number[] {
 
 /** Weight the query puts on the needle's tokens, for every layer × head, under both views. */
 async function needleWeights(model: AttentionModel, a: Analysis, query: number, needle: number[]): Promise<ProbeModelResult['best'][]> {
-  const { layers, heads } = model.manifest.architecture;
-  const n = query + 1;
   const out: ProbeModelResult['best'][] = [];
-  for (let l = 0; l < layers; l++) {
-    const all = await model.layerRows(a, query, l);
-    for (let h = 0; h < heads; h++) {
-      const rows = all ? { softmax: all.softmax.subarray(h * n, (h + 1) * n), ssmax: all.ssmax.subarray(h * n, (h + 1) * n) } : a.rows(query, { layer: l, head: h });
-      let softmax = 0;
-      let ssmax = 0;
-      for (const j of needle) {
-        softmax += rows.softmax[j];
-        ssmax += rows.ssmax[j];
-      }
-      out.push({ layer: l, head: h, softmax, ssmax });
+  for await (const r of everyHeadRows(model, a, query)) {
+    let softmax = 0;
+    let ssmax = 0;
+    for (const j of needle) {
+      softmax += r.softmax[j];
+      ssmax += r.ssmax[j];
     }
+    out.push({ layer: r.layer, head: r.head, softmax, ssmax });
   }
   return out;
 }

@@ -6,7 +6,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { EngineClient, EngineError } from '../core/engineClient';
-import type { FocusCurveResult, HeadsResult, LoadedModelInfo, RowsResult, TokensResult } from '../core/engineProtocol';
+import type { EngineMethods, FocusCurveResult, HeadsResult, LoadedModelInfo, RowsResult, TokensResult } from '../core/engineProtocol';
 import { tokenInfos } from '../core/tokenText';
 import type { TokenInfo } from '../protocol';
 import { describeFallback } from '../core/providers';
@@ -209,36 +209,30 @@ export class AnalysisService implements vscode.Disposable {
   }
 
   async rows(uri: string, version: number, position: number, head: HeadChoice, topK: number): Promise<RowsResult | undefined> {
-    const a = this.analyses.get(uri);
-    if (!a || a.version !== version || position >= a.analysed) return undefined;
-    try {
-      return await this.engine.request('rows', { docKey: uri, version, position, head, topK });
-    } catch (e) {
-      this.log.debug(`rows unavailable: ${(e as Error).message}`);
-      return undefined;
-    }
+    return this.askAbout(uri, version, position, 'rows', { docKey: uri, version, position, head, topK });
   }
 
   /** Every layer × head's summary for one query (undefined while that position is not analysed). */
   async heads(uri: string, version: number, position: number): Promise<HeadsResult | undefined> {
-    const a = this.analyses.get(uri);
-    if (!a || a.version !== version || position >= a.analysed) return undefined;
-    try {
-      return await this.engine.request('heads', { docKey: uri, version, position });
-    } catch (e) {
-      this.log.debug(`head summaries unavailable: ${(e as Error).message}`);
-      return undefined;
-    }
+    return this.askAbout(uri, version, position, 'heads', { docKey: uri, version, position });
   }
 
   /** Focus statistics against context length over the analysed positions. */
   async focusCurve(uri: string, version: number, head: HeadChoice, points: number): Promise<FocusCurveResult | undefined> {
+    return this.askAbout(uri, version, 0, 'focusCurve', { docKey: uri, version, head, points });
+  }
+
+  /**
+   * Asks the model process about an analysed position of this version; undefined (logged) when the position is not
+   * analysed yet, the version is not the one analysed, or the process cannot answer (a newer version replaced it).
+   */
+  private async askAbout<M extends 'rows' | 'heads' | 'focusCurve'>(uri: string, version: number, position: number, method: M, params: EngineMethods[M]['params']): Promise<EngineMethods[M]['result'] | undefined> {
     const a = this.analyses.get(uri);
-    if (!a || a.version !== version || a.analysed === 0) return undefined;
+    if (!a || a.version !== version || position >= a.analysed) return undefined;
     try {
-      return await this.engine.request('focusCurve', { docKey: uri, version, head, points });
+      return await this.engine.request(method, params);
     } catch (e) {
-      this.log.debug(`focus curve unavailable: ${(e as Error).message}`);
+      this.log.debug(`${method} unavailable: ${(e as Error).message}`);
       return undefined;
     }
   }

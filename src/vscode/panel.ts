@@ -75,7 +75,7 @@ export class AttentionPanel implements vscode.Disposable {
       panel.webview.onDidReceiveMessage((raw: unknown) => this.receive(raw)),
       deps.analyses.onDidChange((a) => a.uri === this.uri && this.onAnalysis(a)),
       deps.analyses.onDidChangeModel(() => {
-        this.sentVersion = undefined;
+        this.resend();
         const a = deps.analyses.get(this.uri);
         if (a) this.onAnalysis(a);
       }),
@@ -101,7 +101,7 @@ export class AttentionPanel implements vscode.Disposable {
   setDocument(uri: string): void {
     if (uri === this.uri) return;
     this.uri = uri;
-    this.sentVersion = undefined;
+    this.resend();
     this.updateTitle();
     const a = this.deps.analyses.get(uri);
     if (a) this.onAnalysis(a);
@@ -156,7 +156,7 @@ export class AttentionPanel implements vscode.Disposable {
     switch (msg.type) {
       case 'ready': {
         this.ready = true;
-        this.sentVersion = undefined;
+        this.resend();
         const queued = this.queue;
         this.queue = [];
         for (const m of queued) void this.panel.webview.postMessage(m);
@@ -280,16 +280,28 @@ export class AttentionPanel implements vscode.Disposable {
     this.post({ type: 'comparison', comparison: { model, analysedTokens: state.analysed, totalTokens: state.length, attention } });
   }
 
+  /** The webview, document or model changed: what was sent must be sent again. */
+  private resend(): void {
+    this.sentVersion = undefined;
+    this.sentCurve = undefined;
+  }
+
+  /** Which curve the webview has (version, analysed positions, head): moving the query alone does not change it. */
+  private sentCurve: string | undefined;
+
   private async postFocusCurve(): Promise<void> {
     const a = this.deps.analyses.get(this.uri);
     const model = this.deps.analyses.model;
     if (!a || !model || a.version !== this.sentVersion) return;
     const head = this.deps.selection.current.head;
+    const key = `${a.version}:${a.analysed}:${head.layer}:${head.head}`;
+    if (key === this.sentCurve) return;
     const curve = await this.deps.analyses.focusCurve(a.uri, a.version, head, FOCUS_CURVE_POINTS);
     const now = this.deps.selection.current.head;
     // a curve for a head the user has since left (or an older version) is stale: the newer request follows
     if (!curve || a.version !== this.sentVersion || now.layer !== head.layer || now.head !== head.head) return;
     const { analysed, ...points } = curve;
+    this.sentCurve = `${a.version}:${analysed}:${head.layer}:${head.head}`;
     this.post({ type: 'focusCurve', curve: { uri: a.uri, version: a.version, head, trainingContext: model.trainingContext, analysedTokens: analysed, ...points } });
   }
 
