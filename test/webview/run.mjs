@@ -536,6 +536,33 @@ describe(`webview in Chromium (fixture: ${fixture.source}, ${doc.tokens.length} 
     await context.close();
   });
 
+  it('a query the host moves scrolls the token view sideways only when it does not fit; otherwise line starts stay in view', async () => {
+    const { page, host } = panel;
+    await page.setViewportSize({ width: 320, height: 800 });
+    try {
+      const lines = documentLines(fixture.document);
+      const tokens = doc.tokens;
+      // the last visible token of the longest line (past a 320 px view), and a word near the end of a short line
+      const longLine = lines.reduce((best, l, i) => (l.length > lines[best].length ? i : best), 0);
+      const onLine = (line) => tokens.map((t, i) => ({ t, i })).filter(({ t }) => t.line === line && t.text.trim() && !t.text.includes('\n'));
+      const far = onLine(longLine).at(-1).i;
+      const shortLine = lines.findIndex((l, i) => i > longLine && l.trim().length >= 6 && l.length <= 20 && onLine(i).length >= 2);
+      const near = onLine(shortLine).at(-1).i;
+      assert.ok(lines[longLine].length > 60 && shortLine > 0, `a long line (${lines[longLine].length} chars) and a short one`);
+      const scrollLeft = () => page.evaluate(() => document.getElementById('tokens').scrollLeft);
+      const moveQuery = async (position) => {
+        await host.post({ type: 'attention', attention: host.attentionFor(position) });
+        await page.waitForFunction((p) => document.querySelector(`#tokens span.tok[data-pos="${p}"]`)?.classList.contains('selected'), position);
+      };
+      await moveQuery(far);
+      assert.ok((await scrollLeft()) > 0, 'a token past the right edge is scrolled into view');
+      await moveQuery(near);
+      assert.equal(await scrollLeft(), 0, 'a token that fits without scrolling sideways brings the line starts back');
+    } finally {
+      await page.setViewportSize({ width: 1200, height: 800 });
+    }
+  });
+
   it('moves the selection with Up/Down to the same column on the line above/below', async () => {
     const { page, host } = panel;
     const q = pickQuery(host);
