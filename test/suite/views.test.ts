@@ -3,44 +3,37 @@
  * and "Compare Models Side by Side" (the other shipped model analyses the same document).
  */
 import * as assert from 'node:assert/strict';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import * as vscode from 'vscode';
+import type { AttentionInspectorApi } from '../../src/extension';
 import type { ProbePayload } from '../../src/protocol';
-
-const EXTENSION_ID = 'attention-inspector.attention-inspector';
-
-interface Api {
-  whenIdle(uri?: string): Promise<void>;
-  comparison(): { uri: string; version: number; analysed: number; length: number; done: boolean; normaliser?: string } | undefined;
-  model(): { normaliser: string; provider: string } | undefined;
-  selection(): { comparison: boolean };
-}
-
-async function until<T>(what: string, probe: () => T | undefined | false, ms = 60_000): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() - t0 > ms) throw new Error(`timed out after ${ms / 1000} s waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+import { activeApi, closeDocument, openUntitled, sampleText, until } from './util';
 
 suite('Views (extension host)', () => {
-  let api: Api;
-  let sampleText: string;
+  let api: AttentionInspectorApi;
+  let text: string;
 
   suiteSetup(async () => {
-    const ext = vscode.extensions.getExtension<Api>(EXTENSION_ID);
-    assert.ok(ext);
-    api = await ext.activate();
-    sampleText = fs.readFileSync(path.join(ext.extensionPath, 'media', 'sample', 'long_sample.py'), 'utf8');
+    const active = await activeApi();
+    api = active.api;
+    text = sampleText(active.ext);
   });
 
+  /** Comparison on for a fresh untitled document, analysed to the end by the other model. */
+  async function compareOn(content: string) {
+    const { doc } = await openUntitled(content);
+    await vscode.commands.executeCommand('attentionInspector.inspect');
+    await api.whenIdle(doc.uri.toString());
+    await vscode.commands.executeCommand('attentionInspector.compareModels');
+    assert.equal(api.selection().comparison, true);
+    const state = await until('the comparison analysis', () => {
+      const s = api.comparison();
+      return s && s.uri === doc.uri.toString() && s.done ? s : undefined;
+    }, 60_000, 100);
+    return { doc, state };
+  }
+
   test('Probe Key Retrieval: every depth for both models, and the document is unchanged', async () => {
-    const doc = await vscode.workspace.openTextDocument({ language: 'python', content: sampleText.slice(0, 8000) });
-    await vscode.window.showTextDocument(doc);
+    const { doc } = await openUntitled(text.slice(0, 8000));
     const version = doc.version;
     const probe = (await vscode.commands.executeCommand('attentionInspector.probe', doc.uri, 600)) as ProbePayload | undefined;
     assert.ok(probe, 'the probe ran');
@@ -55,26 +48,29 @@ suite('Views (extension host)', () => {
       for (const m of d.models) assert.ok(m.best.softmax >= 0 && m.best.softmax <= 1 && m.best.ssmax >= 0 && m.best.ssmax <= 1);
     }
     assert.equal(doc.version, version, 'the probe never edits the document');
-    assert.equal(doc.getText(), sampleText.slice(0, 8000));
+    assert.equal(doc.getText(), text.slice(0, 8000));
     assert.equal(doc.isDirty, true, 'an untitled document stays as it was (dirty because it is untitled, not because of us)');
   });
 
   test('Compare Models Side by Side: the other shipped model analyses the document too, and turns off again', async () => {
-    const doc = await vscode.workspace.openTextDocument({ language: 'python', content: sampleText.slice(0, 6000) });
-    await vscode.window.showTextDocument(doc);
-    await vscode.commands.executeCommand('attentionInspector.inspect');
-    await api.whenIdle(doc.uri.toString());
-    await vscode.commands.executeCommand('attentionInspector.compareModels');
-    assert.equal(api.selection().comparison, true);
-    const c = await until('the comparison analysis', () => {
-      const s = api.comparison();
-      return s && s.uri === doc.uri.toString() && s.done ? s : undefined;
-    });
+    const { doc, state: c } = await compareOn(text.slice(0, 6000));
     assert.equal(c.version, doc.version);
     assert.ok(c.analysed > 1000 && c.analysed === c.length);
     assert.notEqual(c.normaliser, api.model()?.normaliser, 'the comparison uses the model trained with the other normaliser');
     await vscode.commands.executeCommand('attentionInspector.compareModels');
     assert.equal(api.selection().comparison, false);
     assert.equal(api.comparison(), undefined, 'turning comparison off frees its analysis');
+  });
+
+  test('closing the compared document drops the other model\'s analysis of it, in the host and in the model process', async () => {
+    const { doc } = await compareOn(text.slice(6000, 10_000));
+    const uri = doc.uri.toString();
+    // the second model's analyses are keyed `${manifest}\0${uri}` in the model process
+    assert.ok((await api.modelProcessDocuments()).some((k) => k.endsWith(`\0${uri}`)), 'held while the document is open');
+    await closeDocument(doc);
+    await until('the comparison to let go of the closed document', () => api.comparison() === undefined);
+    await until('the model process to drop the second analysis', async () => !(await api.modelProcessDocuments()).some((k) => k.endsWith(`\0${uri}`)));
+    await vscode.commands.executeCommand('attentionInspector.compareModels'); // off again for the suites after this one
+    assert.equal(api.selection().comparison, false);
   });
 });
