@@ -112,3 +112,31 @@ export function documentText(docMessage) {
 export function defaultHead(docMessage) {
   return { layer: docMessage.model.layers - 1, head: 'mean' };
 }
+
+/**
+ * The real fixture tiled to at least `minTokens` tokens: tokens repeat with their lines and offsets shifted, and the
+ * attention row of the last token is the fixture's real row for its last token, tiled the same way (not
+ * renormalised: only colours and timings use it). No number is made up; only the document is longer.
+ */
+export function tiledDocument(fixture, minTokens) {
+  const base = fixture.document.doc.tokens;
+  const tileText = documentText(fixture.document);
+  const tileLines = (tileText.match(/\n/g) ?? []).length;
+  const tiles = Math.ceil(minTokens / base.length);
+  const tokens = [];
+  for (let k = 0; k < tiles; k++) {
+    for (const t of base) tokens.push({ ...t, line: t.line + k * tileLines, start: t.start + k * tileText.length, end: t.end + k * tileText.length });
+  }
+  const document = { type: 'document', doc: { ...fixture.document.doc, uri: 'file:///work/big.py', fileName: 'big.py', tokens, totalTokens: tokens.length, maxTokens: tokens.length }, model: fixture.document.model };
+  const n = tokens.length;
+  const lastRow = fixture.attention[String(base.length - 1)];
+  if (!lastRow) throw new Error('the fixture has no row for its last token');
+  const tile = (row) => Array.from({ length: tiles }, () => row).flat();
+  const offset = (tiles - 1) * base.length;
+  const row = {
+    ...lastRow, uri: document.doc.uri, position: n - 1, n,
+    softmax: tile(lastRow.softmax), ssmax: tile(lastRow.ssmax),
+    top: lastRow.top.map((t) => ({ ...t, position: t.position + offset, line: t.line + (tiles - 1) * tileLines })),
+  };
+  return { document, row };
+}

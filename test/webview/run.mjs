@@ -5,15 +5,13 @@
 // Run: npm run test:webview (or: node test/webview/run.mjs). Screenshots: test-results/webview/*.png.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import * as esbuild from 'esbuild';
+import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { CHROMIUM_ARGS, ensureChromium } from '../../scripts/tooling.mjs';
-import { documentMessage, documentText, loadFixture } from './fixture.mjs';
+import { documentMessage, documentText, loadFixture, tiledDocument } from './fixture.mjs';
+import { serveWebview } from './serve.mjs';
 import { StandInHost } from './standInHost.mjs';
 import { THEMES, applyThemeInPage } from './themes.mjs';
 
@@ -23,46 +21,7 @@ mkdirSync(shots, { recursive: true });
 
 // ---- build and serve --------------------------------------------------------------------------------------
 
-const buildDir = mkdtempSync(join(tmpdir(), 'attn-webview-'));
-await esbuild.build({
-  absWorkingDir: root, bundle: true, platform: 'browser', format: 'iife', target: 'chrome120', sourcemap: 'inline',
-  logLevel: 'warning', entryPoints: { webview: 'webview/main.ts' }, outdir: buildDir,
-});
-await esbuild.build({
-  absWorkingDir: root, bundle: true, platform: 'node', format: 'esm', target: 'node20', logLevel: 'warning',
-  entryPoints: { webviewHtml: 'src/webviewHtml.ts' }, outdir: buildDir, outExtension: { '.js': '.mjs' },
-});
-const { renderWebviewHtml, makeNonce } = await import(pathToFileURL(join(buildDir, 'webviewHtml.mjs')).href);
-
-const files = {
-  '/out/webview.js': { path: join(buildDir, 'webview.js'), type: 'text/javascript' },
-  '/media/webview.css': { path: join(root, 'media', 'webview.css'), type: 'text/css' },
-};
-let origin = '';
-const server = createServer((req, res) => {
-  const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-  if (url.pathname === '/') {
-    const html = renderWebviewHtml({
-      cspSource: origin, nonce: makeNonce(), scriptUri: `${origin}/out/webview.js`, styleUri: `${origin}/media/webview.css`, title: 'Attention',
-    });
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
-    res.end(html);
-    return;
-  }
-  const file = files[url.pathname];
-  if (url.pathname === '/favicon.ico') {
-    res.writeHead(204).end(); // VS Code's webviews ask for none; keep the console clean
-    return;
-  }
-  if (!file) {
-    res.writeHead(404).end();
-    return;
-  }
-  res.writeHead(200, { 'content-type': file.type, 'cache-control': 'no-store' });
-  res.end(readFileSync(file.path));
-});
-await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-origin = `http://127.0.0.1:${server.address().port}`;
+const { origin, server, buildDir } = await serveWebview();
 
 // ---- page helpers -----------------------------------------------------------------------------------------
 
@@ -466,43 +425,21 @@ describe(`webview in Chromium (fixture: ${fixture.source}, ${doc.tokens.length} 
     await context.close();
   });
 
-  it('virtualises a 32k-token document: far fewer spans than tokens, scrolling renders new lines, selection repaints within a frame', async () => {
+  // Speed at 32k (document shown, row applied, click repaint) is measured by `npm run bench:webview`, not asserted here.
+  it('virtualises a 32k-token document: far fewer spans than tokens, scrolling renders new lines, a selection recolours the view', async () => {
     const { context, page, host } = await openPanel();
-    // The real fixture tiled to 32k tokens: tokens repeat with their lines and offsets shifted, and the attention
-    // row for the last token is the fixture's real row for its last token, tiled the same way (not renormalised:
-    // only the colours are checked). No number here is made up; only the document is longer.
-    const base = fixture.document.doc.tokens;
-    const tileText = documentText(fixture.document);
-    const tileLines = (tileText.match(/\n/g) ?? []).length;
-    const tiles = Math.ceil(32768 / base.length);
-    const tokens = [];
-    for (let k = 0; k < tiles; k++) {
-      for (const t of base) tokens.push({ ...t, line: t.line + k * tileLines, start: t.start + k * tileText.length, end: t.end + k * tileText.length });
-    }
-    const big = { type: 'document', doc: { ...fixture.document.doc, uri: 'file:///work/big.py', fileName: 'big.py', tokens, totalTokens: tokens.length, maxTokens: 32768 }, model: fixture.document.model };
+    // the real fixture tiled to 32k tokens, with its real last row tiled the same way (see tiledDocument)
+    const { document: big, row } = tiledDocument(fixture, 32768);
+    const tokens = big.doc.tokens;
     host.documentMessage = big;
     host.answering = false;
     const n = tokens.length;
-    const lastRow = fixture.attention[String(base.length - 1)];
-    assert.ok(lastRow, 'the fixture has a row for its last token');
-    const tile = (row) => Array.from({ length: tiles }, () => row).flat();
-    const offset = (tiles - 1) * base.length;
-    const row = {
-      ...lastRow, uri: big.doc.uri, position: n - 1, n,
-      softmax: tile(lastRow.softmax), ssmax: tile(lastRow.ssmax),
-      top: lastRow.top.map((t) => ({ ...t, position: t.position + offset, line: t.line + (tiles - 1) * tileLines })),
-    };
-    // Timed in the page: handing 33k token objects to the page through Playwright takes seconds by itself.
+    // Handed over in the page: passing 33k token objects through Playwright per call takes seconds by itself.
     await page.evaluate((m) => { window.__big = m; }, big);
-    const renderMs = await page.evaluate(() => {
-      const t = performance.now();
-      window.dispatchEvent(new MessageEvent('message', { data: window.__big }));
-      return performance.now() - t;
-    });
+    await page.evaluate(() => window.dispatchEvent(new MessageEvent('message', { data: window.__big })));
     assert.equal(await page.locator('#file-name').textContent(), 'big.py');
     const spans = await page.locator('#tokens span.tok').count();
-    console.log(`# ${n} tokens: document handled in ${renderMs.toFixed(0)} ms, ${spans} spans in the DOM`);
-    assert.ok(renderMs < 1000, 'a 32k-token document is laid out and shown quickly');
+    console.log(`# ${n} tokens: ${spans} spans in the DOM`);
     assert.ok(spans > 50 && spans < n / 20, `the DOM holds far fewer spans than tokens (${spans} of ${n})`);
     // Scroll to the middle: the lines there are rendered, the first ones are gone.
     const middle = Math.floor(n / 2);
@@ -511,24 +448,14 @@ describe(`webview in Chromium (fixture: ${fixture.source}, ${doc.tokens.length} 
     assert.ok((await page.locator('#tokens span.tok').count()) < n / 20);
     const lineText = await page.locator(`#tokens .tok-line[data-line="${tokens[middle].line}"]`).textContent();
     assert.equal(lineText, documentLines(big)[tokens[middle].line]);
-    // Selection: the attention row for the last token, delivered as the host would, timed in the page.
+    // Selection: the attention row for the last token, delivered as the host would, then a click on another token.
     await scrollToToken(page, n - 1, big);
     await page.evaluate((r) => { window.__row = r; }, row);
-    const timing = await page.evaluate(async () => {
-      const t = performance.now();
+    await page.evaluate(async () => {
       window.dispatchEvent(new MessageEvent('message', { data: { type: 'attention', attention: window.__row } }));
-      const handled = performance.now() - t;
       await new Promise((resolve) => requestAnimationFrame(() => resolve(undefined)));
-      // A click on another token: the view repaints its rendered lines synchronously.
-      const other = document.querySelector(`#tokens span.tok[data-pos="${window.__row.position - 5}"]`);
-      const c = performance.now();
-      other.click();
-      const clicked = performance.now() - c;
-      return { handled, clicked };
+      document.querySelector(`#tokens span.tok[data-pos="${window.__row.position - 5}"]`).click();
     });
-    console.log(`# 32k: attention message handled in ${timing.handled.toFixed(1)} ms, click repaint ${timing.clicked.toFixed(1)} ms`);
-    assert.ok(timing.clicked < 16, `a selection change repaints within a frame (${timing.clicked.toFixed(1)} ms)`);
-    assert.ok(timing.handled < 50, `a 32k-key attention row is applied quickly (${timing.handled.toFixed(1)} ms)`);
     await host.waitFor((m) => m.type === 'selectToken' && m.position === n - 6);
     const top1 = row.top[0].position;
     const styles = await tokenStyles(page, top1, top1);
