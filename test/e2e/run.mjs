@@ -305,14 +305,11 @@ describe('Attention Inspector in real VS Code (code-server + Chromium)', { timeo
 
     it('"Attention: Probe Key Retrieval" plants the key in a copy and shows both models at every depth', { timeout: 240_000 }, async () => {
       const quick = wb.page.locator('.quick-input-widget');
-      await wb.page.keyboard.press('F1');
-      await quick.waitFor({ state: 'visible', timeout: 15_000 });
-      await wb.page.keyboard.type('Attention: Probe Key Retrieval', { delay: 5 });
-      await quick.locator('.monaco-list-row', { hasText: 'Probe Key Retrieval' }).first().waitFor({ timeout: 15_000 });
-      await wb.page.keyboard.press('Enter');
+      await wb.command('Attention: Probe Key Retrieval', { waitHidden: false });
       // the context length: a quick pick; take 2,048 tokens (4× the training length)
       await quick.locator('.monaco-list-row', { hasText: '2,048 tokens' }).first().waitFor({ timeout: 30_000 });
-      await wb.page.keyboard.type('2,048', { delay: 5 });
+      await quick.locator('input').fill('2,048');
+      await quick.locator('.monaco-list-row.focused', { hasText: '2,048 tokens' }).first().waitFor({ timeout: 15_000 });
       await wb.page.keyboard.press('Enter');
       const web = wb.webview();
       await web.locator('#tab-probe').click();

@@ -62,16 +62,20 @@ export class Workbench {
     await this.page.locator('.editor-instance .monaco-editor.focused').first().waitFor({ timeout: 10_000 });
   }
 
-  /** F1, type the command's title, wait for its row, Enter. */
-  async command(title) {
+  /**
+   * F1, the command's title into the palette's input, wait for its row, Enter. The title is filled into the input
+   * itself rather than typed: keys typed while the focus is still in a webview can miss the palette. With
+   * `waitHidden: false` it returns while a quick pick that the command opens is showing.
+   */
+  async command(title, { waitHidden = true } = {}) {
     const quick = this.page.locator('.quick-input-widget');
     await this.page.keyboard.press('F1');
     await quick.waitFor({ state: 'visible', timeout: 15_000 });
-    await this.page.keyboard.type(title, { delay: 5 });
+    await quick.locator('input').fill(`>${title}`);
     const row = quick.locator('.monaco-list-row', { hasText: title }).first();
     await row.waitFor({ timeout: 15_000 });
     await this.page.keyboard.press('Enter');
-    await quick.waitFor({ state: 'hidden', timeout: 15_000 });
+    if (waitHidden) await quick.waitFor({ state: 'hidden', timeout: 15_000 });
   }
 
   /** Ctrl+G to a line (1-based) in the focused editor; Home puts the cursor on its first non-blank character. */
