@@ -201,3 +201,17 @@ def load_checkpoint(path):
     model.load_state_dict(ckpt["state"])
     model.eval()
     return ckpt, cfg, model
+
+
+def retrofit(model: GPT) -> GPT:
+    """The paper's retrofit: a softmax-trained model's weights run with SSMax, s = 1/ln N_train for every head.
+
+    No training: at n = N_train the scale s·ln n is 1, so the retrofit equals the softmax model there, and beyond it
+    the scores are sharpened by ln n / ln N_train (the SSMax view the extension shows for a softmax model)."""
+    assert model.cfg.normaliser == "softmax", "retrofit starts from a softmax-trained model"
+    cfg = Config(**{**model.cfg.to_dict(), "normaliser": "ssmax"})
+    out = GPT(cfg)
+    missing, unexpected = out.load_state_dict(model.state_dict(), strict=False)
+    assert not unexpected and all(k.endswith(".attn.s") for k in missing), (missing, unexpected)
+    out.eval()
+    return out

@@ -7,6 +7,7 @@ The pre-tokenising regex uses ASCII classes only, so Python's `re` and JavaScrip
 flag, code-point based like Python) split any text identically.
 """
 import argparse
+import shutil
 import collections
 import heapq
 import json
@@ -158,7 +159,15 @@ def main():
     ap.add_argument("--vocab-size", type=int, default=4096)
     ap.add_argument("--sample-mb", type=float, default=12.0, help="train the merges on a random sample of files")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--reuse", default="", help="encode with this existing tokenizer.json instead of training merges "
+                    "(keeps the shipped ids, e.g. --reuse ../models/tokenizer.json)")
     args = ap.parse_args()
+    if args.reuse:
+        if os.path.abspath(args.reuse) != os.path.abspath(args.out):
+            shutil.copyfile(args.reuse, args.out)
+        encode_splits(Tokenizer(args.out), args.data)
+        print(f"tokenizer: reused {args.reuse}")
+        return
     docs = [json.loads(l)["text"] for l in open(os.path.join(args.data, "train.jsonl"), encoding="utf-8")]
     rng = random.Random(args.seed)
     rng.shuffle(docs)
