@@ -5,7 +5,7 @@
 import * as vscode from 'vscode';
 import { EngineError } from './core/engineClient';
 import { tokenAtOffset } from './core/tokenText';
-import { headLabel, type HeadChoice, type ProbePayload } from './protocol';
+import { headLabel, type HeadChoice } from './protocol';
 import { saveExport } from './vscode/exports';
 import { AnalysisService, isAnalysable } from './vscode/analyses';
 import { ComparisonService } from './vscode/comparison';
@@ -26,9 +26,11 @@ export interface AttentionInspectorApi {
   modelProcessPid(): number | undefined;
   killModelProcess(): void;
   /** The comparison model's analysis of the compared document, and that model's normaliser. */
-  comparison(): { uri: string; version: number; analysed: number; length: number; done: boolean; normaliser?: string } | undefined;
+  comparison(): { uri: string; version: number; analysed: number; length: number; done: boolean; normaliser?: string; modelId?: string } | undefined;
   /** The model the extension uses (undefined before it loads). */
-  model(): { normaliser: string; provider: string } | undefined;
+  model(): { id: string; normaliser: string; provider: string } | undefined;
+  /** The shipped models' ids, in the pickers' order. */
+  catalogue(): string[];
   /** The host's analysis of a document (keyed by uri and version), if any. */
   analysis(uri: string): { version: number; analysed: number; length: number; done: boolean; cappedByMemory?: boolean } | undefined;
   /** The model process's own view: which documents it holds. */
@@ -52,11 +54,10 @@ class Context implements vscode.Disposable {
   readonly statusBar: AttentionStatusBar;
   readonly panelDeps: PanelDeps;
   private readonly disposables: vscode.Disposable[] = [];
-  lastProbe: ProbePayload | undefined;
 
   constructor(readonly ext: vscode.ExtensionContext) {
     this.analyses = new AnalysisService(ext.extensionPath, this.config, this.log, ext.globalState);
-    this.comparison = new ComparisonService(ext.extensionPath, this.analyses, this.config, this.log);
+    this.comparison = new ComparisonService(this.analyses, this.config, this.log);
     this.selection = new SelectionState(ext.globalState, { head: { layer: 0, head: 'mean' }, overlay: this.config.overlayDefault });
     const topK = () => this.config.topK;
     this.decorations = new AttentionDecorations(this.analyses, this.selection, topK);
@@ -108,10 +109,10 @@ class Context implements vscode.Disposable {
       vscode.window.setStatusBarMessage(`Attention: model comparison ${on ? 'on' : 'off'}`, 2500);
     });
     reg('probe', async (uri?: unknown, contextTokens?: unknown) => {
-      this.lastProbe = await probeKeyRetrieval(
+      return probeKeyRetrieval(
         {
-          extensionPath: this.ext.extensionPath,
           analyses: this.analyses,
+          secondModel: () => this.comparison.otherManifestPath(),
           log: this.log,
           targetDocument: async () => {
             const panelUri = AttentionPanel.current?.documentUri;
@@ -125,9 +126,9 @@ class Context implements vscode.Disposable {
         uri instanceof vscode.Uri ? uri : undefined,
         typeof contextTokens === 'number' ? contextTokens : undefined,
       );
-      return this.lastProbe;
     });
     reg('selectModel', () => this.pickModel());
+    reg('selectComparisonModel', () => this.pickComparisonModel());
     reg('clearSelection', () => this.selection.clear());
     reg('showLog', () => this.log.show());
     reg('openSettings', () => vscode.commands.executeCommand('workbench.action.openSettings', 'attentionInspector'));
@@ -138,6 +139,7 @@ class Context implements vscode.Disposable {
         { label: '$(layers) Select Layer/Head', id: 'selectHead' },
         { label: '$(beaker) Select Model', id: 'selectModel' },
         { label: '$(split-horizontal) Compare Models Side by Side', id: 'compareModels' },
+        { label: '$(list-selection) Select Comparison Model', id: 'selectComparisonModel' },
         { label: '$(key) Probe Key Retrieval', id: 'probe' },
         { label: '$(output) Show Log', id: 'showLog' },
       ];
@@ -270,15 +272,31 @@ class Context implements vscode.Disposable {
     if (pick) this.selection.setHead(pick.head);
   }
 
+  /** Quick pick over the shipped models (models/catalogue.json), the current one marked. */
+  private async pickShipped(current: string, placeHolder: string, extra: (vscode.QuickPickItem & { id: string })[] = []): Promise<string | undefined> {
+    const items = [
+      ...extra,
+      ...this.analyses.catalogue.map((e) => ({
+        label: e.displayName,
+        description: `${e.id === current ? '(current) ' : ''}${e.layers} layers × ${e.heads} heads, trained at ${e.trainingContext}`,
+        detail: e.summary,
+        id: e.id,
+      })),
+    ];
+    return (await vscode.window.showQuickPick(items, { placeHolder }))?.id;
+  }
+
   private async pickModel(): Promise<void> {
-    const pick = await vscode.window.showQuickPick(
-      [
-        { label: 'SSMax-trained model', description: 'softmax(s·ln n·z), learned s per head', id: 'ssmax' },
-        { label: 'softmax-trained model', description: 'ordinary softmax attention', id: 'softmax' },
-      ],
-      { placeHolder: `Model (now ${this.config.model})` },
-    );
-    if (pick) await vscode.workspace.getConfiguration('attentionInspector').update('model', pick.id, vscode.ConfigurationTarget.Global);
+    const id = await this.pickShipped(this.config.model, `Model (now ${this.config.model})`);
+    if (id) await vscode.workspace.getConfiguration('attentionInspector').update('model', id, vscode.ConfigurationTarget.Global);
+  }
+
+  private async pickComparisonModel(): Promise<void> {
+    const auto = { label: 'Automatic', description: this.config.compareModel === 'auto' ? '(current)' : '', detail: "The main model's counterpart: softmax- beside SSMax-trained, a retrofit beside its softmax source", id: 'auto' };
+    const id = await this.pickShipped(this.config.compareModel, `Model to compare with (now ${this.config.compareModel})`, [auto]);
+    if (!id) return;
+    await vscode.workspace.getConfiguration('attentionInspector').update('compareModel', id, vscode.ConfigurationTarget.Global);
+    if (!this.selection.current.comparison) await vscode.commands.executeCommand('attentionInspector.compareModels');
   }
 
   disposed = false;
@@ -314,9 +332,10 @@ export function activate(ext: vscode.ExtensionContext): AttentionInspectorApi {
     killModelProcess: () => c.analyses.engine.kill(),
     comparison: () => {
       const s = c.comparison.current;
-      return s && { ...s, normaliser: c.comparison.other?.normaliser };
+      return s && { ...s, normaliser: c.comparison.other?.normaliser, modelId: c.comparison.other?.id };
     },
-    model: () => c.analyses.model && { normaliser: c.analyses.model.normaliser, provider: c.analyses.model.provider },
+    model: () => c.analyses.model && { id: c.analyses.model.id, normaliser: c.analyses.model.normaliser, provider: c.analyses.model.provider },
+    catalogue: () => c.analyses.catalogue.map((e) => e.id),
     analysis: (uri) => {
       const a = c.analyses.get(uri);
       return a && { version: a.version, analysed: a.analysed, length: a.length, done: a.done, cappedByMemory: a.cappedByMemory };

@@ -26,8 +26,11 @@ export interface TokenInfo {
 export interface ModelInfo {
   id: string;
   displayName: string;
-  /** The normaliser the model was trained with: the other view is the counterfactual. */
+  /** The model's own normaliser (what it was trained with, or for a retrofit what it now runs): the other view is
+   * the counterfactual. */
   normaliser: Normaliser;
+  /** One line: what this model is (e.g. "softmax-trained weights run with SSMax, no training"). */
+  summary: string;
   trainingContext: number;
   layers: number;
   heads: number;
@@ -188,9 +191,9 @@ export interface ComparisonPayload {
 
 export type ExportFormat = 'png' | 'svg' | 'csv' | 'json';
 export const EXPORT_FORMATS: readonly ExportFormat[] = ['png', 'svg', 'csv', 'json'];
-/** What the webview may ask the host to save: names of views, used in the suggested file name. */
-export type ExportView = 'tokens' | 'heads' | 'focus' | 'distance' | 'probe' | 'compare';
-export const EXPORT_VIEWS: readonly ExportView[] = ['tokens', 'heads', 'focus', 'distance', 'probe', 'compare'];
+/** The views' ids: the tabs of the panel, and the names exports are saved under. */
+export type ViewId = 'tokens' | 'heads' | 'focus' | 'distance' | 'probe' | 'compare';
+export const VIEW_IDS: readonly ViewId[] = ['tokens', 'heads', 'focus', 'distance', 'probe', 'compare'];
 /** Export payloads bigger than this are rejected (PNG is base64). */
 export const MAX_EXPORT_CHARS = 32 * 2 ** 20;
 
@@ -226,7 +229,7 @@ export type WebviewToHost =
   /** Run the needle probe (the same as the "Probe Key Retrieval" command). */
   | { type: 'runProbe' }
   /** Save a view: the host asks where with a save dialog. PNG data is base64 without a data: prefix; the rest text. */
-  | { type: 'export'; view: ExportView; format: ExportFormat; data: string };
+  | { type: 'export'; view: ViewId; format: ExportFormat; data: string };
 
 /** What the webview keeps with `setState`, so a reloaded window restores the panel. */
 export interface WebviewState {
@@ -235,7 +238,7 @@ export interface WebviewState {
   head: HeadChoice;
   overlay: boolean;
   /** The view tab that was open (optional: states saved before tabs existed have none). */
-  view?: ExportView;
+  view?: ViewId;
 }
 
 const MAX_INDEX = 10_000_000;
@@ -271,13 +274,13 @@ export function parseWebviewMessage(raw: unknown): WebviewToHost | undefined {
     case 'export': {
       const ok =
         keys === 4 &&
-        EXPORT_VIEWS.includes(m.view as ExportView) &&
+        VIEW_IDS.includes(m.view as ViewId) &&
         EXPORT_FORMATS.includes(m.format as ExportFormat) &&
         typeof m.data === 'string' &&
         m.data.length > 0 &&
         m.data.length <= MAX_EXPORT_CHARS &&
         (m.format !== 'png' || /^[A-Za-z0-9+/]+={0,2}$/.test(m.data));
-      return ok ? { type: 'export', view: m.view as ExportView, format: m.format as ExportFormat, data: m.data as string } : undefined;
+      return ok ? { type: 'export', view: m.view as ViewId, format: m.format as ExportFormat, data: m.data as string } : undefined;
     }
     default:
       return undefined;
@@ -292,7 +295,7 @@ export function isWebviewState(v: unknown): v is WebviewState {
     isIndex(o.position) &&
     isHeadChoice(o.head) &&
     typeof o.overlay === 'boolean' &&
-    (o.view === undefined || EXPORT_VIEWS.includes(o.view as ExportView))
+    (o.view === undefined || VIEW_IDS.includes(o.view as ViewId))
   );
 }
 

@@ -78,10 +78,10 @@ export class Header {
 
   showDocument(doc: DocumentPayload, model: ModelInfo, head: HeadChoice): void {
     setText('model-name', model.displayName);
-    setText('model-normaliser', `trained with ${NORMALISER_NAME[model.normaliser]}`);
+    setText('model-normaliser', `own normaliser: ${NORMALISER_NAME[model.normaliser]}`);
     setText('execution-provider', model.executionProvider);
     document.getElementById('execution-provider')!.title = 'Execution provider';
-    document.getElementById('model-normaliser')!.title = `Training context ${model.trainingContext} tokens`;
+    document.getElementById('model-normaliser')!.title = `${model.summary} · training context ${model.trainingContext} tokens`;
 
     const shape = `${model.layers}x${model.heads}`;
     if (shape !== this.shape) {

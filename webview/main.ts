@@ -9,7 +9,7 @@ import {
   isWebviewState,
   type AttentionPayload,
   type DocumentPayload,
-  type ExportView,
+  type ViewId,
   type HeadChoice,
   type HostToWebview,
   type ModelInfo,
@@ -259,7 +259,7 @@ class App {
     const position = this.tokens.selected >= 0 ? this.tokens.selected : this.attention?.position;
     // WebviewState needs a document and a position; before the first selection there is nothing to restore.
     if (!this.doc || position === undefined || !this.head) return;
-    const view: ExportView = this.tabs.current.id;
+    const view: ViewId = this.tabs.current.id;
     this.api.setState({ uri: this.doc.uri, position, head: this.head, overlay: this.overlay, view });
   }
 }

@@ -3,7 +3,7 @@
  * role=tabpanel; Left/Right (and Home/End) move between tabs and open them; only the open tab is in the Tab order.
  * Plain buttons styled with --vscode-* variables: the deprecated toolkit's panels are not needed for this.
  */
-import type { ExportView } from '../src/protocol';
+import type { ViewId } from '../src/protocol';
 import type { InspectorView } from './views/view';
 
 export interface TabsEvents {
@@ -12,8 +12,8 @@ export interface TabsEvents {
 }
 
 export class Tabs {
-  private readonly tabs = new Map<ExportView, HTMLButtonElement>();
-  private readonly panels = new Map<ExportView, HTMLElement>();
+  private readonly tabs = new Map<ViewId, HTMLButtonElement>();
+  private readonly panels = new Map<ViewId, HTMLElement>();
   private openView: InspectorView;
 
   constructor(
@@ -55,7 +55,7 @@ export class Tabs {
   }
 
   /** Opens a tab without telling the listener (restoring a saved state). */
-  open(id: ExportView): void {
+  open(id: ViewId): void {
     const view = this.views.find((v) => v.id === id);
     if (!view) return;
     this.openView = view;

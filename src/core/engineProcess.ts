@@ -82,7 +82,7 @@ async function modelFor(manifestPath?: string): Promise<AttentionModel> {
 function describe(model: AttentionModel, manifestPath: string): LoadedModelInfo {
   const m = model.manifest;
   return {
-    id: m.id, displayName: m.displayName, normaliser: m.normaliser, trainingContext: m.trainingContext,
+    id: m.id, displayName: m.displayName, summary: m.summary ?? m.displayName, normaliser: m.normaliser, trainingContext: m.trainingContext,
     layers: m.architecture.layers, heads: m.architecture.heads, provider: model.provider, skipped: model.skippedProviders,
     manifestPath,
   };
@@ -138,7 +138,8 @@ const handlers: Handlers = {
     try {
       const a = await run;
       // touch() ran before this analysis held any bytes: check the byte bound again now that its size is known
-      if (documents.get(p.docKey) === state) evict(p.docKey);
+      // (keyed like touch(): a second model's analysis lives under `${model}\0${docKey}`)
+      if (documents.get(key) === state) evict(key);
       const cappedByMemory = m.tokenCap(p.maxTokens, p.memoryBudgetMb ? p.memoryBudgetMb * 2 ** 20 : undefined) < p.maxTokens && a.totalTokens > a.length;
       return { analysed: a.analysed, length: a.length, cappedByMemory, reused, ms: performance.now() - t0, bytes: a.bytes };
     } finally {

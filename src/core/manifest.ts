@@ -18,6 +18,10 @@ export interface ModelManifest {
   /** Learned SSMax s per layer and head (SSMax-trained models only). */
   s: number[][] | null;
   eotId: number;
+  /** One line for pickers and the README: what this model is. */
+  summary?: string;
+  /** The shipped model this one is compared with by default (its counterpart: the other normaliser, or its source). */
+  counterpart?: string;
   provenance: Record<string, unknown>;
 }
 
@@ -52,6 +56,9 @@ export function parseManifest(text: string, file: string): ModelManifest {
   const a = m.architecture as Record<string, unknown> | undefined;
   if (!a || !isPosInt(a.layers) || !isPosInt(a.heads) || !isPosInt(a.headDim) || !isPosInt(a.vocabSize)) fail('architecture incomplete');
   if (!isPosInt(m.trainingContext)) fail('trainingContext missing');
+  if (typeof m.id !== 'string' || !/^[a-z0-9][a-z0-9._-]{0,63}$/.test(m.id)) fail('id must be a short lower-case name');
+  if (m.summary !== undefined && typeof m.summary !== 'string') fail('summary must be a string');
+  if (m.counterpart !== undefined && typeof m.counterpart !== 'string') fail('counterpart must be a model id');
   if (m.normaliser === 'ssmax') {
     const s = m.s;
     const ok = Array.isArray(s) && s.length === a!.layers && s.every((row) => Array.isArray(row) && row.length === a!.heads && row.every((v) => typeof v === 'number' && Number.isFinite(v)));

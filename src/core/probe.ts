@@ -1,6 +1,6 @@
 /**
- * The needle probe: the paper's key-information retrieval experiment, on a copy of the user's document.
- *
+ * The needle probe: a passkey test modelled on the paper's key-information retrieval experiment, on a copy of the
+ * user's document (never the document itself).
  * A key-value line ("PASSKEY = 48151") is planted at several depths of the document's first tokens, and the same key
  * is asked for at the end ("PASSKEY ="). For each depth and each model we record how much attention the asking token
  * puts on the value's tokens (every layer × head, under both views), and what the model predicts next (greedy, a few

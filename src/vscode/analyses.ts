@@ -5,6 +5,7 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { findModel, loadCatalogue, type CatalogueEntry } from '../core/catalogue';
 import { EngineClient, EngineError } from '../core/engineClient';
 import type { EngineMethods, FocusCurveResult, HeadsResult, LoadedModelInfo, RowsResult, TokensResult } from '../core/engineProtocol';
 import { tokenInfos } from '../core/tokenText';
@@ -93,10 +94,26 @@ export class AnalysisService implements vscode.Disposable {
     );
   }
 
+  /** The shipped models (read once; a broken install is logged and leaves only the default manifest). */
+  get catalogue(): readonly CatalogueEntry[] {
+    if (!this.shipped) {
+      try {
+        this.shipped = loadCatalogue(path.join(this.extensionPath, 'models'));
+      } catch (e) {
+        this.log.error(`the model catalogue could not be read: ${(e as Error).message}`);
+        this.shipped = [];
+      }
+    }
+    return this.shipped;
+  }
+  private shipped: CatalogueEntry[] | undefined;
+
   manifestPath(): string {
     const custom = this.config.modelPath;
     if (custom) return path.isAbsolute(custom) ? custom : path.resolve(vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? '', custom);
-    return path.join(this.extensionPath, 'models', `${this.config.model}.json`);
+    const chosen = findModel(this.catalogue, this.config.model);
+    if (!chosen && this.catalogue.length) this.log.warn(`attentionInspector.model "${this.config.model}" is not a shipped model; using ${this.catalogue[0].id}`);
+    return (chosen ?? this.catalogue[0])?.manifestPath ?? path.join(this.extensionPath, 'models', 'ssmax.json');
   }
 
   ensureModel(): Promise<LoadedModelInfo> {
@@ -155,10 +172,6 @@ export class AnalysisService implements vscode.Disposable {
 
   get(uri: string): DocumentAnalysis | undefined {
     return this.analyses.get(uri);
-  }
-
-  isTracked(uri: string): boolean {
-    return this.tracked.has(uri);
   }
 
   /** Analyses the document at its current version (or returns the one already running/done for it). */

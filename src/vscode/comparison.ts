@@ -1,11 +1,12 @@
 /**
- * Model comparison: the other shipped model (softmax-trained beside SSMax-trained, or the reverse) analyses the
+ * Model comparison: a second shipped model (by default the main one's counterpart: softmax-trained beside
+ * SSMax-trained, the retrofit beside its softmax source; `attentionInspector.compareModel` picks another) analyses the
  * inspected document too, so the panel can show both models' attention for the same token side by side. It runs in
  * the same model process (requests name the other model's manifest) and follows the primary analysis: a new
  * version of the document there starts one here, from the first changed token like any re-analysis.
  */
-import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { comparisonModel } from '../core/catalogue';
 import { EngineError } from '../core/engineClient';
 import type { LoadedModelInfo, RowsResult } from '../core/engineProtocol';
 import type { HeadChoice } from '../protocol';
@@ -29,7 +30,6 @@ export class ComparisonService implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
 
   constructor(
-    private readonly extensionPath: string,
     private readonly analyses: AnalysisService,
     private readonly config: Config,
     private readonly log: vscode.LogOutputChannel,
@@ -43,6 +43,15 @@ export class ComparisonService implements vscode.Disposable {
       // a closed document's second analysis is dropped with it (the model process would otherwise keep it until
       // its LRU bound evicts it)
       vscode.workspace.onDidCloseTextDocument((doc) => doc.uri.toString() === this.enabledFor && void this.enable(undefined)),
+      config.onDidChange((keys) => {
+        if (!keys.includes('compareModel')) return;
+        // another comparison model: drop the old one's analysis, then start over with the new one
+        const uri = this.enabledFor;
+        void this.enable(undefined).then(async () => {
+          this.other = undefined;
+          if (uri) await this.enable(uri);
+        });
+      }),
       analyses.onDidChangeModel(() => {
         this.other = undefined;
         this.state = undefined;
@@ -61,15 +70,12 @@ export class ComparisonService implements vscode.Disposable {
     this.disposables.push({ dispose: unsubscribe });
   }
 
-  /** The shipped model trained with the other normaliser than the primary one. */
+  /** The shipped model to compare the primary one with (never the primary itself). */
   otherManifestPath(): string | undefined {
     const primary = this.analyses.model;
     if (!primary) return undefined;
-    return path.join(this.extensionPath, 'models', `${primary.normaliser === 'ssmax' ? 'softmax' : 'ssmax'}.json`);
-  }
-
-  get comparedUri(): string | undefined {
-    return this.enabledFor;
+    const other = comparisonModel(this.analyses.catalogue.filter((e) => e.manifestPath !== primary.manifestPath), primary.id, this.config.compareModel);
+    return other?.manifestPath;
   }
 
   get current(): ComparisonState | undefined {

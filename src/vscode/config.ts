@@ -3,7 +3,7 @@
  * honoured only in trusted workspaces (package.json declares them restricted as well).
  */
 import * as vscode from 'vscode';
-import type { ProviderChoice } from '../core/providers';
+import { PROVIDER_CHOICES, type ProviderChoice } from '../core/providers';
 
 export const SECTION = 'attentionInspector';
 
@@ -15,7 +15,7 @@ export class Config implements vscode.Disposable {
 
   constructor() {
     this.subscription = vscode.workspace.onDidChangeConfiguration((e) => {
-      const changed = ['executionProvider', 'maxTokens', 'model', 'modelPath', 'defaultLayer', 'defaultHead', 'overlay', 'topK', 'memoryBudgetMb'].filter((k) =>
+      const changed = ['executionProvider', 'maxTokens', 'model', 'compareModel', 'modelPath', 'defaultLayer', 'defaultHead', 'overlay', 'topK', 'memoryBudgetMb'].filter((k) =>
         e.affectsConfiguration(`${SECTION}.${k}`),
       );
       if (changed.length) this.emitter.fire(changed);
@@ -28,13 +28,18 @@ export class Config implements vscode.Disposable {
 
   get executionProvider(): ProviderChoice {
     const v = this.cfg.get<string>('executionProvider', 'auto');
-    return (['auto', 'cuda', 'dml', 'coreml', 'cpu'] as const).find((p) => p === v) ?? 'auto';
+    return PROVIDER_CHOICES.find((p) => p === v) ?? 'auto';
   }
   get maxTokens(): number {
     return clampInt(this.cfg.get<number>('maxTokens', 32768), 16, 131072, 32768);
   }
-  get model(): 'ssmax' | 'softmax' {
-    return this.cfg.get<string>('model') === 'softmax' ? 'softmax' : 'ssmax';
+  /** The id of a shipped model (models/catalogue.json); an unknown id falls back to the first shipped model. */
+  get model(): string {
+    return textSetting(this.cfg.get<unknown>('model'), 'ssmax');
+  }
+  /** The shipped model Compare runs beside the main one: an id, or `auto` (the main model's counterpart). */
+  get compareModel(): string {
+    return textSetting(this.cfg.get<unknown>('compareModel'), 'auto');
   }
   /** A custom manifest path, or undefined when unset or when the workspace is not trusted. */
   get modelPath(): string | undefined {
@@ -64,6 +69,10 @@ export class Config implements vscode.Disposable {
     this.subscription.dispose();
     this.emitter.dispose();
   }
+}
+
+function textSetting(v: unknown, fallback: string): string {
+  return typeof v === 'string' && v.trim() ? v.trim() : fallback;
 }
 
 function clampInt(v: unknown, min: number, max: number, fallback: number): number {

@@ -5,7 +5,7 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { ExportFormat, ExportView } from '../protocol';
+import type { ExportFormat, ViewId } from '../protocol';
 
 const FILTERS: Record<ExportFormat, Record<string, string[]>> = {
   png: { 'PNG image': ['png'] },
@@ -15,12 +15,12 @@ const FILTERS: Record<ExportFormat, Record<string, string[]>> = {
 };
 
 /** `${document name}-${view}.${format}`, e.g. "long_sample.py-focus.svg". */
-export function exportFileName(documentUri: string, view: ExportView, format: ExportFormat): string {
+export function exportFileName(documentUri: string, view: ViewId, format: ExportFormat): string {
   const base = path.posix.basename(vscode.Uri.parse(documentUri).path) || 'document';
   return `${base}-${view}.${format}`;
 }
 
-export async function saveExport(documentUri: string, view: ExportView, format: ExportFormat, data: string): Promise<void> {
+export async function saveExport(documentUri: string, view: ViewId, format: ExportFormat, data: string): Promise<void> {
   const doc = vscode.Uri.parse(documentUri);
   const folder = vscode.workspace.workspaceFolders?.[0]?.uri ?? (doc.scheme === 'file' ? vscode.Uri.joinPath(doc, '..') : undefined);
   const name = exportFileName(documentUri, view, format);

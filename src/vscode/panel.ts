@@ -5,7 +5,8 @@
  */
 import * as vscode from 'vscode';
 import type { LoadedModelInfo, RowsResult } from '../core/engineProtocol';
-import { FOCUS_CURVE_POINTS, isWebviewState, parseWebviewMessage, type AttentionPayload, type ExportFormat, type ExportView, type HostToWebview, type ProbePayload, type ModelInfo, type TokenInfo, type WebviewToHost } from '../protocol';
+import { PROVIDER_LABEL } from '../core/providers';
+import { FOCUS_CURVE_POINTS, isWebviewState, parseWebviewMessage, type AttentionPayload, type ExportFormat, type ViewId, type HostToWebview, type ProbePayload, type ModelInfo, type TokenInfo, type WebviewToHost } from '../protocol';
 import { makeNonce, renderWebviewHtml } from '../webviewHtml';
 import type { AnalysisService, DocumentAnalysis } from './analyses';
 import type { ComparisonService } from './comparison';
@@ -26,7 +27,7 @@ export interface PanelDeps {
   /** Runs the needle probe on the panel's document (the "Probe Key Retrieval" command). */
   runProbe: (uri: string) => void;
   /** Saves an export the webview made, where the user chooses. */
-  saveExport: (uri: string, view: ExportView, format: ExportFormat, data: string) => Promise<void>;
+  saveExport: (uri: string, view: ViewId, format: ExportFormat, data: string) => Promise<void>;
 }
 
 export class AttentionPanel implements vscode.Disposable {
@@ -336,7 +337,7 @@ function postedSummary(msg: HostToWebview): PostedMessage {
 
 /** A loaded model as the webview sees it. */
 export function toModelInfo(m: LoadedModelInfo): ModelInfo {
-  return { id: m.id, displayName: m.displayName, normaliser: m.normaliser, trainingContext: m.trainingContext, layers: m.layers, heads: m.heads, executionProvider: m.provider.toUpperCase() };
+  return { id: m.id, displayName: m.displayName, summary: m.summary, normaliser: m.normaliser, trainingContext: m.trainingContext, layers: m.layers, heads: m.heads, executionProvider: PROVIDER_LABEL[m.provider] };
 }
 
 export function toPayload(a: DocumentAnalysis, rows: RowsResult, head: AttentionPayload['head'], lines: TokenInfo[]): AttentionPayload {

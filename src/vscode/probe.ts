@@ -1,8 +1,9 @@
 /**
- * The "Probe Key Retrieval" command: the paper's key-information experiment on the user's own document. A
- * key-value line is planted at five depths of a copy of the document's first N tokens (the copy is a string in the
- * model process: the document is only read), both shipped models are asked for the value at the end, and the panel
- * shows the attention on the value and each model's answer as the results arrive.
+ * The "Probe Key Retrieval" command: a passkey test modelled on the paper's key-retrieval experiment, on the user's
+ * own document. A key-value line is planted at five depths of a copy of the document's first N tokens (the copy is a
+ * string in the model process: the document is only read), the main model and the one Compare uses beside it are
+ * asked for the value at the end, and the panel shows the attention on the value and each model's answer as the
+ * results arrive.
  */
 import * as path from 'node:path';
 import { randomInt } from 'node:crypto';
@@ -13,8 +14,9 @@ import type { ProbePayload } from '../protocol';
 import type { AnalysisService } from './analyses';
 
 export interface ProbeDeps {
-  extensionPath: string;
   analyses: AnalysisService;
+  /** The manifest of the model probed beside the main one (the comparison model), if any. */
+  secondModel: () => string | undefined;
   log: vscode.LogOutputChannel;
   /** The document the command is for when none is given: the active editor's, else the panel's. */
   targetDocument: () => Promise<vscode.TextDocument | undefined>;
@@ -58,7 +60,8 @@ export async function probeKeyRetrieval(deps: ProbeDeps, uri?: vscode.Uri, conte
   if (!context) return undefined;
 
   const value = String(randomInt(10000, 100000));
-  const models = ['ssmax', 'softmax'].map((v) => path.join(deps.extensionPath, 'models', `${v}.json`));
+  const second = deps.secondModel();
+  const models = [model.manifestPath, ...(second && second !== model.manifestPath ? [second] : [])];
   const payload: ProbePayload = {
     fileName: doc.fileName,
     needle: needleLine(DEFAULT_PROBE.key, value),

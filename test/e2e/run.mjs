@@ -303,6 +303,40 @@ describe('Attention Inspector in real VS Code (code-server + Chromium)', { timeo
       await wb.command('Attention: Compare Models Side by Side'); // off again: frees the other model's analysis
     });
 
+    it('"Attention: Select Comparison Model" lists every shipped model; picking the retrofit shows it beside the main model', { timeout: 240_000 }, async () => {
+      const quick = wb.page.locator('.quick-input-widget');
+      const pickRow = async (filter, label) => {
+        await quick.locator('.monaco-list-row', { hasText: 'Automatic' }).first().waitFor({ timeout: 30_000 });
+        await quick.locator('input').fill(filter);
+        await quick.locator('.monaco-list-row.focused', { hasText: label }).first().waitFor({ timeout: 15_000 });
+        await wb.page.keyboard.press('Enter');
+      };
+      await wb.command('Attention: Select Comparison Model', { waitHidden: false });
+      await quick.locator('.monaco-list-row', { hasText: 'Automatic' }).first().waitFor({ timeout: 30_000 });
+      const labels = await quick.locator('.monaco-list-row').allInnerTexts();
+      log(`comparison picker: ${JSON.stringify(labels.map((l) => l.split('\n')[0]))}`);
+      for (const want of ['Automatic', 'SSMax-trained', 'softmax-trained', 'retrofit']) {
+        assert.ok(labels.some((l) => l.includes(want)), `the picker lists ${want}`);
+      }
+      await wb.shot('comparison-picker');
+      await quick.locator('input').fill('retrofit 4.2M');
+      await quick.locator('.monaco-list-row.focused', { hasText: 'retrofit 4.2M' }).first().waitFor({ timeout: 15_000 });
+      await wb.page.keyboard.press('Enter');
+      const web = wb.webview();
+      await web.locator('#tab-compare').click();
+      const sides = web.locator('#panel-compare .compare-side');
+      const models = await wb.waitFor('the retrofit beside the main model, with numbers', async () => {
+        const ids = await sides.evaluateAll((s) => s.map((x) => ({ model: x.dataset.model, numbers: x.querySelectorAll('[data-stat][data-value]').length })));
+        return { ok: ids.length === 2 && ids.some((x) => x.model === 'retrofit') && ids.every((x) => x.numbers > 0), ids };
+      }, 200_000, 500);
+      log(`compare with the retrofit: ${JSON.stringify(models.ids)}`);
+      await wb.shot('compare-retrofit');
+      // back to the automatic choice (comparison stays on), then off
+      await wb.command('Attention: Select Comparison Model', { waitHidden: false });
+      await pickRow('Automatic', 'Automatic');
+      await wb.command('Attention: Compare Models Side by Side');
+    });
+
     it('"Attention: Probe Key Retrieval" plants the key in a copy and shows both models at every depth', { timeout: 240_000 }, async () => {
       const quick = wb.page.locator('.quick-input-widget');
       await wb.command('Attention: Probe Key Retrieval', { waitHidden: false });

@@ -62,6 +62,39 @@ suite('Views (extension host)', () => {
     assert.equal(api.comparison(), undefined, 'turning comparison off frees its analysis');
   });
 
+  test('every shipped model is selectable: the retrofit as the comparison model, then as the main model', async () => {
+    const ids = api.catalogue();
+    assert.deepEqual(ids.slice(0, 3), ['ssmax', 'softmax', 'retrofit'], 'the pair and the retrofit are shipped, in this order');
+    const cfg = () => vscode.workspace.getConfiguration('attentionInspector');
+    await cfg().update('compareModel', 'retrofit', vscode.ConfigurationTarget.Global);
+    try {
+      const { doc } = await compareOn(text.slice(0, 3000));
+      const c = await until('the retrofit to analyse the document beside the main model', () => {
+        const s = api.comparison();
+        return s?.modelId === 'retrofit' && s.uri === doc.uri.toString() && s.done ? s : undefined;
+      }, 60_000, 100);
+      assert.equal(c.normaliser, 'ssmax', 'the retrofit runs SSMax');
+      await vscode.commands.executeCommand('attentionInspector.compareModels');
+      assert.equal(api.selection().comparison, false);
+    } finally {
+      await cfg().update('compareModel', undefined, vscode.ConfigurationTarget.Global);
+    }
+    await cfg().update('model', 'retrofit', vscode.ConfigurationTarget.Global);
+    try {
+      await until('the retrofit to be the main model', () => api.model()?.id === 'retrofit', 60_000, 100);
+      const { doc } = await openUntitled(text.slice(0, 2000));
+      await vscode.commands.executeCommand('attentionInspector.inspect');
+      await api.whenIdle(doc.uri.toString());
+      const a = api.analysis(doc.uri.toString());
+      assert.ok(a?.done && a.analysed > 100, 'the retrofit analyses a document');
+      assert.equal(api.model()?.normaliser, 'ssmax');
+      await closeDocument(doc);
+    } finally {
+      await cfg().update('model', undefined, vscode.ConfigurationTarget.Global);
+      await until('the default model back', () => api.model()?.id === 'ssmax', 60_000, 100);
+    }
+  });
+
   test('closing the compared document drops the other model\'s analysis of it, in the host and in the model process', async () => {
     const { doc } = await compareOn(text.slice(6000, 10_000));
     const uri = doc.uri.toString();

@@ -13,7 +13,7 @@ import type { Analysis } from '../../src/core/analysis';
 import { EngineClient, EngineError } from '../../src/core/engineClient';
 import type { EngineResponse } from '../../src/core/engineProtocol';
 import { loadModelFiles, ModelFileError, parseManifest } from '../../src/core/manifest';
-import { AttentionModel, MAX_SCORE_FLOATS, CancelledError } from '../../src/core/model';
+import { AttentionModel, MAX_SCORE_FLOATS, CancelledError, thisHost } from '../../src/core/model';
 import { createWithFallback, describeFallback, providerOrder, type ProviderName } from '../../src/core/providers';
 import { tokenInfos } from '../../src/core/tokenText';
 import { modelsDir, ROOT } from './paths';
@@ -433,6 +433,29 @@ describe('hardening: the model process keeps its memory bounded', () => {
     }
   });
 
+  it("a second model's analyses (Compare) are bounded by bytes as soon as they finish, like the main model's", async () => {
+    const other = path.join(path.dirname(MANIFEST), 'softmax.json');
+    const probe = new EngineClient(ENGINE);
+    await probe.request('load', { manifestPath: MANIFEST, provider: 'cpu', threads: 1 });
+    const one = (await probe.request('analyse', { docKey: 'probe', version: 1, text: text(0), maxTokens: 4096 })).bytes;
+    probe.dispose();
+    const limit = Math.floor(2.5 * one);
+    const client = new EngineClient(ENGINE, () => undefined, { ATTENTION_INSPECTOR_MAX_ANALYSIS_BYTES: String(limit) });
+    try {
+      await client.request('load', { manifestPath: MANIFEST, provider: 'cpu', threads: 1 });
+      await client.request('loadOther', { manifestPath: other });
+      for (const i of [0, 1, 2]) {
+        await client.request('analyse', { docKey: `c${i}`, model: other, version: 1, text: text(i), maxTokens: 4096 });
+        const mem = await client.request('memory', {});
+        // before the fix the check after an analysis looked the second model's analysis up under the wrong key
+        assert.ok(mem.bytes <= limit, `after c${i} of the second model: ${mem.bytes} bytes held, bound ${limit}`);
+      }
+      assert.deepEqual((await client.request('memory', {})).docKeys, [`${other}\0c1`, `${other}\0c2`]);
+    } finally {
+      client.dispose();
+    }
+  });
+
   it('cappedByMemory: a memory budget below maxTokens × bytesPerToken caps the analysis and the result says so; maxTokens alone does not', async () => {
     const client = new EngineClient(ENGINE);
     try {
@@ -469,6 +492,9 @@ describe('hardening: model manifest validation names the file', () => {
     ['an unknown normaliser', (m) => ({ ...m, normaliser: 'sparsemax' }), /normaliser/],
     ['non-numeric layers', (m) => ({ ...m, architecture: { ...m.architecture, layers: '4' } }), /architecture incomplete/],
     ['no trainingContext', (m) => ({ ...m, trainingContext: 0 }), /trainingContext/],
+    ['an id that is a path', (m) => ({ ...m, id: '../../etc/passwd' }), /id must be/],
+    ['a summary that is not text', (m) => ({ ...m, summary: 42 }), /summary/],
+    ['a counterpart that is not an id', (m) => ({ ...m, counterpart: ['softmax'] }), /counterpart/],
     ['not JSON', () => '{"format": ', /not valid JSON/],
   ];
   for (const [name, mutate, detail] of cases) {
@@ -512,20 +538,42 @@ describe('hardening: model manifest validation names the file', () => {
 });
 
 describe('hardening: execution providers', () => {
-  it('orders providers per platform, and an explicit choice falls back only to the CPU', () => {
-    assert.deepEqual(providerOrder('auto', 'linux'), ['cuda', 'cpu']);
-    assert.deepEqual(providerOrder('auto', 'win32'), ['cuda', 'dml', 'cpu']);
-    assert.deepEqual(providerOrder('auto', 'darwin'), ['coreml', 'cpu']);
-    assert.deepEqual(providerOrder('auto', 'freebsd'), ['cpu']);
-    for (const p of ['linux', 'win32', 'darwin'] as const) assert.deepEqual(providerOrder('cpu', p), ['cpu']);
-    assert.deepEqual(providerOrder('cuda', 'linux'), ['cuda', 'cpu']);
-    assert.deepEqual(providerOrder('dml', 'win32'), ['dml', 'cpu']);
-    assert.deepEqual(providerOrder('coreml', 'darwin'), ['coreml', 'cpu']);
+  it('orders providers per platform (what onnxruntime-node 1.30 ships there), and an explicit choice falls back only to the CPU', () => {
+    const host = (platform: NodeJS.Platform, arch: string, cudaInstalled = false) => ({ platform, arch, cudaInstalled });
+    assert.deepEqual(providerOrder('auto', host('linux', 'x64')), ['webgpu', 'cpu'], 'no CUDA without its libraries');
+    assert.deepEqual(providerOrder('auto', host('linux', 'x64', true)), ['cuda', 'webgpu', 'cpu']);
+    assert.deepEqual(providerOrder('auto', host('linux', 'arm64', true)), ['cpu'], 'linux-arm64 ships only the CPU provider');
+    assert.deepEqual(providerOrder('auto', host('win32', 'x64', true)), ['dml', 'webgpu', 'cpu'], 'no CUDA on Windows at all');
+    assert.deepEqual(providerOrder('auto', host('win32', 'arm64')), ['dml', 'webgpu', 'cpu']);
+    assert.deepEqual(providerOrder('auto', host('darwin', 'arm64')), ['coreml', 'webgpu', 'cpu']);
+    assert.deepEqual(providerOrder('auto', host('darwin', 'x64')), ['cpu']);
+    assert.deepEqual(providerOrder('auto', host('freebsd', 'x64')), ['cpu']);
+    for (const p of ['linux', 'win32', 'darwin'] as const) assert.deepEqual(providerOrder('cpu', host(p, 'x64')), ['cpu']);
+    assert.deepEqual(providerOrder('cuda', host('linux', 'x64')), ['cuda', 'cpu'], 'an explicit choice is tried, so its failure is explained');
+    assert.deepEqual(providerOrder('webgpu', host('linux', 'x64')), ['webgpu', 'cpu']);
+    assert.deepEqual(providerOrder('dml', host('win32', 'x64')), ['dml', 'cpu']);
+    assert.deepEqual(providerOrder('coreml', host('darwin', 'arm64')), ['coreml', 'cpu']);
+  });
+
+  it('on this machine (no GPU adapter, no CUDA libraries) auto tries WebGPU for real, says why it was skipped, and runs on the CPU', async () => {
+    const host = thisHost();
+    if (host.platform !== 'linux' || host.arch !== 'x64' || host.cudaInstalled) {
+      assert.fail(`this test describes the CI machine (linux-x64 without CUDA libraries); here: ${JSON.stringify(host)}`);
+    }
+    const model = await AttentionModel.load({ manifestPath: MANIFEST, provider: 'auto', threads: 1 });
+    try {
+      assert.equal(model.provider, 'cpu');
+      assert.deepEqual(model.skippedProviders.map((s) => s.provider), ['webgpu']);
+      assert.match(model.skippedProviders[0].reason, /adapter/i, 'onnxruntime says there is no WebGPU adapter');
+      assert.match(describeFallback({ provider: model.provider, skipped: model.skippedProviders }) ?? '', /runs on CPU: WebGPU was skipped/);
+    } finally {
+      await model.dispose();
+    }
   });
 
   it('createWithFallback keeps one reason per skipped provider, and describeFallback names them all', async () => {
     const tried: ProviderName[] = [];
-    const result = await createWithFallback(providerOrder('auto', 'win32'), async (p) => {
+    const result = await createWithFallback(['cuda', 'dml', 'cpu'], async (p) => {
       tried.push(p);
       if (p === 'cuda') throw new Error('LoadLibrary failed with error 126 "onnxruntime_providers_cuda.dll"\nsecond line of detail');
       if (p === 'dml') throw new Error('DirectML device creation failed');
@@ -601,7 +649,7 @@ describe('hardening: execution providers', () => {
     });
     try {
       assert.equal(model.provider, 'cpu');
-      assert.deepEqual(model.skippedProviders.map((s) => s.provider), providerOrder('auto', process.platform).slice(0, -1));
+      assert.deepEqual(model.skippedProviders.map((s) => s.provider), providerOrder('auto', thisHost()).slice(0, -1));
       const a = await model.analyse('print("still works")\n', { maxTokens: 100 });
       assert.ok(a.done && a.length > 0);
     } finally {

@@ -1,4 +1,5 @@
-// The stand-in host's data. If test/webview/fixture.json exists (generated from the real model) it is used
+// The stand-in host's data. If out/test/webview-fixture.json exists (generated from the real shipped models by
+// test/tools/makeWebviewFixture.ts, which `npm test` runs before the webview tests) it is used
 // as is: { document: <the 'document' HostToWebview message>, attention: { "<position>": AttentionPayload } }
 // for the default head, heads: { "<position>": HeadsPayload }, focus: { "<layer>:<head>": FocusCurvePayload },
 // comparison: { model, attention: { "<position>": AttentionPayload } } (the other shipped model), and, once the
@@ -9,7 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
-const FIXTURE_JSON = here('./fixture.json');
+const FIXTURE_JSON = here('../../out/test/webview-fixture.json');
 const SAMPLE = here('../../media/sample/long_sample.py');
 const SSMAX_S = 0.43;
 const TOP_K = 10;
@@ -32,7 +33,7 @@ export function documentMessage(uri, text, { fileName = uri.split('/').pop(), ve
     type: 'document',
     doc: { uri, fileName, version, tokens, totalTokens: all.length, maxTokens: cap ?? 8192 },
     model: {
-      id: 'fixture-ssmax', displayName: 'Fixture Tiny (SSMax)', normaliser: 'ssmax', trainingContext: 512,
+      id: 'fixture-ssmax', displayName: 'Fixture Tiny (SSMax)', summary: 'a stand-in model for the webview test', normaliser: 'ssmax', trainingContext: 512,
       layers: 4, heads: 4, executionProvider: 'CPU',
     },
   };
@@ -95,7 +96,7 @@ export function loadFixture() {
   if (existsSync(FIXTURE_JSON)) {
     const json = JSON.parse(readFileSync(FIXTURE_JSON, 'utf8'));
     return {
-      source: 'fixture.json', document: json.document, attention: json.attention, text: documentText(json.document),
+      source: 'webview-fixture.json, from the shipped models', document: json.document, attention: json.attention, text: documentText(json.document),
       heads: json.heads ?? {}, focus: json.focus ?? {}, comparison: json.comparison, probe: json.probe,
     };
   }

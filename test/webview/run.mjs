@@ -702,7 +702,7 @@ describe(`webview in Chromium (fixture: ${fixture.source}, ${doc.tokens.length} 
     assert.deepEqual(await host.waitFor((m) => m.type === 'runProbe', from), { type: 'runProbe' });
   });
 
-  it('Probe: renders the real ProbePayload (depth × model: weights on the needle, answers)', { skip: fixture.probe ? false : 'fixture.json has no probe yet (the host side adds it)' }, async () => {
+  it('Probe: renders the real ProbePayload (depth × model: weights on the needle, answers)', { skip: fixture.probe ? false : 'the synthetic fixture has no probe (run node out/test/tools/makeWebviewFixture.js)' }, async () => {
     const { page } = panel;
     await openTab(page, 'probe');
     const probe = fixture.probe;

@@ -20,7 +20,7 @@ export function probeChart(probe: ProbePayload): SVGSVGElement {
   for (const [modelId, info] of models) {
     const area: PlotArea = { left: 60 + index * (panelWidth + 70), top: 54, width: panelWidth, height: 170 };
     const g = svgElement('g', { 'data-model': modelId }, 'chart-panel');
-    g.append(svgText(`${info.displayName} (trained with ${NORMALISER_NAME[info.normaliser]})`, { x: area.left, y: 14 }, 'chart-text chart-panel-title'));
+    g.append(svgText(`${info.displayName} (own normaliser ${NORMALISER_NAME[info.normaliser]})`, { x: area.left, y: 14 }, 'chart-text chart-panel-title'));
     // Per-panel legend: which view is this model's own differs between the panels.
     let lx = area.left;
     for (const norm of ['softmax', 'ssmax'] as const) {

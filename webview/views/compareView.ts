@@ -1,5 +1,5 @@
 /**
- * The "Compare" tab: the other shipped model (trained with the other normaliser) beside this one, for the same
+ * The "Compare" tab: a second shipped model (by default the counterpart of this one) beside this one, for the same
  * token and head. The switch posts setComparison (the host then analyses the document with that model too and
  * sends ComparisonPayloads); each side shows its focus statistics and top-k under both views, the model's own
  * marked. The figure is a bar chart of the four max weights and normalised entropies.
@@ -40,7 +40,7 @@ export class CompareView implements InspectorView {
     const bar = document.createElement('div');
     bar.className = 'view-toolbar';
     this.toggle.element.id = 'comparison-toggle';
-    this.toggle.element.title = 'Analyse the document with the other shipped model too (trained with the other normaliser) and show it beside this one';
+    this.toggle.element.title = 'Analyse the document with a second shipped model too (by default the counterpart of this one; setting attentionInspector.compareModel) and show it beside this one';
     this.toggle.onChange((on) => {
       this.on = on;
       this.render();
@@ -110,7 +110,7 @@ export class CompareView implements InspectorView {
   private render(): void {
     this.chart = undefined;
     if (!this.on) {
-      this.body.replaceChildren(placeholder('Turn on the comparison to run the other shipped model (trained with the other normaliser) on this document and see both side by side.'));
+      this.body.replaceChildren(placeholder('Turn on the comparison to run a second shipped model (by default this one\'s counterpart: softmax- beside SSMax-trained, the retrofit beside its softmax source) on this document and see both side by side.'));
       return;
     }
     const c = this.comparison;
@@ -148,7 +148,7 @@ export class CompareView implements InspectorView {
 }
 
 function shortName(model: ModelInfo): string {
-  return `${NORMALISER_NAME[model.normaliser]}-trained`;
+  return model.displayName;
 }
 
 function sideColumn(side: Side): HTMLElement {
@@ -162,7 +162,7 @@ function sideColumn(side: Side): HTMLElement {
   title.textContent = `${side.key === 'current' ? 'This model' : 'Other model'}: ${model.displayName}`;
   const sub = document.createElement('p');
   sub.className = 'compare-sub';
-  sub.textContent = `trained with ${NORMALISER_NAME[own]} · token ${a.position}, n = ${a.n}, ${headLabel(a.head)}`;
+  sub.textContent = `own normaliser ${NORMALISER_NAME[own]} · token ${a.position}, n = ${a.n}, ${headLabel(a.head)}`;
 
   const table = document.createElement('table');
   table.className = 'data-table compare-stats';

@@ -1,7 +1,7 @@
 /** The "Focus vs length" tab: focusChart.ts for the selected head's FocusCurvePayload. */
 import { headLabel, type FocusCurvePayload, type Normaliser } from '../../src/protocol';
 import { focusChart } from '../charts/focusChart';
-import { NORMALISER_NAME } from '../format';
+import { focusCaption } from '../focusCaption';
 import { placeholder, type InspectorView, type ViewData } from './view';
 
 export class FocusView implements InspectorView {
@@ -66,10 +66,7 @@ export class FocusView implements InspectorView {
     this.chart = focusChart({ curve: c, own: this.own, selectedN: this.selectedN, headLabel: headLabel(c.head) });
     const caption = document.createElement('p');
     caption.className = 'view-caption';
-    caption.textContent =
-      `${headLabel(c.head)}, every query position of the first ${c.analysedTokens} tokens, ${c.n.length} log-spaced bins of n. ` +
-      `Past the training length (${c.trainingContext}) softmax's focus fades as n grows; SSMax's scale s·ln n keeps it. ` +
-      `${NORMALISER_NAME[this.own]} is the model's own normaliser.`;
+    caption.textContent = focusCaption(c, this.own, headLabel(c.head));
     this.element.replaceChildren(this.chart, caption);
   }
 }

@@ -1,8 +1,8 @@
 /**
  * What every tab of the views area provides: its panel content, the figure to save as SVG/PNG, and the rows and
- * statistics it shows, to save as CSV/JSON (export/exporter.ts turns these into files).
+ * statistics it shows, to save as CSV/JSON (webview/export/ turns these into files).
  */
-import type { ExportView } from '../../src/protocol';
+import type { ViewId } from '../../src/protocol';
 
 export type Cell = string | number | boolean;
 
@@ -21,7 +21,7 @@ export interface ViewData {
 }
 
 export interface InspectorView {
-  readonly id: ExportView;
+  readonly id: ViewId;
   /** The tab's label. */
   readonly label: string;
   readonly element: HTMLElement;
