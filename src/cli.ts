@@ -1,28 +1,30 @@
 #!/usr/bin/env node
 /**
  * Command-line entry over the same core as the extension:
- *   npx attention-inspector FILE --at LINE:COL [--json] [--model ssmax|softmax|MANIFEST] [--top K]
- *                               [--max-tokens N] [--provider auto|cuda|dml|coreml|cpu]
- *   npx attention-inspector FILE --probe [--context N] [--depths 0,0.5,1] [--json]
- *   npx attention-inspector FILE --focus [--model ssmax|softmax|MANIFEST] [--json]
+ *   npx attention-inspector FILE --at LINE:COL [--json] [--model ID|MANIFEST] [--top K]
+ *                               [--max-tokens N] [--provider auto|webgpu|cuda|dml|coreml|cpu]
+ *   npx attention-inspector FILE --probe [--models ssmax,softmax] [--context N] [--depths 0,0.5,1] [--json]
+ *   npx attention-inspector FILE --focus [--model ID|MANIFEST] [--json]
  * Prints, for the token at LINE:COL (1-based), the top attended tokens of every layer × head under softmax and
  * SSMax, their focus statistics, and the timings. With --probe, runs the needle probe (src/core/probe.ts) on a copy
- * of FILE's first N tokens with both shipped models.
+ * of FILE's first N tokens with the models named (shipped ids from models/catalogue.json, or manifest paths).
+ * --model takes a shipped id (ssmax, softmax, retrofit, ...) or a manifest path.
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
+import { findModel, loadCatalogue } from './core/catalogue';
 import { AttentionModel } from './core/model';
 import { DEFAULT_PROBE, needleLine, runProbe } from './core/probe';
 import { focusCurve } from './core/views';
 import type { ProviderChoice } from './core/providers';
-import { PROVIDER_LABEL } from './core/providers';
+import { PROVIDER_CHOICES, PROVIDER_LABEL } from './core/providers';
 import { tokenAtOffset, tokenInfos, tokenLabel } from './core/tokenText';
 
 const USAGE =
-  'usage: attention-inspector FILE --at LINE:COL [--json] [--model ssmax|softmax|MANIFEST] [--top K] [--max-tokens N] [--provider auto|cpu|cuda|dml|coreml]\n' +
-  '       attention-inspector FILE --probe [--context N] [--depths 0,0.25,0.5,0.75,1] [--json] [--provider ...]\n' +
-  '       attention-inspector FILE --focus [--model ssmax|softmax|MANIFEST] [--max-tokens N] [--json]';
+  'usage: attention-inspector FILE --at LINE:COL [--all] [--json] [--model ID|MANIFEST] [--top K] [--max-tokens N] [--provider auto|cpu|webgpu|cuda|dml|coreml]\n' +
+  '       attention-inspector FILE --probe [--models ID,ID,...] [--context N] [--depths 0,0.25,0.5,0.75,1] [--json] [--provider ...]\n' +
+  '       attention-inspector FILE --focus [--model ID|MANIFEST] [--max-tokens N] [--json]';
 
 /**
  * The focus-vs-length view in numbers: mean over every head of the max weight and normalised entropy, under both
@@ -66,10 +68,21 @@ async function focus(file: string, manifestPath: string, maxTokens: number, prov
   return 0;
 }
 
-async function probe(file: string, contextTokens: number, depths: number[], provider: ProviderChoice, json: boolean): Promise<number> {
+const MODELS_DIR = path.join(__dirname, '..', 'models');
+
+/** A shipped model's id (models/catalogue.json) or a path to a manifest. */
+function resolveModel(idOrPath: string): string {
+  const shipped = findModel(loadCatalogue(MODELS_DIR), idOrPath);
+  if (shipped) return shipped.manifestPath;
+  if (!/[\\/]|\.json$/.test(idOrPath)) {
+    throw new Error(`unknown model "${idOrPath}": shipped models are ${loadCatalogue(MODELS_DIR).map((e) => e.id).join(', ')} (or give a manifest path)`);
+  }
+  return path.resolve(idOrPath);
+}
+
+async function probe(file: string, manifests: string[], contextTokens: number, depths: number[], provider: ProviderChoice, json: boolean): Promise<number> {
   const text = readFileSync(file, 'utf8');
-  const modelsDir = path.join(__dirname, '..', 'models');
-  const models = await Promise.all(['ssmax', 'softmax'].map((v) => AttentionModel.load({ manifestPath: path.join(modelsDir, `${v}.json`), provider })));
+  const models = await Promise.all(manifests.map((manifestPath) => AttentionModel.load({ manifestPath, provider })));
   const t0 = performance.now();
   const pct = (v: number) => `${(v * 100).toFixed(2).padStart(6)}%`;
   if (!json) console.log(`needle "${needleLine(DEFAULT_PROBE.key, DEFAULT_PROBE.value)}" in the first ${contextTokens} tokens of ${file}; weight of the last question token on the value (best head by the model's own view · mean of all heads)`);
@@ -93,6 +106,27 @@ async function probe(file: string, contextTokens: number, depths: number[], prov
   return 0;
 }
 
+function positiveInt(flag: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} must be a positive whole number, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+/** Why a query past the cap has no answer, and what it would take to get one. */
+export function pastCap(at: string, position: number, total: number, maxTokens: number, bytesPerToken: number): string {
+  const n = position + 1;
+  const mb = (n * bytesPerToken) / 2 ** 20;
+  // the full analysis grows about quadratically with n: 84 s at 32,768 tokens on a 2-core machine
+  // (bench/results/2026-11-24-vm.md); the prefix up to the query is what it costs
+  const seconds = 84 * (n / 32768) ** 2;
+  const time = seconds < 90 ? `${Math.max(1, Math.round(seconds))} s` : `${Math.round(seconds / 60)} min`;
+  return (
+    `${at} is token ${position.toLocaleString('en-US')} (0-based) of ${total.toLocaleString('en-US')}, past --max-tokens ${maxTokens.toLocaleString('en-US')}. ` +
+    `Rerun with --max-tokens ${n} to reach it: the analysis of its ${n.toLocaleString('en-US')}-token prefix holds about ${Math.round(mb)} MB ` +
+    `and takes roughly ${time} on a 2-core CPU (it grows about as n²).`
+  );
+}
+
 function offsetOf(text: string, line: number, col: number): number {
   let offset = 0;
   for (let l = 1; l < line; l++) {
@@ -109,25 +143,29 @@ async function main(): Promise<number> {
     options: {
       at: { type: 'string' },
       json: { type: 'boolean', default: false },
-      model: { type: 'string', default: 'ssmax' },
+      model: { type: 'string' },
+      models: { type: 'string', default: 'ssmax,softmax' },
       top: { type: 'string', default: '5' },
       'max-tokens': { type: 'string', default: '32768' },
       provider: { type: 'string', default: 'auto' },
       probe: { type: 'boolean', default: false },
+      all: { type: 'boolean', default: false },
       focus: { type: 'boolean', default: false },
       context: { type: 'string', default: '4096' },
       depths: { type: 'string', default: DEFAULT_PROBE.depths.join(',') },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
+  const provider = PROVIDER_CHOICES.find((p) => p === values.provider);
+  if (!provider) throw new Error(`--provider must be one of ${PROVIDER_CHOICES.join(', ')}, got ${values.provider}`);
   if (!values.help && positionals.length === 1 && values.probe) {
+    if (values.model !== undefined) throw new Error('--model does not apply to --probe, which runs several models: use --models ID,ID');
     const depths = values.depths.split(',').map(Number);
     if (depths.some((d) => !(d >= 0 && d <= 1))) throw new Error('--depths must be numbers between 0 and 1');
-    return probe(positionals[0], Number(values.context), depths, values.provider as ProviderChoice, values.json);
+    return probe(positionals[0], values.models.split(',').map((m) => resolveModel(m.trim())), positiveInt('--context', values.context), depths, provider, values.json);
   }
-  const modelsDir = path.join(__dirname, '..', 'models');
-  const manifestPath = values.model === 'ssmax' || values.model === 'softmax' ? path.join(modelsDir, `${values.model}.json`) : path.resolve(values.model);
-  if (!values.help && positionals.length === 1 && values.focus) return focus(positionals[0], manifestPath, Number(values['max-tokens']), values.provider as ProviderChoice, values.json);
+  const manifestPath = resolveModel(values.model ?? 'ssmax');
+  if (!values.help && positionals.length === 1 && values.focus) return focus(positionals[0], manifestPath, positiveInt('--max-tokens', values['max-tokens']), provider, values.json);
   if (values.help || positionals.length !== 1 || !values.at) {
     console.error(USAGE);
     return values.help ? 0 : 2;
@@ -135,15 +173,23 @@ async function main(): Promise<number> {
   const m = /^(\d+):(\d+)$/.exec(values.at);
   if (!m) throw new Error(`--at must be LINE:COL, got ${values.at}`);
   const text = readFileSync(positionals[0], 'utf8');
+  const maxTokens = positiveInt('--max-tokens', values['max-tokens']);
+  const k = positiveInt('--top', values.top);
   const t0 = performance.now();
-  const model = await AttentionModel.load({ manifestPath, provider: values.provider as ProviderChoice });
+  const model = await AttentionModel.load({ manifestPath, provider });
   const tLoad = performance.now() - t0;
-  const analysis = await model.analyse(text, { maxTokens: Number(values['max-tokens']) });
+  // the model is causal: the query at token p depends only on tokens 0…p, so only that prefix is analysed (--all:
+  // the whole file up to --max-tokens, e.g. to time it)
+  const whole = model.tokenize(text, Number.MAX_SAFE_INTEGER).tokens;
+  const position = tokenAtOffset(whole, offsetOf(text, Number(m[1]), Number(m[2])));
+  if (position < 0) throw new Error(`${values.at} has no token (the file is empty)`);
+  if (position >= maxTokens) {
+    await model.dispose();
+    throw new Error(pastCap(values.at, position, whole.ids.length, maxTokens, model.bytesPerToken));
+  }
+  const analysis = await model.analyse(text, { maxTokens: values.all ? maxTokens : position + 1 });
   const tAnalyse = performance.now() - t0 - tLoad;
-  const position = tokenAtOffset(analysis.tokens, offsetOf(text, Number(m[1]), Number(m[2])));
-  if (position < 0 || position >= analysis.analysed) throw new Error(`no analysed token at ${values.at}`);
   const infos = tokenInfos(text, analysis.tokens);
-  const k = Number(values.top);
   const { layers, heads } = model.manifest.architecture;
   const tRows0 = performance.now();
   const results = [];
@@ -166,6 +212,7 @@ async function main(): Promise<number> {
     trainingContext: model.manifest.trainingContext,
     provider: model.provider,
     tokens: analysis.length,
+    totalTokens: whole.ids.length,
     query: { position, n: position + 1, text: infos[position].text, line: infos[position].line + 1 },
     timingsMs: { load: Math.round(tLoad), analyse: Math.round(tAnalyse), rowsAllHeads: +tRows.toFixed(2) },
     heads: results,
@@ -177,7 +224,8 @@ async function main(): Promise<number> {
   }
   const pct = (v: number) => `${(v * 100).toFixed(1).padStart(5)}%`;
   console.log(`${summary.model} (own normaliser: ${summary.normaliser}, trained at ${summary.trainingContext}) on ${PROVIDER_LABEL[model.provider]}`);
-  console.log(`${summary.file}: ${summary.tokens} tokens; query "${tokenLabel(summary.query.text)}" at position n=${summary.query.n} (line ${summary.query.line})`);
+  const prefix = summary.tokens < summary.totalTokens ? ` (the prefix up to the query, of ${summary.totalTokens}; --all for more)` : '';
+  console.log(`${summary.file}: ${summary.tokens} tokens analysed${prefix}; query "${tokenLabel(summary.query.text)}" at position n=${summary.query.n} (line ${summary.query.line})`);
   console.log(`load ${summary.timingsMs.load} ms · analysis ${summary.timingsMs.analyse} ms · rows for all heads ${summary.timingsMs.rowsAllHeads} ms\n`);
   for (const r of results) {
     const s = r.stats;

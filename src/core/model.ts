@@ -13,9 +13,25 @@ import type { InferenceSession as OrtSession, Tensor as OrtTensor } from 'onnxru
 import { Analysis, commonPrefix, type AttentionRows } from './analysis';
 import { focusStats, statsOf, viewMultipliers, type FocusStats } from './attention';
 import { loadModelFiles, ModelFileError, type ModelFiles } from './manifest';
-import { createWithFallback, providerOrder, type ProviderChoice, type ProviderName, type SkippedProvider } from './providers';
+import { createWithFallback, providerOrder, type ProviderChoice, type ProviderHost, type ProviderName, type SkippedProvider } from './providers';
+
 import { BpeTokenizer } from './tokenizer';
 import type { HeadChoice, Normaliser } from '../protocol';
+
+/** This machine, for the provider order: CUDA counts only when onnxruntime-node's CUDA provider library is installed
+ * (its postinstall downloads it; our offline install skips it). */
+export function thisHost(): ProviderHost {
+  let cudaInstalled = false;
+  if (process.platform === 'linux' && process.arch === 'x64') {
+    try {
+      const root = path.dirname(require.resolve('onnxruntime-node/package.json'));
+      cudaInstalled = existsSync(path.join(root, 'bin', 'napi-v6', 'linux', 'x64', 'libonnxruntime_providers_cuda.so'));
+    } catch {
+      cudaInstalled = false;
+    }
+  }
+  return { platform: process.platform, arch: process.arch, cudaInstalled };
+}
 
 type Ort = typeof import('onnxruntime-node');
 
@@ -134,7 +150,7 @@ export class AttentionModel {
         }));
     let result;
     try {
-      result = await createWithFallback(providerOrder(opts.provider, process.platform), (p) => create(p, files.onnxPath));
+      result = await createWithFallback(providerOrder(opts.provider, thisHost()), (p) => create(p, files.onnxPath));
     } catch (e) {
       throw new ModelFileError(files.onnxPath, `the ONNX model could not be loaded: ${(e as Error).message}`);
     }
