@@ -1,9 +1,13 @@
 """Stage 5: export a trained variant to ONNX for the extension, with a manifest and test references.
 
 Writes into models/ (shipped with the extension):
-  <variant>.onnx     the streaming graph (see model.StreamingGPT); weights stored as fp16 behind Cast nodes
-  <variant>.json     manifest: architecture, training context, normaliser, learned s per head, tokenizer, provenance
+  <id>.onnx          the streaming graph (see model.StreamingGPT); weights stored as fp16 behind Cast nodes
+  <id>.json          manifest: architecture, training context, normaliser, learned s per head, tokenizer, provenance,
+                     a one-line summary and the counterpart it is compared with by default
+  catalogue.json     the shipped models in the order pickers list them
   tokenizer.json     the tokenizer the model was trained with
+Models (ids): ssmax and softmax (the trained pair), retrofit (the softmax weights run with SSMax, s = 1/ln N, no
+training: model.retrofit) and, when asked for, retrofit-ft (runs/retrofit-ft.pt: the retrofit after a short fine-tune).
 and into test/fixtures/ (used by `npm test`, not shipped):
   <variant>.reference.json  float64 torch references on a fixed document: token ids, logits at some positions,
                             the model's own attention probabilities for some (layer, head, query) rows, focus stats
@@ -19,7 +23,7 @@ import shutil
 import numpy as np
 import torch
 
-from model import GPT, Config, StreamingGPT, load_checkpoint
+from model import GPT, Config, StreamingGPT, load_checkpoint, retrofit
 from tokenizer import Tokenizer
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -166,7 +170,8 @@ def main():
     ap.add_argument("--fixtures", default=os.path.join(REPO, "test", "fixtures"))
     ap.add_argument("--reference-file", default=os.path.join(REPO, "media", "sample", "long_sample.py"))
     ap.add_argument("--reference-tokens", type=int, default=2100, help="past 4x the training context")
-    ap.add_argument("--variants", default="softmax,ssmax")
+    ap.add_argument("--variants", default="ssmax,softmax,retrofit",
+                    help="ids to export, in catalogue order: ssmax, softmax, retrofit, retrofit-ft")
     args = ap.parse_args()
     os.makedirs(args.models, exist_ok=True)
     os.makedirs(args.fixtures, exist_ok=True)
@@ -177,14 +182,17 @@ def main():
         json.dump([{"name": k, "text": v, "ids": tok.encode(v)} for k, v in PARITY_TEXTS.items()], fh,
                   ensure_ascii=False, indent=0)
     ref_text = open(args.reference_file, encoding="utf-8").read()
-    for variant in args.variants.split(","):
-        ckpt, cfg, model = load_checkpoint(os.path.join(args.runs, f"{variant}.pt"))
+    ids = [v.strip() for v in args.variants.split(",") if v.strip()]
+    for variant in ids:
+        ckpt, cfg, model, what = load_variant(args.runs, variant)
         onnx_name = f"{variant}.onnx"
         in_names, out_names = export_onnx(model, cfg, os.path.join(args.models, onnx_name))
         manifest = {
             "format": "attention-inspector-model-v1",
             "id": variant,
-            "displayName": f"{'SSMax' if variant == 'ssmax' else 'softmax'}-trained {ckpt['n_params'] / 1e6:.1f}M",
+            "displayName": f"{what['name']} {ckpt['n_params'] / 1e6:.1f}M",
+            "summary": what["summary"],
+            "counterpart": what["counterpart"],
             "onnx": onnx_name,
             "tokenizer": "tokenizer.json",
             "normaliser": cfg.normaliser,
@@ -198,8 +206,9 @@ def main():
             "eotId": tok.eot_id,
             "provenance": {"corpus": "training/SOURCES.md", "steps": ckpt["step"], "tokens": ckpt["tokens"],
                            "seed": ckpt["seed"], "commit": ckpt["commit"], "parameters": ckpt["n_params"],
-                           "valLoss": round(ckpt["val_loss"], 4), "finalCheckpoint": ckpt["final"],
-                           "trainArgs": ckpt["args"],
+                           "valLoss": None if variant == "retrofit" else round(ckpt["val_loss"], 4), "finalCheckpoint": ckpt["final"],
+                           "trainArgs": ckpt["args"], "initFrom": ckpt.get("init_from"),
+                           "retrofitOf": "softmax" if variant == "retrofit" else None,
                            "exportedAt": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")},
         }
         with open(os.path.join(args.models, f"{variant}.json"), "w") as fh:
@@ -210,6 +219,34 @@ def main():
             json.dump(ref, fh)
         size = os.path.getsize(os.path.join(args.models, onnx_name))
         print(f"exported {variant}: {size / 1e6:.1f} MB, step {ckpt['step']}, val loss {ckpt['val_loss']:.3f}")
+    with open(os.path.join(args.models, "catalogue.json"), "w") as fh:
+        json.dump({"format": "attention-inspector-catalogue-v1", "models": [f"{v}.json" for v in ids]}, fh, indent=2)
+        fh.write("\n")
+
+
+WHAT = {
+    "ssmax": {"name": "SSMax-trained", "counterpart": "softmax",
+              "summary": "SSMax-trained: softmax(s·ln n·z) with a learned s per head, trained from scratch"},
+    "softmax": {"name": "softmax-trained", "counterpart": "ssmax",
+                "summary": "softmax-trained: the same network, data and initial weights, trained with ordinary softmax"},
+    "retrofit": {"name": "retrofit", "counterpart": "softmax",
+                 "summary": "retrofit: the softmax-trained weights run with SSMax (s = 1/ln N for every head), no training"},
+    "retrofit-ft": {"name": "retrofit, fine-tuned", "counterpart": "retrofit",
+                    "summary": "the retrofit after a short SSMax fine-tune (learned s per head)"},
+}
+
+
+def load_variant(runs, variant):
+    """(checkpoint, config, model, description) for a catalogue id."""
+    if variant == "retrofit":
+        ckpt, _, model = load_checkpoint(os.path.join(runs, "softmax.pt"))
+        model = retrofit(model)
+        return ckpt, model.cfg, model, WHAT[variant]
+    ckpt, cfg, model = load_checkpoint(os.path.join(runs, f"{variant}.pt"))
+    what = dict(WHAT[variant])
+    if variant == "retrofit-ft":
+        what["summary"] += f" ({ckpt['tokens'] / 1e6:.1f}M tokens)"
+    return ckpt, cfg, model, what
 
 
 if __name__ == "__main__":

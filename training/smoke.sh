@@ -16,13 +16,43 @@ $PY evaluate.py --runs "$T/runs" --data "$T/data" --out "$T/RESULTS.md" --quick
 head -c 64 "$T/data/tokenizer.json" >/dev/null
 mkdir -p "$T/models" "$T/fixtures"
 $PY export.py --runs "$T/runs" --data "$T/data" --models "$T/models" --fixtures "$T/fixtures" --reference-tokens 150
+$PY from_onnx.py --models "$T/models" --out "$T/back"
+$PY - <<'PY'
+# the verdict rules of RESULTS.md cannot pass when the claim fails
+import numpy as np
+from evaluate import boot_mean_ci, verdict, wilson, MIN_UNITS
+assert verdict(0.01, 0.2) == "holds" and verdict(-0.2, -0.01) == "contradicted" and verdict(-0.1, 0.1) == "not shown"
+assert verdict(float("nan"), float("nan")) == "not shown"
+rng = np.random.default_rng(0)
+m, lo, hi = boot_mean_ci(rng.normal(0.0, 1.0, 400))
+assert lo < 0 < hi and verdict(lo, hi) == "not shown", (lo, hi)  # no effect: no verdict
+m, lo, hi = boot_mean_ci(rng.normal(0.5, 1.0, 400))
+assert verdict(lo, hi) == "holds" and lo < m < hi
+m, lo, hi = boot_mean_ci(rng.normal(-0.5, 1.0, 400))
+assert verdict(lo, hi) == "contradicted"
+assert np.isnan(boot_mean_ci([1.0] * (MIN_UNITS - 1))[1]), "too few units: no interval"
+lo, hi = wilson(0, 50)
+assert lo == 0 and 0.06 < hi < 0.08, hi  # 0 of 50 is not "0 %": up to 7 %
+lo, hi = wilson(50, 50)
+assert hi == 1 and 0.92 < lo < 0.94
+PY
 $PY - "$T" <<'PY'
 import json, sys, os
+import torch
 t = sys.argv[1]
-for v in ("softmax", "ssmax"):
+for v in ("softmax", "ssmax"):  # the shipped ONNX holds the weights: reading them back gives the fp16-rounded originals
+    a = torch.load(os.path.join(t, "runs", f"{v}.pt"))["state"]
+    b = torch.load(os.path.join(t, "back", f"{v}.pt"))["state"]
+    assert a.keys() == b.keys()
+    for k in a:
+        ref = a[k].half().float() if a[k].numel() >= 1024 else a[k]
+        assert torch.equal(ref, b[k]), k
+cat = json.load(open(os.path.join(t, "models", "catalogue.json")))["models"]
+assert cat == ["ssmax.json", "softmax.json", "retrofit.json"], cat
+for v, own in (("softmax", "softmax"), ("ssmax", "ssmax"), ("retrofit", "ssmax")):
     m = json.load(open(os.path.join(t, "models", f"{v}.json")))
-    assert m["normaliser"] == v and os.path.getsize(os.path.join(t, "models", m["onnx"])) > 0
-    assert (m["s"] is not None) == (v == "ssmax")
+    assert m["normaliser"] == own and os.path.getsize(os.path.join(t, "models", m["onnx"])) > 0
+    assert (m["s"] is not None) == (own == "ssmax") and m["summary"] and m["counterpart"]
     r = json.load(open(os.path.join(t, "fixtures", f"{v}.reference.json")))
     assert len(r["ids"]) == 150 and r["attention"]
 assert "Key retrieval" in open(os.path.join(t, "RESULTS.md")).read()
