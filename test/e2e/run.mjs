@@ -230,10 +230,16 @@ describe('Attention Inspector in real VS Code (code-server + Chromium)', { timeo
       const web = wb.webview();
       const overlayOn = async () => (await web.locator('body').getAttribute('class'))?.split(/\s+/).includes('overlay-on') ?? false;
       overlayBefore = await overlayOn();
+      // the highlights mark the query's top-k keys, which a trained model often finds many lines away: scroll the
+      // editor (the wheel moves the view, not the cursor, so the query stays) until some are in view
+      const box = await wb.editor().boundingBox();
+      await wb.page.mouse.move(box.x + box.width * 0.7, box.y + box.height * 0.5);
       decoBefore = await wb.waitFor('softmax highlights in the editor', async () => {
         const d = await wb.decorationCounts();
+        if (d.softmax === 0) await wb.page.mouse.wheel(0, -300);
         return { ok: d.softmax > 0, ...d };
-      }, 20_000);
+      }, 40_000, 300);
+      await wb.page.mouse.move(5, 500);
       log(`overlay ${overlayBefore ? 'on' : 'off'}; editor decorations ${JSON.stringify(decoBefore)}`);
       assert.equal(decoBefore.ssmax > 0, overlayBefore, 'SSMax outlines in the editor iff the overlay is on');
       await web.locator('#overlay-toggle').click();
@@ -331,7 +337,8 @@ describe('Attention Inspector in real VS Code (code-server + Chromium)', { timeo
       }, 200_000, 500);
       log(`compare with the retrofit: ${JSON.stringify(models.ids)}`);
       await wb.shot('compare-retrofit');
-      // back to the automatic choice (comparison stays on), then off
+      // back to the automatic choice (comparison stays on), then off; the palette key goes to the editor, not the webview
+      await wb.focusEditor(FILE);
       await wb.command('Attention: Select Comparison Model', { waitHidden: false });
       await pickRow('Automatic', 'Automatic');
       await wb.command('Attention: Compare Models Side by Side');
