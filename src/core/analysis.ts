@@ -4,10 +4,11 @@
  * changed token), the per-head focus statistics the graph computed, and the model's next-token prediction.
  *
  * Layout per layer: position-major [capacity, heads, headDim], as the graph takes and returns them, so the cache
- * of the first P positions is a contiguous prefix that is handed to onnxruntime without a copy.
+ * of the first P positions is a contiguous prefix that is handed to onnxruntime without a copy. Keys and values
+ * have kvHeads heads (fewer than the query heads under grouped-query attention).
  */
 import { focusStats, scores, softmaxScaled, topK, viewMultipliers, type FocusStats } from './attention';
-import type { ModelManifest } from './manifest';
+import { attentionShape, type ModelManifest } from './manifest';
 import type { Encoding } from './tokenizer';
 import { tokenAtOffset } from './tokenText';
 import type { HeadChoice, Normaliser } from '../protocol';
@@ -50,12 +51,13 @@ export class Analysis {
     /** Tokens in the whole document (estimated when the cap cut tokenisation short). */
     readonly totalTokens: number,
   ) {
-    const { layers, heads, headDim } = manifest.architecture;
+    const { layers } = manifest.architecture;
+    const { heads, kvHeads, headDim } = attentionShape(manifest);
     const cap = tokens.ids.length;
     this.layers = Array.from({ length: layers }, () => ({
       q: new Float32Array(heads * cap * headDim),
-      k: new Float32Array(heads * cap * headDim),
-      v: new Float32Array(heads * cap * headDim),
+      k: new Float32Array(kvHeads * cap * headDim),
+      v: new Float32Array(kvHeads * cap * headDim),
       stats: new Float32Array(heads * cap * 4),
     }));
     this.prediction = new Int32Array(cap);
@@ -77,14 +79,13 @@ export class Analysis {
 
   /** Copies results for positions [0, upTo) from an earlier analysis of the same token prefix. */
   reusePrefix(prev: Analysis, upTo: number): void {
-    const { heads, headDim } = this.manifest.architecture;
+    const { heads, kvHeads, headDim } = attentionShape(this.manifest);
     let n = Math.min(upTo, prev.analysed, this.length);
     // The last reused position's nll needs the logits for the token after it: when that token changed, recompute
     // the position (copying would leave its nll unknown, and that NaN would be copied on by every later edit).
     if (n > 0 && n === upTo && n < this.length) n--;
-    const row = heads * headDim;
     for (let l = 0; l < this.layers.length; l++) {
-      for (const key of ['q', 'k', 'v'] as const) this.layers[l][key].set(prev.layers[l][key].subarray(0, n * row));
+      for (const key of ['q', 'k', 'v'] as const) this.layers[l][key].set(prev.layers[l][key].subarray(0, n * (key === 'q' ? heads : kvHeads) * headDim));
       this.layers[l].stats.set(prev.layers[l].stats.subarray(0, n * heads * 4));
     }
     this.prediction.set(prev.prediction.subarray(0, n));
@@ -93,20 +94,21 @@ export class Analysis {
     this.analysed = n;
   }
 
-  /** Past keys or values of one layer, [P, heads, headDim]: a view, not a copy. */
+  /** Past keys or values of one layer, [P, kvHeads, headDim]: a view, not a copy. */
   past(layer: number, which: 'k' | 'v', P: number): Float32Array {
-    const { heads, headDim } = this.manifest.architecture;
-    return this.layers[layer][which].subarray(0, P * heads * headDim);
+    const { kvHeads, headDim } = attentionShape(this.manifest);
+    return this.layers[layer][which].subarray(0, P * kvHeads * headDim);
   }
 
   /** Stores one chunk's [T, heads, ...] outputs at positions [start, start+T). */
   storeChunk(layer: number, start: number, T: number, q: Float32Array, k: Float32Array, v: Float32Array, stats: Float32Array): void {
-    const { heads, headDim } = this.manifest.architecture;
+    const { heads, kvHeads, headDim } = attentionShape(this.manifest);
     const L = this.layers[layer];
     const row = heads * headDim;
+    const kvRow = kvHeads * headDim;
     L.q.set(q.subarray(0, T * row), start * row);
-    L.k.set(k.subarray(0, T * row), start * row);
-    L.v.set(v.subarray(0, T * row), start * row);
+    L.k.set(k.subarray(0, T * kvRow), start * kvRow);
+    L.v.set(v.subarray(0, T * kvRow), start * kvRow);
     L.stats.set(stats.subarray(0, T * heads * 4), start * heads * 4);
   }
 
@@ -117,7 +119,7 @@ export class Analysis {
   /** Weights of one head (or the mean over a layer's heads) for the query at `position`, under both views. */
   rows(position: number, head: HeadChoice): AttentionRows {
     if (position < 0 || position >= this.analysed) throw new RangeError(`position ${position} is not analysed yet (${this.analysed} of ${this.length})`);
-    const { heads, headDim } = this.manifest.architecture;
+    const { heads, kvHeads, headDim, scoreScale, group } = attentionShape(this.manifest);
     if (head.layer < 0 || head.layer >= this.layers.length) throw new RangeError(`layer ${head.layer} does not exist`);
     if (head.head !== 'mean' && (head.head < 0 || head.head >= heads)) throw new RangeError(`head ${head.head} does not exist`);
     const n = position + 1;
@@ -128,7 +130,7 @@ export class Analysis {
     const z = new Float32Array(n);
     const p = new Float32Array(n);
     for (const h of which) {
-      scores(L.q, (position * heads + h) * headDim, L.k, h * headDim, n, headDim, heads * headDim, z);
+      scores(L.q, (position * heads + h) * headDim, L.k, Math.floor(h / group) * headDim, n, headDim, kvHeads * headDim, z, scoreScale);
       const c = viewMultipliers(this.manifest.normaliser, this.sOf(head.layer, h), n, this.manifest.trainingContext);
       softmaxScaled(z, c.softmax, p);
       for (let j = 0; j < n; j++) softmax[j] += p[j] / which.length;

@@ -13,7 +13,18 @@ export interface ModelManifest {
   onnx: string;
   tokenizer: string;
   normaliser: Normaliser;
-  architecture: { vocabSize: number; dModel: number; layers: number; heads: number; headDim: number; ropeBase: number };
+  architecture: {
+    vocabSize: number;
+    dModel: number;
+    layers: number;
+    heads: number;
+    headDim: number;
+    ropeBase: number;
+    /** Key (and value) heads under grouped-query attention: query head h reads key head h / (heads / kvHeads). Default: heads. */
+    kvHeads?: number;
+    /** z = scoreScale · q·k for the stored queries and keys. Default 1/√headDim. */
+    scoreScale?: number;
+  };
   trainingContext: number;
   /** Learned SSMax s per layer and head (SSMax-trained models only). */
   s: number[][] | null;
@@ -23,6 +34,13 @@ export interface ModelManifest {
   /** The shipped model this one is compared with by default (its counterpart: the other normaliser, or its source). */
   counterpart?: string;
   provenance: Record<string, unknown>;
+}
+
+/** Key heads and the score scale, with their defaults. */
+export function attentionShape(m: ModelManifest): { heads: number; kvHeads: number; headDim: number; scoreScale: number; group: number } {
+  const { heads, headDim } = m.architecture;
+  const kvHeads = m.architecture.kvHeads ?? heads;
+  return { heads, kvHeads, headDim, scoreScale: m.architecture.scoreScale ?? 1 / Math.sqrt(headDim), group: heads / kvHeads };
 }
 
 export interface ModelFiles {
@@ -55,6 +73,7 @@ export function parseManifest(text: string, file: string): ModelManifest {
   if (typeof m.onnx !== 'string' || typeof m.tokenizer !== 'string') fail('onnx and tokenizer file names missing');
   const a = m.architecture as Record<string, unknown> | undefined;
   if (!a || !isPosInt(a.layers) || !isPosInt(a.heads) || !isPosInt(a.headDim) || !isPosInt(a.vocabSize)) fail('architecture incomplete');
+  if (a!.kvHeads !== undefined && (!isPosInt(a!.kvHeads) || (a!.heads as number) % a!.kvHeads !== 0)) fail('kvHeads must divide heads');
   if (!isPosInt(m.trainingContext)) fail('trainingContext missing');
   if (typeof m.id !== 'string' || !/^[a-z0-9][a-z0-9._-]{0,63}$/.test(m.id)) fail('id must be a short lower-case name');
   if (m.summary !== undefined && typeof m.summary !== 'string') fail('summary must be a string');

@@ -7,36 +7,28 @@
  * Between chunks the loop yields to the event loop, so queries for rows are answered while a long file still runs.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import type { InferenceSession as OrtSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import { Analysis, commonPrefix, type AttentionRows } from './analysis';
 import { focusStats, statsOf, viewMultipliers, type FocusStats } from './attention';
-import { loadModelFiles, ModelFileError, type ModelFiles } from './manifest';
-import { createWithFallback, providerOrder, type ProviderChoice, type ProviderHost, type ProviderName, type SkippedProvider } from './providers';
+import { loadHfFolder } from './hfRunner';
+import { defaultThreads, ort, sessionOptions, thisHost } from './ort';
+import type { ChunkOutputs, ChunkRunner } from './runner';
+import { isHfFolder } from './hfModel';
+import { attentionShape, loadModelFiles, ModelFileError, type ModelFiles, type ModelManifest } from './manifest';
+import { createWithFallback, providerOrder, type ProviderChoice, type ProviderName, type SkippedProvider } from './providers';
 
-import { BpeTokenizer } from './tokenizer';
+import { BpeTokenizer, type Tokenizer } from './tokenizer';
 import type { HeadChoice, Normaliser } from '../protocol';
 
-/** This machine, for the provider order: CUDA counts only when onnxruntime-node's CUDA provider library is installed
- * (its postinstall downloads it; our offline install skips it). */
-export function thisHost(): ProviderHost {
-  let cudaInstalled = false;
-  if (process.platform === 'linux' && process.arch === 'x64') {
-    try {
-      const root = path.dirname(require.resolve('onnxruntime-node/package.json'));
-      cudaInstalled = existsSync(path.join(root, 'bin', 'napi-v6', 'linux', 'x64', 'libonnxruntime_providers_cuda.so'));
-    } catch {
-      cudaInstalled = false;
-    }
-  }
-  return { platform: process.platform, arch: process.arch, cudaInstalled };
-}
+export { thisHost } from './ort';
 
-type Ort = typeof import('onnxruntime-node');
 
 export interface LoadOptions {
+  /** A manifest written by training/export.py, or a folder exported from Hugging Face (see hfModel.ts). */
   manifestPath: string;
+  /** For a Hugging Face folder: the training length of its SSMax what-if, when config.json's is not the one wanted. */
+  trainingContext?: number;
   provider: ProviderChoice;
   threads?: number;
   /** For tests: replaces session creation (e.g. to make a provider fail). */
@@ -70,17 +62,8 @@ export class CancelledError extends Error {
  */
 export const MAX_SCORE_FLOATS = 1 << 22;
 const MIN_CHUNK = 32;
+export { MIN_CHUNK };
 
-let ortModule: Ort | undefined;
-function ort(): Ort {
-  // Loaded lazily so that the tokenizer and maths can be used (and tested) without the native addon.
-  if (!ortModule) {
-    ortModule = require('onnxruntime-node') as Ort;
-    // A GPU provider that is missing logs a native error at session creation; we report it ourselves, once.
-    ortModule.env.logLevel = 'fatal';
-  }
-  return ortModule;
-}
 
 const EXPECTED_OUTPUTS = (layers: number) => ['logits', ...Array.from({ length: layers }, (_, l) => [`q_${l}`, `k_${l}`, `v_${l}`, `stats_${l}`]).flat()];
 
@@ -97,11 +80,44 @@ export interface LayerRows {
   entropy: Record<Normaliser, Float32Array>;
 }
 
+
+
+
+/** Runs the graphs training/export.py writes: past_k_N/past_v_N in, q/k/v/stats per layer out. */
+class OwnGraphRunner implements ChunkRunner {
+  constructor(private readonly session: OrtSession, private readonly manifest: ModelManifest) {}
+
+  chunkFor(P: number, requested: number, unbounded: boolean): number {
+    // Bound the graph's biggest intermediates ([heads, T, P+T] scores) so memory stays flat as P grows.
+    const bounded = unbounded ? requested : Math.floor(MAX_SCORE_FLOATS / (this.manifest.architecture.heads * (P + requested)));
+    return Math.max(MIN_CHUNK, Math.min(requested, bounded));
+  }
+
+  async run(analysis: Analysis, P: number, T: number): Promise<ChunkOutputs> {
+    const { Tensor } = ort();
+    const { layers, heads, headDim } = this.manifest.architecture;
+    const ids = new BigInt64Array(T);
+    for (let i = 0; i < T; i++) ids[i] = BigInt(analysis.tokens.ids[P + i]);
+    const feeds: Record<string, OrtTensor> = { input_ids: new Tensor('int64', ids, [1, T]) };
+    for (let l = 0; l < layers; l++) {
+      feeds[`past_k_${l}`] = new Tensor('float32', analysis.past(l, 'k', P), [P, heads, headDim]);
+      feeds[`past_v_${l}`] = new Tensor('float32', analysis.past(l, 'v', P), [P, heads, headDim]);
+    }
+    const out = await this.session.run(feeds);
+    const get = (name: string) => out[name].data as Float32Array;
+    return { logits: get('logits'), layers: Array.from({ length: layers }, (_, l) => ({ q: get(`q_${l}`), k: get(`k_${l}`), v: get(`v_${l}`), stats: get(`stats_${l}`) })) };
+  }
+
+  release(): Promise<void> {
+    return this.session.release();
+  }
+}
+
 export class AttentionModel {
   private constructor(
     readonly files: ModelFiles,
-    readonly tokenizer: BpeTokenizer,
-    private readonly session: OrtSession,
+    readonly tokenizer: Tokenizer,
+    private readonly runner: ChunkRunner,
     readonly provider: ProviderName,
     readonly skippedProviders: SkippedProvider[],
     /** models/rows.onnx: one layer's rows for every head and both views as one multi-threaded MatMul + Softmax. */
@@ -113,6 +129,11 @@ export class AttentionModel {
   }
 
   static async load(opts: LoadOptions): Promise<AttentionModel> {
+    if (isHfFolder(opts.manifestPath)) {
+      const threads = opts.threads ?? defaultThreads();
+      const hf = await loadHfFolder(opts.manifestPath, { provider: opts.provider, threads, trainingContext: opts.trainingContext, createSession: opts.createSession });
+      return new AttentionModel(hf.files, hf.tokenizer, hf.runner, hf.provider, hf.skipped, await rowsSessionFor(hf.files, threads, opts));
+    }
     const files = loadModelFiles(opts.manifestPath);
     let tokenizer: BpeTokenizer;
     try {
@@ -127,27 +148,8 @@ export class AttentionModel {
     } catch (e) {
       throw new ModelFileError(files.onnxPath, `cannot read the ONNX model: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }
-    const threads = opts.threads ?? Math.max(1, Math.min(4, os.availableParallelism?.() ?? os.cpus().length));
-    const create =
-      opts.createSession ??
-      ((provider: ProviderName) =>
-        ort().InferenceSession.create(modelBytes, {
-          executionProviders: [provider],
-          intraOpNumThreads: threads,
-          interOpNumThreads: 1,
-          graphOptimizationLevel: 'all',
-          // the arena keeps the peak of every chunk's scores for the life of the session; without it memory follows use
-          // onnxruntime's own arena, not glibc: without it each chunk's ~80 score- or cache-sized tensors went
-          // through malloc, whose dynamic mmap threshold (raised by the first freed big block) put them on the heap,
-          // where chunk after chunk of slightly different sizes fragmented it: peak RSS 2.1 GB at 32k tokens for a
-          // live peak under 0.4 GB. Forcing mmap (MALLOC_MMAP_THRESHOLD_) bounded it but page-faulted every tensor
-          // (~1 s of system time per chunk at 32k). The arena reuses its blocks from chunk to chunk, without faults,
-          // and grows only to the biggest chunk's live set; it is held while the session lives (the model process).
-          enableCpuMemArena: true,
-          // The memory pattern is planned per input shape, and every chunk has a new (T, P): each run would ask the
-          // arena for one fresh block the size of the whole plan, which grew the arena by ~140 MB at 32k.
-          enableMemPattern: false,
-        }));
+    const threads = opts.threads ?? defaultThreads();
+    const create = opts.createSession ?? ((provider: ProviderName) => ort().InferenceSession.create(modelBytes, sessionOptions(provider, threads)));
     let result;
     try {
       result = await createWithFallback(providerOrder(opts.provider, thisHost()), (p) => create(p, files.onnxPath));
@@ -160,10 +162,7 @@ export class AttentionModel {
       await session.release();
       throw new ModelFileError(files.onnxPath, `the ONNX model does not have the inputs/outputs this extension needs (missing: ${missing.join(', ') || 'input_ids'})`);
     }
-    const rowsPath = [path.join(path.dirname(files.manifestPath), 'rows.onnx'), path.join(__dirname, '..', 'models', 'rows.onnx')].find((p) => existsSync(p));
-    // optional: without it (a custom model folder, or a failure) rows are computed in JavaScript
-    const rowsSession = opts.createSession || !rowsPath ? undefined : await ort().InferenceSession.create(rowsPath, { intraOpNumThreads: threads, enableCpuMemArena: false }).catch(() => undefined);
-    return new AttentionModel(files, tokenizer, session, result.provider, result.skipped, rowsSession);
+    return new AttentionModel(files, tokenizer, new OwnGraphRunner(session, files.manifest), result.provider, result.skipped, await rowsSessionFor(files, threads, opts));
   }
 
   tokenize(text: string, maxTokens: number): { tokens: ReturnType<BpeTokenizer['encode']>; totalTokens: number } {
@@ -176,13 +175,19 @@ export class AttentionModel {
 
   /** Bytes an analysis holds per token: q, k, v and the graph's statistics of every layer, and the prediction. */
   get bytesPerToken(): number {
-    const { layers, heads, headDim } = this.manifest.architecture;
-    return layers * (3 * heads * headDim + heads * 4) * 4 + 8;
+    const { heads, kvHeads, headDim } = attentionShape(this.manifest);
+    return this.manifest.architecture.layers * ((heads + 2 * kvHeads) * headDim + heads * 4) * 4 + 8;
   }
 
-  /** The token cap that honours both the max-token setting and the memory budget. */
+  /** Positions the graph can take at all (GPT-2's learned positions end at n_positions); undefined: no limit. */
+  get maxPositions(): number | undefined {
+    return this.runner.maxPositions;
+  }
+
+  /** The token cap that honours the max-token setting, the memory budget and the model's own position limit. */
   tokenCap(maxTokens: number, memoryBudgetBytes?: number): number {
-    return memoryBudgetBytes ? Math.max(1, Math.min(maxTokens, Math.floor(memoryBudgetBytes / this.bytesPerToken))) : maxTokens;
+    const capped = Math.min(maxTokens, this.runner.maxPositions ?? Infinity);
+    return memoryBudgetBytes ? Math.max(1, Math.min(capped, Math.floor(memoryBudgetBytes / this.bytesPerToken))) : capped;
   }
 
   async analyse(text: string, opts: AnalyseOptions): Promise<Analysis> {
@@ -222,7 +227,9 @@ export class AttentionModel {
   async layerRows(analysis: Analysis, position: number, layer: number): Promise<LayerRows | undefined> {
     const n = position + 1;
     const L = analysis.layers[layer];
-    if (!this.rowsSession || n < ROWS_GRAPH_MIN_KEYS || position >= analysis.analysed || !L) return undefined;
+    const shape = attentionShape(this.manifest);
+    // the rows graph takes one key per query head and scores scaled by 1/√d: our own models' layout
+    if (!this.rowsSession || n < ROWS_GRAPH_MIN_KEYS || position >= analysis.analysed || !L || shape.kvHeads !== shape.heads || this.manifest.architecture.scoreScale !== undefined) return undefined;
     const { Tensor } = ort();
     const { heads, headDim } = this.manifest.architecture;
     // scores[n, heads] = K[n, heads·d] × Q_blockdiag[heads·d, heads]: no transpose of the key buffer, which is fed as is
@@ -263,28 +270,14 @@ export class AttentionModel {
 
   /** Runs the remaining positions of an analysis chunk by chunk. */
   async run(analysis: Analysis, opts: Pick<AnalyseOptions, 'chunkSize' | 'signal' | 'onProgress' | 'unboundedChunks'>): Promise<void> {
-    const { Tensor } = ort();
-    const { layers, heads, headDim } = this.manifest.architecture;
     const chunk = opts.chunkSize ?? 256;
     while (analysis.analysed < analysis.length) {
       if (opts.signal?.aborted) throw new CancelledError();
       const P = analysis.analysed;
-      // Bound the graph's biggest intermediates ([heads, T, P+T] scores) so memory stays flat as P grows.
-      const bounded = opts.unboundedChunks ? chunk : Math.floor(MAX_SCORE_FLOATS / (heads * (P + chunk)));
-      const T = Math.min(Math.max(MIN_CHUNK, Math.min(chunk, bounded)), analysis.length - P);
-      const ids = new BigInt64Array(T);
-      for (let i = 0; i < T; i++) ids[i] = BigInt(analysis.tokens.ids[P + i]);
-      const feeds: Record<string, OrtTensor> = { input_ids: new Tensor('int64', ids, [1, T]) };
-      for (let l = 0; l < layers; l++) {
-        feeds[`past_k_${l}`] = new Tensor('float32', analysis.past(l, 'k', P), [P, heads, headDim]);
-        feeds[`past_v_${l}`] = new Tensor('float32', analysis.past(l, 'v', P), [P, heads, headDim]);
-      }
-      const out = await this.session.run(feeds);
-      for (let l = 0; l < layers; l++) {
-        const get = (name: string) => out[`${name}_${l}`].data as Float32Array;
-        analysis.storeChunk(l, P, T, get('q'), get('k'), get('v'), get('stats'));
-      }
-      this.storePredictions(analysis, P, T, out.logits.data as Float32Array);
+      const T = Math.min(this.runner.chunkFor(P, chunk, opts.unboundedChunks === true), analysis.length - P);
+      const out = await this.runner.run(analysis, P, T);
+      out.layers.forEach((o, l) => analysis.storeChunk(l, P, T, o.q, o.k, o.v, o.stats));
+      this.storePredictions(analysis, P, T, out.logits);
       analysis.analysed = P + T;
       opts.onProgress?.(analysis);
       // let row queries and cancellation in between chunks
@@ -309,6 +302,13 @@ export class AttentionModel {
 
   async dispose(): Promise<void> {
     await this.rowsSession?.release();
-    await this.session.release();
+    await this.runner.release();
   }
+}
+
+/** models/rows.onnx beside the manifest or shipped (optional: without it rows are computed in JavaScript). */
+async function rowsSessionFor(files: ModelFiles, threads: number, opts: LoadOptions): Promise<OrtSession | undefined> {
+  const rowsPath = [path.join(path.dirname(files.manifestPath), 'rows.onnx'), path.join(__dirname, '..', 'models', 'rows.onnx')].find((p) => existsSync(p));
+  if (opts.createSession || !rowsPath) return undefined;
+  return ort().InferenceSession.create(rowsPath, { intraOpNumThreads: threads, enableCpuMemArena: false }).catch(() => undefined);
 }

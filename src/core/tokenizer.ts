@@ -16,6 +16,15 @@ export interface TokenizerSpec {
   vocab_size: number;
 }
 
+/** What the model core needs of a tokenizer: ours (below) or a Hugging Face tokenizer.json (hfTokenizer.ts). */
+export interface Tokenizer {
+  readonly eotId: number;
+  readonly vocabSize: number;
+  encode(text: string, maxTokens?: number): Encoding;
+  decode(ids: ArrayLike<number>): string;
+  decodeToken(id: number): string;
+}
+
 export interface Encoding {
   ids: Int32Array;
   /** UTF-16 offsets into the text, end exclusive; ranges tile the text. */
@@ -25,7 +34,7 @@ export interface Encoding {
 
 const MAX_CACHE = 50_000;
 
-export class BpeTokenizer {
+export class BpeTokenizer implements Tokenizer {
   readonly eotId: number;
   readonly vocabSize: number;
   private readonly pattern: RegExp;

@@ -1,0 +1,262 @@
+/**
+ * Hugging Face exports: the random-weight decoders of training/hf_decoders.py in GPT-2, Llama (grouped-query),
+ * Qwen2 (q/k/v biases) and GPT-NeoX (partial rotary) layouts, one with its weights in external data.
+ * Rows are checked against a float64 recompute from the graph's own scores (its Softmax inputs, run in one shot).
+ */
+import assert from 'node:assert/strict';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { InferenceSession } from 'onnxruntime-node';
+import { describeHfFolder, findAttention, hfModelId, readExportGraph } from '../../src/core/hfModel';
+import { statsFromScores } from '../../src/core/hfRunner';
+import { attentionShape, ModelFileError } from '../../src/core/manifest';
+import { AttentionModel } from '../../src/core/model';
+import { withOutputs, type OnnxGraph } from '../../src/core/onnxGraph';
+import { ort } from '../../src/core/ort';
+import { fixture, ROOT } from './paths';
+
+const FAMILIES = ['gpt2', 'llama', 'qwen2', 'gpt_neox'] as const;
+const TEXT = readFileSync(path.join(ROOT, 'src', 'core', 'model.ts'), 'utf8');
+const PROB_TOL = 1e-4;
+
+/** The graph's Softmax inputs for every query of `ids`, from one run with no cache: [layer][heads, n, n]. */
+async function graphScores(dir: string, ids: ArrayLike<number>, layers: number): Promise<Float32Array[]> {
+  const bytes = readFileSync(path.join(dir, 'model.onnx'));
+  const taps = findAttention(readExportGraph(bytes, dir), layers, dir);
+  const { Tensor, InferenceSession: S } = ort();
+  const session = await S.create(withOutputs(bytes, taps.scores));
+  const n = ids.length;
+  const feeds: Record<string, InstanceType<typeof Tensor>> = {
+    input_ids: new Tensor('int64', BigInt64Array.from(Array.from(ids, BigInt)), [1, n]),
+    attention_mask: new Tensor('int64', new BigInt64Array(n).fill(1n), [1, n]),
+    position_ids: new Tensor('int64', BigInt64Array.from({ length: n }, (_, i) => BigInt(i)), [1, n]),
+  };
+  const m = describeHfFolder(dir).manifest;
+  const { kvHeads, headDim } = attentionShape(m);
+  for (let l = 0; l < layers; l++) for (const w of ['key', 'value']) feeds[`past_key_values.${l}.${w}`] = new Tensor('float32', new Float32Array(0), [1, kvHeads, 0, headDim]);
+  const out = await (session as InferenceSession).run(feeds);
+  const z = taps.scores.map((name) => out[name].data as Float32Array);
+  await session.release();
+  return z;
+}
+
+/** float64 softmax(c·z) over the first n entries of a row. */
+function softmax64(z: Float32Array, offset: number, n: number, c: number): number[] {
+  let max = -Infinity;
+  for (let j = 0; j < n; j++) max = Math.max(max, c * z[offset + j]);
+  const e = Array.from({ length: n }, (_, j) => Math.exp(c * z[offset + j] - max));
+  const sum = e.reduce((a, b) => a + b, 0);
+  return e.map((x) => x / sum);
+}
+
+for (const family of FAMILIES) {
+  describe(`Hugging Face ${family} export`, () => {
+    const dir = fixture('hf', family);
+    let model: AttentionModel;
+    before(async () => {
+      model = await AttentionModel.load({ manifestPath: dir, provider: 'cpu', threads: 2 });
+    });
+    after(() => model.dispose());
+
+    it('reads its shape from config.json and its scale from the graph', () => {
+      const m = model.manifest;
+      const config = JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8')) as Record<string, number>;
+      assert.equal(m.architecture.layers, config.num_hidden_layers ?? config.n_layer);
+      assert.equal(m.architecture.heads, config.num_attention_heads ?? config.n_head);
+      assert.equal(attentionShape(m).kvHeads, config.num_key_value_heads ?? m.architecture.heads);
+      assert.equal(m.trainingContext, config.max_position_embeddings ?? config.n_positions);
+      assert.equal(m.normaliser, 'softmax');
+      assert.ok(Math.abs((m.architecture.scoreScale ?? 0) - 1 / Math.sqrt(m.architecture.headDim)) < 1e-9, 'eager attention scales by 1/√d');
+      assert.equal(m.id, hfModelId(dir));
+    });
+
+    it('rows of every layer and head, both views, equal a float64 recompute from the graph’s own scores, far past N_train', async () => {
+      const a = await model.analyse(TEXT, { maxTokens: 320, chunkSize: 48 });
+      const N = model.manifest.trainingContext;
+      const n = a.analysed;
+      assert.ok(n > 0);
+      const z = await graphScores(dir, a.tokens.ids.subarray(0, n), model.manifest.architecture.layers);
+      const { heads } = attentionShape(model.manifest);
+      // GPT-2's learned positions end at n_positions: it cannot be run past N at all
+      const positions = family === 'gpt2' ? [0, 5, n - 1] : [0, 5, N - 1, N + 40, n - 1];
+      if (family !== 'gpt2') assert.ok(n - 1 > 4 * N, 'queries reach far past the training length');
+      let checked = 0;
+      for (const p of positions) {
+        for (let l = 0; l < model.manifest.architecture.layers; l++) {
+          for (let h = 0; h < heads; h++) {
+            const rows = a.rows(p, { layer: l, head: h });
+            const offset = (h * n + p) * n;
+            const c = Math.log(p + 1) / Math.log(N);
+            const soft = softmax64(z[l], offset, p + 1, 1);
+            const ss = softmax64(z[l], offset, p + 1, c);
+            for (let j = 0; j <= p; j++) {
+              assert.ok(Math.abs(rows.softmax[j] - soft[j]) < PROB_TOL, `softmax view ${p},${l},${h},${j}: ${rows.softmax[j]} vs ${soft[j]}`);
+              assert.ok(Math.abs(rows.ssmax[j] - ss[j]) < PROB_TOL, `SSMax what-if ${p},${l},${h},${j}`);
+            }
+            // the statistics computed while streaming agree with the rows
+            const g = a.graphStats(p, l, h);
+            assert.ok(Math.abs(g.softmax.maxWeight - Math.max(...soft)) < PROB_TOL);
+            assert.ok(Math.abs(g.ssmax.maxWeight - Math.max(...ss)) < PROB_TOL);
+            checked++;
+          }
+        }
+      }
+      assert.ok(checked >= 3 * heads * 2);
+    });
+
+    it('a streamed analysis in small chunks equals one in a single chunk', async () => {
+      const small = await model.analyse(TEXT, { maxTokens: 200, chunkSize: 7 });
+      const whole = await model.analyse(TEXT, { maxTokens: 200, chunkSize: 200, unboundedChunks: true });
+      assert.equal(small.analysed, whole.analysed);
+      for (let l = 0; l < small.layers.length; l++) {
+        for (const key of ['q', 'k', 'stats'] as const) {
+          const x = small.layers[l][key];
+          const y = whole.layers[l][key];
+          let worst = 0;
+          for (let i = 0; i < x.length; i++) worst = Math.max(worst, Math.abs(x[i] - y[i]));
+          assert.ok(worst < 1e-4, `${key} of layer ${l} differs by ${worst}`);
+        }
+      }
+      assert.deepEqual(Array.from(small.prediction), Array.from(whole.prediction));
+    });
+
+    it('an edited document, reusing its unchanged prefix, equals an analysis from scratch', async () => {
+      const before = await model.analyse(TEXT, { maxTokens: 150, chunkSize: 32 });
+      const edited = TEXT.slice(0, 200) + 'EDITED here ' + TEXT.slice(200);
+      const reused = await model.analyse(edited, { maxTokens: 150, chunkSize: 32, previous: before });
+      const scratch = await model.analyse(edited, { maxTokens: 150, chunkSize: 32 });
+      assert.equal(reused.analysed, scratch.analysed);
+      for (let l = 0; l < reused.layers.length; l++) {
+        const x = reused.layers[l].stats;
+        const y = scratch.layers[l].stats;
+        for (let i = 0; i < x.length; i++) assert.ok(Math.abs(x[i] - y[i]) < 1e-4, `stats ${l}/${i}`);
+      }
+      const p = reused.analysed - 1;
+      const r1 = reused.rows(p, { layer: 1, head: 'mean' });
+      const r2 = scratch.rows(p, { layer: 1, head: 'mean' });
+      for (let j = 0; j <= p; j++) assert.ok(Math.abs(r1.softmax[j] - r2.softmax[j]) < 1e-4);
+    });
+  });
+}
+
+describe('Hugging Face exports: memory and limits', () => {
+  it('grouped-query attention stores one key per key head', async () => {
+    const model = await AttentionModel.load({ manifestPath: fixture('hf', 'llama'), provider: 'cpu', threads: 1 });
+    try {
+      const a = await model.analyse(TEXT, { maxTokens: 50 });
+      const { heads, kvHeads, headDim } = attentionShape(model.manifest);
+      assert.ok(kvHeads < heads);
+      assert.equal(a.layers[0].k.length, 50 * kvHeads * headDim);
+      assert.equal(a.layers[0].q.length, 50 * heads * headDim);
+      assert.equal(model.bytesPerToken, model.manifest.architecture.layers * ((heads + 2 * kvHeads) * headDim + heads * 4) * 4 + 8);
+    } finally {
+      await model.dispose();
+    }
+  });
+
+  it("GPT-2's learned positions cap the analysis at n_positions", async () => {
+    const model = await AttentionModel.load({ manifestPath: fixture('hf', 'gpt2'), provider: 'cpu', threads: 1 });
+    try {
+      assert.equal(model.maxPositions, 256);
+      assert.equal(model.tokenCap(100_000), 256);
+      const a = await model.analyse(TEXT, { maxTokens: 100_000 });
+      assert.equal(a.length, 256);
+    } finally {
+      await model.dispose();
+    }
+  });
+
+  it('weights in external data (model.onnx_data) load, and a truncated data file is refused with its name', async () => {
+    const model = await AttentionModel.load({ manifestPath: fixture('hf-external', 'llama'), provider: 'cpu', threads: 1 });
+    const a = await model.analyse('def f(x):\n    return x\n', { maxTokens: 100 });
+    assert.ok(a.analysed > 5);
+    await model.dispose();
+    const tmp = mkdtempSync(path.join(os.tmpdir(), 'ai-hf-'));
+    try {
+      cpSync(fixture('hf-external', 'llama'), tmp, { recursive: true });
+      truncateSync(path.join(tmp, 'model.onnx_data'), 1000);
+      await assert.rejects(AttentionModel.load({ manifestPath: tmp, provider: 'cpu' }), (e: Error) => e instanceof ModelFileError && /model\.onnx/.test(e.message));
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
+  it('statistics from scores: a one-hot row has max 1 and entropy 0; a flat row max 1/n and entropy ln n', () => {
+    // heads 1, T 2, P 1: rows see 2 and 3 keys
+    const z = Float32Array.from([50, 0, -1e30, 0, 0, 0]);
+    const s = statsFromScores(z, 1, 2, 1, 64);
+    assert.ok(Math.abs(s[0] - 1) < 1e-9 && s[1] < 1e-9, 'one-hot');
+    assert.ok(Math.abs(s[4] - 1 / 3) < 1e-7 && Math.abs(s[5] - Math.log(3)) < 1e-6, 'flat');
+  });
+});
+
+describe('Hugging Face folders that cannot be used say why, and nothing is written to them', () => {
+  let tmp: string;
+  const fresh = () => {
+    rmSync(tmp, { recursive: true, force: true });
+    cpSync(fixture('hf', 'llama'), tmp, { recursive: true });
+  };
+  const config = () => JSON.parse(readFileSync(path.join(tmp, 'config.json'), 'utf8')) as Record<string, unknown>;
+  const writeConfig = (c: Record<string, unknown>) => writeFileSync(path.join(tmp, 'config.json'), JSON.stringify(c));
+  before(() => {
+    tmp = mkdtempSync(path.join(os.tmpdir(), 'ai-hf-bad-'));
+  });
+  after(() => rmSync(tmp, { recursive: true, force: true }));
+
+  const cases: [string, () => void, RegExp][] = [
+    ['no config.json', () => rmSync(path.join(tmp, 'config.json')), /no config\.json/],
+    ['no tokenizer.json', () => rmSync(path.join(tmp, 'tokenizer.json')), /no tokenizer\.json/],
+    ['unknown architecture', () => writeConfig({ ...config(), model_type: 'mamba' }), /model_type "mamba" is not supported; supported: gpt2/],
+    ['an encoder-only model', () => writeConfig({ ...config(), model_type: 'bert' }), /bert is an encoder/],
+    ['no ONNX graph', () => rmSync(path.join(tmp, 'model.onnx')), /no model\.onnx or decoder_model_merged\.onnx/],
+    ['a corrupt ONNX file', () => writeFileSync(path.join(tmp, 'model.onnx'), Buffer.from('this is not a protobuf at all, just text')), /model\.onnx/],
+    ['a tokenizer from a bigger model', () => writeConfig({ ...config(), vocab_size: 1000 }), /tokenizer has 4096 tokens but the model .* only 1000/],
+    ['a config with fewer layers than the graph', () => writeConfig({ ...config(), num_hidden_layers: 3 }), /lacks past_key_values\.2\.key/],
+    ['a tokenizer.json that is not JSON', () => writeFileSync(path.join(tmp, 'tokenizer.json'), '{ nope'), /tokenizer cannot be used: tokenizer\.json is not valid JSON/],
+  ];
+  for (const [name, breakIt, message] of cases) {
+    it(name, async () => {
+      fresh();
+      breakIt();
+      const before = snapshot(tmp);
+      await assert.rejects(AttentionModel.load({ manifestPath: tmp, provider: 'cpu' }), (e: Error) => {
+        assert.ok(e instanceof ModelFileError, `a ModelFileError, not ${e.constructor.name}: ${e.message}`);
+        assert.match(e.message, message);
+        return true;
+      });
+      assert.deepEqual(snapshot(tmp), before, 'the folder is unchanged');
+    });
+  }
+
+  it('a working folder is left exactly as it was after a load and an analysis', async () => {
+    fresh();
+    const before = snapshot(tmp);
+    const model = await AttentionModel.load({ manifestPath: tmp, provider: 'cpu', threads: 1 });
+    await model.analyse(TEXT, { maxTokens: 80 });
+    await model.dispose();
+    assert.deepEqual(snapshot(tmp), before);
+  });
+
+  it('a graph with a fused attention op is refused, naming the op and the export that avoids it', () => {
+    const graph: OnnxGraph = {
+      nodes: [{ opType: 'GroupQueryAttention', domain: 'com.microsoft', name: 'gqa', inputs: ['q', 'k', 'v'], outputs: ['o'] }],
+      inputs: [],
+      outputs: [],
+      initializers: new Set(),
+      domains: ['', 'com.microsoft'],
+    };
+    assert.throws(() => findAttention(graph, 1, 'model.onnx'), /com\.microsoft\.GroupQueryAttention.*optimum-cli export onnx --task text-generation-with-past/);
+  });
+});
+
+/** Names, sizes and modification times of a folder's files. */
+function snapshot(dir: string): string[] {
+  return readdirSync(dir)
+    .sort()
+    .map((f) => {
+      const s = statSync(path.join(dir, f));
+      return `${f}:${s.size}:${s.mtimeMs}`;
+    });
+}
