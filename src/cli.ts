@@ -5,16 +5,19 @@
  *                               [--max-tokens N] [--provider auto|webgpu|cuda|dml|coreml|cpu]
  *   npx attention-inspector FILE --probe [--models ssmax,softmax] [--context N] [--depths 0,0.5,1] [--json]
  *   npx attention-inspector FILE --focus [--model ID|MANIFEST] [--json]
+ *   npx attention-inspector tokens FILE [--model ID|MANIFEST|FOLDER] [--max-tokens N] [--json]
  * Prints, for the token at LINE:COL (1-based), the top attended tokens of every layer × head under softmax and
  * SSMax, their focus statistics, and the timings. With --probe, runs the needle probe (src/core/probe.ts) on a copy
  * of FILE's first N tokens with the models named (shipped ids from models/catalogue.json, or manifest paths).
- * --model takes a shipped id (ssmax, softmax, retrofit, ...) or a manifest path.
+ * With `tokens`, prints every token's id, UTF-16 range and text (to debug a tokenizer).
+ * --model takes a shipped id (ssmax, softmax, retrofit, ...), a manifest path, or a folder exported from Hugging Face
+ * (optimum-cli export onnx --task text-generation-with-past).
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { findModel, loadCatalogue } from './core/catalogue';
-import { AttentionModel } from './core/model';
+import { AttentionModel, loadTokenizer } from './core/model';
 import { DEFAULT_PROBE, needleLine, runProbe } from './core/probe';
 import { focusCurve } from './core/views';
 import type { ProviderChoice } from './core/providers';
@@ -24,7 +27,9 @@ import { tokenAtOffset, tokenInfos, tokenLabel } from './core/tokenText';
 const USAGE =
   'usage: attention-inspector FILE --at LINE:COL [--all] [--json] [--model ID|MANIFEST] [--top K] [--max-tokens N] [--provider auto|cpu|webgpu|cuda|dml|coreml]\n' +
   '       attention-inspector FILE --probe [--models ID,ID,...] [--context N] [--depths 0,0.25,0.5,0.75,1] [--json] [--provider ...]\n' +
-  '       attention-inspector FILE --focus [--model ID|MANIFEST] [--max-tokens N] [--json]';
+  '       attention-inspector FILE --focus [--model ID|MANIFEST|FOLDER] [--max-tokens N] [--json]\n' +
+  '       attention-inspector tokens FILE [--model ID|MANIFEST|FOLDER] [--max-tokens N] [--json]\n' +
+  'MODEL: a shipped id (see models/catalogue.json), a manifest path, or a Hugging Face ONNX export folder.';
 
 /**
  * The focus-vs-length view in numbers: mean over every head of the max weight and normalised entropy, under both
@@ -70,14 +75,32 @@ async function focus(file: string, manifestPath: string, maxTokens: number, prov
 
 const MODELS_DIR = path.join(__dirname, '..', 'models');
 
-/** A shipped model's id (models/catalogue.json) or a path to a manifest. */
+/** A shipped model's id (models/catalogue.json), a path to a manifest, or a Hugging Face export folder. */
 function resolveModel(idOrPath: string): string {
   const shipped = findModel(loadCatalogue(MODELS_DIR), idOrPath);
   if (shipped) return shipped.manifestPath;
-  if (!/[\\/]|\.json$/.test(idOrPath)) {
-    throw new Error(`unknown model "${idOrPath}": shipped models are ${loadCatalogue(MODELS_DIR).map((e) => e.id).join(', ')} (or give a manifest path)`);
+  const isFolder = existsSync(idOrPath) && statSync(idOrPath).isDirectory();
+  if (!isFolder && !/[\\/]|\.json$/.test(idOrPath)) {
+    throw new Error(`unknown model "${idOrPath}": shipped models are ${loadCatalogue(MODELS_DIR).map((e) => e.id).join(', ')} (or give a manifest path or an exported folder)`);
   }
   return path.resolve(idOrPath);
+}
+
+/** `tokens FILE`: each token's index, id, UTF-16 range and text. */
+function tokens(file: string, modelPath: string, maxTokens: number, json: boolean): number {
+  const text = readFileSync(file, 'utf8');
+  const tokenizer = loadTokenizer(modelPath);
+  const enc = tokenizer.encode(text, maxTokens);
+  const rows = Array.from(enc.ids, (id, i) => ({ i, id, start: enc.starts[i], end: enc.ends[i], text: text.slice(enc.starts[i], enc.ends[i]), token: tokenizer.decodeToken(id) }));
+  if (json) {
+    console.log(JSON.stringify({ file, model: modelPath, count: rows.length, tokens: rows }));
+    return 0;
+  }
+  console.log('| # | id | start–end | text |');
+  console.log('|---|---|---|---|');
+  for (const r of rows) console.log(`| ${r.i} | ${r.id} | ${r.start}–${r.end} | ${JSON.stringify(r.text)} |`);
+  console.log(`${rows.length} tokens`);
+  return 0;
 }
 
 async function probe(file: string, manifests: string[], contextTokens: number, depths: number[], provider: ProviderChoice, json: boolean): Promise<number> {
@@ -156,6 +179,13 @@ async function main(): Promise<number> {
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
+  if (positionals[0] === 'tokens') {
+    if (values.help || positionals.length !== 2) {
+      console.error(USAGE);
+      return values.help ? 0 : 2;
+    }
+    return tokens(positionals[1], resolveModel(values.model ?? 'ssmax'), positiveInt('--max-tokens', values['max-tokens']), values.json);
+  }
   const provider = PROVIDER_CHOICES.find((p) => p === values.provider);
   if (!provider) throw new Error(`--provider must be one of ${PROVIDER_CHOICES.join(', ')}, got ${values.provider}`);
   if (!values.help && positionals.length === 1 && values.probe) {

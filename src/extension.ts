@@ -7,6 +7,7 @@ import { EngineError } from './core/engineClient';
 import { tokenAtOffset } from './core/tokenText';
 import { headLabel, type HeadChoice } from './protocol';
 import { saveExport } from './vscode/exports';
+import { AddedModels } from './vscode/addedModels';
 import { AnalysisService, isAnalysable } from './vscode/analyses';
 import { ComparisonService } from './vscode/comparison';
 import { Config } from './vscode/config';
@@ -29,7 +30,7 @@ export interface AttentionInspectorApi {
   comparison(): { uri: string; version: number; analysed: number; length: number; done: boolean; normaliser?: string; modelId?: string } | undefined;
   /** The model the extension uses (undefined before it loads). */
   model(): { id: string; normaliser: string; provider: string } | undefined;
-  /** The shipped models' ids, in the pickers' order. */
+  /** The ids of the models a picker offers (shipped, then added), in its order. */
   catalogue(): string[];
   /** The host's analysis of a document (keyed by uri and version), if any. */
   analysis(uri: string): { version: number; analysed: number; length: number; done: boolean; cappedByMemory?: boolean } | undefined;
@@ -44,9 +45,13 @@ export interface AttentionInspectorApi {
   resources(): { timers: number; running: number; tracked: number; analyses: number; panel: boolean; disposed: boolean };
 }
 
+/** The picker's "Add Model…" item. */
+const ADD_MODEL = '\0add';
+
 class Context implements vscode.Disposable {
   readonly log = vscode.window.createOutputChannel('Attention Inspector', { log: true });
   readonly config = new Config();
+  readonly added: AddedModels;
   readonly analyses: AnalysisService;
   readonly comparison: ComparisonService;
   readonly selection: SelectionState;
@@ -56,7 +61,8 @@ class Context implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
 
   constructor(readonly ext: vscode.ExtensionContext) {
-    this.analyses = new AnalysisService(ext.extensionPath, this.config, this.log, ext.globalState);
+    this.added = new AddedModels(ext.globalState, this.log);
+    this.analyses = new AnalysisService(ext.extensionPath, this.config, this.log, this.added, ext.globalState);
     this.comparison = new ComparisonService(this.analyses, this.config, this.log);
     this.selection = new SelectionState(ext.globalState, { head: { layer: 0, head: 'mean' }, overlay: this.config.overlayDefault });
     const topK = () => this.config.topK;
@@ -128,6 +134,12 @@ class Context implements vscode.Disposable {
       );
     });
     reg('selectModel', () => this.pickModel());
+    reg('addModel', async (dir?: unknown) => {
+      // from the palette (or with a folder argument): add it and use it
+      const added = await this.addModel(dir);
+      if (added) await vscode.workspace.getConfiguration('attentionInspector').update('model', added.id, vscode.ConfigurationTarget.Global);
+      return added?.id;
+    });
     reg('selectComparisonModel', () => this.pickComparisonModel());
     reg('clearSelection', () => this.selection.clear());
     reg('showLog', () => this.log.show());
@@ -138,6 +150,7 @@ class Context implements vscode.Disposable {
         { label: '$(eye) Inspect Attention', id: 'inspect' },
         { label: '$(layers) Select Layer/Head', id: 'selectHead' },
         { label: '$(beaker) Select Model', id: 'selectModel' },
+        { label: '$(new-folder) Add Model…', id: 'addModel' },
         { label: '$(split-horizontal) Compare Models Side by Side', id: 'compareModels' },
         { label: '$(list-selection) Select Comparison Model', id: 'selectComparisonModel' },
         { label: '$(key) Probe Key Retrieval', id: 'probe' },
@@ -272,28 +285,68 @@ class Context implements vscode.Disposable {
     if (pick) this.selection.setHead(pick.head);
   }
 
-  /** Quick pick over the shipped models (models/catalogue.json), the current one marked. */
-  private async pickShipped(current: string, placeHolder: string, extra: (vscode.QuickPickItem & { id: string })[] = []): Promise<string | undefined> {
+  /** Quick pick over the catalogue (shipped models, then added ones), the current one marked, with "Add Model…" last. */
+  private async pickFromCatalogue(current: string, placeHolder: string, extra: (vscode.QuickPickItem & { id: string })[] = []): Promise<string | undefined> {
+    const heads = (e: { heads: number; kvHeads: number }) => `${e.heads} heads${e.kvHeads !== e.heads ? ` (${e.kvHeads} key heads)` : ''}`;
     const items = [
       ...extra,
       ...this.analyses.catalogue.map((e) => ({
         label: e.displayName,
-        description: `${e.id === current ? '(current) ' : ''}${e.layers} layers × ${e.heads} heads, trained at ${e.trainingContext}`,
+        description: `${e.id === current ? '(current) ' : ''}${e.family ? `${e.family}, ` : ''}${e.layers} layers × ${heads(e)}, trained at ${e.trainingContext}`,
         detail: e.summary,
         id: e.id,
       })),
+      { label: '$(new-folder) Add Model…', description: 'a Hugging Face decoder exported to ONNX', id: ADD_MODEL },
     ];
-    return (await vscode.window.showQuickPick(items, { placeHolder }))?.id;
+    const id = (await vscode.window.showQuickPick(items, { placeHolder }))?.id;
+    if (id !== ADD_MODEL) return id;
+    return (await this.addModel())?.id;
   }
 
   private async pickModel(): Promise<void> {
-    const id = await this.pickShipped(this.config.model, `Model (now ${this.config.model})`);
+    const id = await this.pickFromCatalogue(this.config.model, `Model (now ${this.config.model})`);
     if (id) await vscode.workspace.getConfiguration('attentionInspector').update('model', id, vscode.ConfigurationTarget.Global);
+  }
+
+  /**
+   * Adds a Hugging Face export folder (given, or picked in a folder dialog) to the catalogue and returns its entry;
+   * says why when it can't. The caller decides what to use it for (the main model, or the comparison).
+   */
+  private async addModel(dir?: unknown): Promise<{ id: string } | undefined> {
+    if (!vscode.workspace.isTrusted) {
+      void vscode.window.showWarningMessage('Attention Inspector: models you add are used only in trusted workspaces. Trust this workspace first (Workspaces: Manage Workspace Trust).');
+      return undefined;
+    }
+    let folder = typeof dir === 'string' ? dir : dir instanceof vscode.Uri ? dir.fsPath : undefined;
+    if (!folder) {
+      const picked = await vscode.window.showOpenDialog({
+        canSelectFolders: true,
+        canSelectFiles: false,
+        canSelectMany: false,
+        openLabel: 'Add Model',
+        title: 'A folder written by optimum-cli export onnx --task text-generation-with-past',
+      });
+      folder = picked?.[0]?.fsPath;
+    }
+    if (!folder) return undefined;
+    try {
+      const e = await this.added.add(folder);
+      const mb = (e.bytesPerToken * this.config.maxTokens) / 2 ** 20;
+      this.log.info(`added model ${e.id} from ${folder}`);
+      void vscode.window.showInformationMessage(
+        `Attention Inspector: added ${e.displayName} (${e.family}, ${e.layers} layers × ${e.heads} heads, trained at ${e.trainingContext} tokens). ` +
+          `An analysis holds ${(e.bytesPerToken / 1024).toFixed(1)} KB per token (${mb < 1024 ? `${Math.round(mb)} MB` : `${(mb / 1024).toFixed(1)} GB`} at the ${this.config.maxTokens.toLocaleString('en-US')}-token cap). Its SSMax view is a what-if: softmax((ln n / ln ${e.trainingContext})·z).`,
+      );
+      return e;
+    } catch (err) {
+      void vscode.window.showErrorMessage(`Attention Inspector: ${folder} cannot be added: ${(err as Error).message}`);
+      return undefined;
+    }
   }
 
   private async pickComparisonModel(): Promise<void> {
     const auto = { label: 'Automatic', description: this.config.compareModel === 'auto' ? '(current)' : '', detail: "The main model's counterpart: softmax- beside SSMax-trained, a retrofit beside its softmax source", id: 'auto' };
-    const id = await this.pickShipped(this.config.compareModel, `Model to compare with (now ${this.config.compareModel})`, [auto]);
+    const id = await this.pickFromCatalogue(this.config.compareModel, `Model to compare with (now ${this.config.compareModel})`, [auto]);
     if (!id) return;
     await vscode.workspace.getConfiguration('attentionInspector').update('compareModel', id, vscode.ConfigurationTarget.Global);
     if (!this.selection.current.comparison) await vscode.commands.executeCommand('attentionInspector.compareModels');
@@ -313,6 +366,7 @@ class Context implements vscode.Disposable {
     this.comparison.dispose();
     this.analyses.dispose();
     this.config.dispose();
+    this.added.dispose();
     this.log.dispose();
   }
 }

@@ -180,7 +180,7 @@ export interface ProbePayload {
   error?: string;
 }
 
-/** The other shipped model's view of the same token, for side-by-side comparison. */
+/** The comparison model’s view of the same token, for side-by-side comparison. */
 export interface ComparisonPayload {
   model: ModelInfo;
   analysedTokens: number;
@@ -224,7 +224,7 @@ export type WebviewToHost =
   | { type: 'revealToken'; position: number }
   | { type: 'selectHead'; head: HeadChoice }
   | { type: 'setOverlay'; on: boolean }
-  /** Show the other shipped model beside this one (the host analyses the document with it too). */
+  /** Show the comparison model beside this one (the host analyses the document with it too). */
   | { type: 'setComparison'; on: boolean }
   /** Run the needle probe (the same as the "Probe Key Retrieval" command). */
   | { type: 'runProbe' }

@@ -1,12 +1,13 @@
 /**
- * The shipped models, in the order pickers list them. `models/catalogue.json` (written by training/export.py)
- * names the manifests; each manifest describes its model. Everything that offers a choice of model (the picker,
- * Compare, the probe, the CLI) reads this list instead of naming files.
+ * The models a user can pick, in the order pickers list them: the shipped ones (`models/catalogue.json`, written by
+ * training/export.py, names their manifests), then the Hugging Face export folders the user added. Everything that
+ * offers a choice of model (the picker, Compare, the probe, the CLI) reads this list instead of naming files.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Normaliser } from '../protocol';
-import { loadModelFiles, ModelFileError } from './manifest';
+import { describeHfFolder, SUPPORTED_FAMILIES } from './hfModel';
+import { attentionShape, bytesPerTokenOf, loadModelFiles, ModelFileError, type ModelManifest } from './manifest';
 
 export interface CatalogueEntry {
   id: string;
@@ -18,8 +19,40 @@ export interface CatalogueEntry {
   trainingContext: number;
   layers: number;
   heads: number;
+  /** Key heads (fewer than `heads` under grouped-query attention). */
+  kvHeads: number;
+  /** Memory an analysis holds per token of the document. */
+  bytesPerToken: number;
+  /** Shipped with the extension, or a folder the user added. */
+  source: 'shipped' | 'added';
+  /** The architecture family of an added model (config.json `model_type`). */
+  family?: string;
   /** The id it is compared with by default. */
   counterpart?: string;
+}
+
+function entryOf(m: ModelManifest, manifestPath: string, source: CatalogueEntry['source'], family?: string): CatalogueEntry {
+  return {
+    id: m.id,
+    manifestPath,
+    displayName: m.displayName,
+    summary: m.summary ?? m.displayName,
+    normaliser: m.normaliser,
+    trainingContext: m.trainingContext,
+    layers: m.architecture.layers,
+    heads: m.architecture.heads,
+    kvHeads: attentionShape(m).kvHeads,
+    bytesPerToken: bytesPerTokenOf(m),
+    source,
+    family,
+    counterpart: m.counterpart,
+  };
+}
+
+/** The catalogue entry of a Hugging Face export folder (reads config.json and the file list; throws ModelFileError). */
+export function addedModelEntry(dir: string, trainingContext?: number): CatalogueEntry {
+  const folder = describeHfFolder(dir, { trainingContext });
+  return entryOf(folder.manifest, dir, 'added', SUPPORTED_FAMILIES[folder.modelType]);
 }
 
 export const CATALOGUE_FILE = 'catalogue.json';
@@ -37,18 +70,8 @@ export function loadCatalogue(modelsDir: string): CatalogueEntry[] {
     throw new ModelFileError(file, 'the model catalogue must list manifest file names');
   }
   const entries = listed.map((name): CatalogueEntry => {
-    const { manifest: m, manifestPath } = loadModelFiles(join(modelsDir, name));
-    return {
-      id: m.id,
-      manifestPath,
-      displayName: m.displayName,
-      summary: m.summary ?? m.displayName,
-      normaliser: m.normaliser,
-      trainingContext: m.trainingContext,
-      layers: m.architecture.layers,
-      heads: m.architecture.heads,
-      counterpart: m.counterpart,
-    };
+    const { manifest, manifestPath } = loadModelFiles(join(modelsDir, name));
+    return entryOf(manifest, manifestPath, 'shipped');
   });
   const ids = new Set(entries.map((e) => e.id));
   if (ids.size !== entries.length) throw new ModelFileError(file, 'two catalogue entries share an id');
@@ -60,7 +83,7 @@ export function findModel(catalogue: readonly CatalogueEntry[], id: string): Cat
 }
 
 /**
- * The model to compare `primaryId` with: `requested` when it names another shipped model, else (`auto`) the
+ * The model to compare `primaryId` with: `requested` when it names another model, else (`auto`) the
  * primary's counterpart, else the first model that runs the other normaliser, else the first other model.
  */
 export function comparisonModel(catalogue: readonly CatalogueEntry[], primaryId: string | undefined, requested = 'auto'): CatalogueEntry | undefined {

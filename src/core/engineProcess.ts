@@ -67,12 +67,12 @@ function analysisOf(p: { docKey: string; model?: string; version: number }) {
 }
 
 /** The primary model, or the one at `manifestPath` (loaded on first use, on the primary's provider choice). */
-async function modelFor(manifestPath?: string): Promise<AttentionModel> {
+async function modelFor(manifestPath?: string, trainingContext?: number): Promise<AttentionModel> {
   if (!primary) throw new Error('no model loaded');
   if (manifestPath === undefined || manifestPath === primary.path) return primary.model;
   let m = others.get(manifestPath);
   if (!m) {
-    m = AttentionModel.load({ manifestPath, provider: primary.provider, threads: primary.threads });
+    m = AttentionModel.load({ manifestPath, provider: primary.provider, threads: primary.threads, trainingContext });
     others.set(manifestPath, m);
     m.catch(() => others.delete(manifestPath));
   }
@@ -92,19 +92,23 @@ type Handlers = { [M in EngineMethod]: (p: EngineMethods[M]['params']) => Promis
 
 const handlers: Handlers = {
   async load(p) {
+    // stop every analysis and probe and let their in-flight graph runs finish: a session released under a running
+    // run() never returns it (a model switch mid-analysis hung the process)
     for (const s of documents.values()) s.abort?.abort();
+    for (const c of probes.values()) c.abort();
+    await Promise.all([...documents.values()].map((s) => s.running?.catch(() => undefined)));
     documents.clear();
     await primary?.model.dispose();
     primary = undefined;
     for (const m of others.values()) await m.then((x) => x.dispose(), () => undefined);
     others.clear();
-    const model = await AttentionModel.load({ manifestPath: p.manifestPath, provider: p.provider, threads: p.threads });
+    const model = await AttentionModel.load({ manifestPath: p.manifestPath, provider: p.provider, threads: p.threads, trainingContext: p.trainingContext });
     primary = { path: p.manifestPath, model, provider: p.provider, threads: p.threads };
     return describe(model, p.manifestPath);
   },
 
   async loadOther(p) {
-    return describe(await modelFor(String(p.manifestPath)), p.manifestPath);
+    return describe(await modelFor(String(p.manifestPath), p.trainingContext), p.manifestPath);
   },
 
   async analyse(p) {

@@ -75,9 +75,10 @@ export interface ProbeParams {
 }
 
 export interface EngineMethods {
-  load: { params: { manifestPath: string; provider: ProviderChoice; threads?: number }; result: LoadedModelInfo };
+  /** `manifestPath`: a manifest, or a Hugging Face export folder; `trainingContext` overrides its config's training length. */
+  load: { params: { manifestPath: string; provider: ProviderChoice; threads?: number; trainingContext?: number }; result: LoadedModelInfo };
   /** Loads a second model beside the primary one (if not yet loaded) and describes it. */
-  loadOther: { params: { manifestPath: string }; result: LoadedModelInfo };
+  loadOther: { params: { manifestPath: string; trainingContext?: number }; result: LoadedModelInfo };
   /** Tokenises and analyses; emits `tokens` then `progress` events for the same docKey/version. */
   analyse: { params: OnModel & { docKey: string; version: number; text: string; maxTokens: number; memoryBudgetMb?: number; chunkSize?: number }; result: AnalyseResult };
   cancel: { params: OnModel & { docKey: string }; result: boolean };

@@ -48,7 +48,7 @@ export interface LoadedHf {
 export async function loadHfFolder(dir: string, opts: HfLoadOptions): Promise<LoadedHf> {
   const folder = describeHfFolder(dir, { trainingContext: opts.trainingContext });
   const { manifest } = folder;
-  const tokenizer = readTokenizer(folder);
+  const tokenizer = readHfTokenizer(folder);
   if (tokenizer.vocabSize > manifest.architecture.vocabSize) {
     throw new ModelFileError(folder.tokenizerPath, `the tokenizer has ${tokenizer.vocabSize} tokens but the model (config.json vocab_size) only ${manifest.architecture.vocabSize}: they belong to different models`);
   }
@@ -99,7 +99,7 @@ export async function loadHfFolder(dir: string, opts: HfLoadOptions): Promise<Lo
   };
 }
 
-function readTokenizer(folder: HfFolder): HfTokenizer {
+export function readHfTokenizer(folder: HfFolder): HfTokenizer {
   try {
     const config = folder.tokenizerConfigPath ? readFileSync(folder.tokenizerConfigPath, 'utf8') : undefined;
     return HfTokenizer.parse(readFileSync(folder.tokenizerPath, 'utf8'), config);

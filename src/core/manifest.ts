@@ -43,6 +43,12 @@ export function attentionShape(m: ModelManifest): { heads: number; kvHeads: numb
   return { heads, kvHeads, headDim, scoreScale: m.architecture.scoreScale ?? 1 / Math.sqrt(headDim), group: heads / kvHeads };
 }
 
+/** Bytes an analysis holds per token: queries, keys, values and four statistics per head of every layer, and the prediction. */
+export function bytesPerTokenOf(m: ModelManifest): number {
+  const { heads, kvHeads, headDim } = attentionShape(m);
+  return m.architecture.layers * ((heads + 2 * kvHeads) * headDim + heads * 4) * 4 + 8;
+}
+
 export interface ModelFiles {
   manifestPath: string;
   manifest: ModelManifest;

@@ -11,11 +11,11 @@ import * as path from 'node:path';
 import type { InferenceSession as OrtSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import { Analysis, commonPrefix, type AttentionRows } from './analysis';
 import { focusStats, statsOf, viewMultipliers, type FocusStats } from './attention';
-import { loadHfFolder } from './hfRunner';
+import { loadHfFolder, readHfTokenizer } from './hfRunner';
 import { defaultThreads, ort, sessionOptions, thisHost } from './ort';
 import type { ChunkOutputs, ChunkRunner } from './runner';
-import { isHfFolder } from './hfModel';
-import { attentionShape, loadModelFiles, ModelFileError, type ModelFiles, type ModelManifest } from './manifest';
+import { describeHfFolder, isHfFolder } from './hfModel';
+import { attentionShape, bytesPerTokenOf, loadModelFiles, ModelFileError, type ModelFiles, type ModelManifest } from './manifest';
 import { createWithFallback, providerOrder, type ProviderChoice, type ProviderName, type SkippedProvider } from './providers';
 
 import { BpeTokenizer, type Tokenizer } from './tokenizer';
@@ -135,13 +135,7 @@ export class AttentionModel {
       return new AttentionModel(hf.files, hf.tokenizer, hf.runner, hf.provider, hf.skipped, await rowsSessionFor(hf.files, threads, opts));
     }
     const files = loadModelFiles(opts.manifestPath);
-    let tokenizer: BpeTokenizer;
-    try {
-      tokenizer = BpeTokenizer.parse(readFileSync(files.tokenizerPath, 'utf8'));
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      throw new ModelFileError(files.tokenizerPath, code ? `cannot read the tokenizer file: ${code}` : `tokenizer file is corrupt: ${(e as Error).message}`);
-    }
+    const tokenizer = readOwnTokenizer(files.tokenizerPath);
     let modelBytes: Buffer;
     try {
       modelBytes = readFileSync(files.onnxPath);
@@ -175,8 +169,7 @@ export class AttentionModel {
 
   /** Bytes an analysis holds per token: q, k, v and the graph's statistics of every layer, and the prediction. */
   get bytesPerToken(): number {
-    const { heads, kvHeads, headDim } = attentionShape(this.manifest);
-    return this.manifest.architecture.layers * ((heads + 2 * kvHeads) * headDim + heads * 4) * 4 + 8;
+    return bytesPerTokenOf(this.manifest);
   }
 
   /** Positions the graph can take at all (GPT-2's learned positions end at n_positions); undefined: no limit. */
@@ -304,6 +297,21 @@ export class AttentionModel {
     await this.rowsSession?.release();
     await this.runner.release();
   }
+}
+
+function readOwnTokenizer(tokenizerPath: string): BpeTokenizer {
+  try {
+    return BpeTokenizer.parse(readFileSync(tokenizerPath, 'utf8'));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new ModelFileError(tokenizerPath, code ? `cannot read the tokenizer file: ${code}` : `tokenizer file is corrupt: ${(e as Error).message}`);
+  }
+}
+
+/** The tokenizer of a model (manifest or Hugging Face folder) without loading its graph. */
+export function loadTokenizer(manifestPath: string): Tokenizer {
+  if (isHfFolder(manifestPath)) return readHfTokenizer(describeHfFolder(manifestPath));
+  return readOwnTokenizer(loadModelFiles(manifestPath).tokenizerPath);
 }
 
 /** models/rows.onnx beside the manifest or shipped (optional: without it rows are computed in JavaScript). */

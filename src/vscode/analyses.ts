@@ -12,6 +12,7 @@ import { tokenInfos } from '../core/tokenText';
 import type { TokenInfo } from '../protocol';
 import { describeFallback } from '../core/providers';
 import type { HeadChoice } from '../protocol';
+import type { AddedModels } from './addedModels';
 import type { Config } from './config';
 
 export interface DocumentAnalysis {
@@ -56,6 +57,8 @@ export class AnalysisService implements vscode.Disposable {
     private readonly extensionPath: string,
     private readonly config: Config,
     private readonly log: vscode.LogOutputChannel,
+    /** The Hugging Face folders the user added, listed after the shipped models. */
+    readonly added: AddedModels,
     /** Remembers, per machine, which provider fallbacks were already explained. */
     private readonly memento?: vscode.Memento,
   ) {
@@ -87,6 +90,8 @@ export class AnalysisService implements vscode.Disposable {
         if (this.tracked.has(uri) && e.contentChanges.length) this.schedule(uri, EDIT_DEBOUNCE_MS);
       }),
       vscode.workspace.onDidCloseTextDocument((doc) => this.forget(doc.uri.toString())),
+      added.onDidChange(() => (this.addedEntries = undefined)),
+      vscode.workspace.onDidGrantWorkspaceTrust(() => (this.addedEntries = undefined)),
       config.onDidChange((keys) => {
         if (keys.some((k) => ['model', 'modelPath', 'executionProvider'].includes(k))) void this.reloadModel();
         else if (keys.includes('maxTokens') || keys.includes('memoryBudgetMb')) for (const uri of this.tracked) this.schedule(uri, 0);
@@ -94,8 +99,15 @@ export class AnalysisService implements vscode.Disposable {
     );
   }
 
-  /** The shipped models (read once; a broken install is logged and leaves only the default manifest). */
+  /** The shipped models, then the added ones (trusted workspaces only). */
   get catalogue(): readonly CatalogueEntry[] {
+    this.addedEntries ??= this.added.entries();
+    return [...this.shippedModels, ...this.addedEntries];
+  }
+  private addedEntries: CatalogueEntry[] | undefined;
+
+  /** The shipped models (read once; a broken install is logged and leaves only the default manifest). */
+  get shippedModels(): readonly CatalogueEntry[] {
     if (!this.shipped) {
       try {
         this.shipped = loadCatalogue(path.join(this.extensionPath, 'models'));
@@ -112,7 +124,7 @@ export class AnalysisService implements vscode.Disposable {
     const custom = this.config.modelPath;
     if (custom) return path.isAbsolute(custom) ? custom : path.resolve(vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? '', custom);
     const chosen = findModel(this.catalogue, this.config.model);
-    if (!chosen && this.catalogue.length) this.log.warn(`attentionInspector.model "${this.config.model}" is not a shipped model; using ${this.catalogue[0].id}`);
+    if (!chosen && this.catalogue.length) this.log.warn(`attentionInspector.model "${this.config.model}" is not a shipped or added model (in this workspace); using ${this.catalogue[0].id}`);
     return (chosen ?? this.catalogue[0])?.manifestPath ?? path.join(this.extensionPath, 'models', 'ssmax.json');
   }
 
@@ -123,7 +135,7 @@ export class AnalysisService implements vscode.Disposable {
       }
       const manifestPath = this.manifestPath();
       this.log.info(`loading model ${manifestPath} (execution provider: ${this.config.executionProvider})`);
-      const info = await this.engine.request('load', { manifestPath, provider: this.config.executionProvider });
+      const info = await this.engine.request('load', { manifestPath, provider: this.config.executionProvider, trainingContext: this.added.trainingContextOf(manifestPath) });
       this.model = info;
       const fallback = describeFallback(info);
       if (fallback) {

@@ -99,7 +99,7 @@ export class ComparisonService implements vscode.Disposable {
       await this.analyses.ensureModel();
       const manifestPath = this.otherManifestPath();
       if (!manifestPath) return;
-      this.other ??= await this.analyses.engine.request('loadOther', { manifestPath });
+      this.other ??= await this.analyses.engine.request('loadOther', { manifestPath, trainingContext: this.analyses.added.trainingContextOf(manifestPath) });
       const version = doc.version;
       const result = await this.analyses.engine.request('analyse', { docKey: uri, model: manifestPath, version, text: doc.getText(), maxTokens: this.config.maxTokens, memoryBudgetMb: this.config.memoryBudgetMb });
       if (this.state?.uri === uri && this.state.version === version) {

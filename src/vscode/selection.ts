@@ -10,7 +10,7 @@ export interface InspectorSelection {
   position: number | undefined;
   head: HeadChoice;
   overlay: boolean;
-  /** Show the other shipped model beside the current one. */
+  /** Show the comparison model beside the current one. */
   comparison: boolean;
 }
 

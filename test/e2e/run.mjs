@@ -9,7 +9,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { format } from 'node:util';
@@ -424,6 +424,115 @@ describe('Attention Inspector in real VS Code (code-server + Chromium)', { timeo
       assert.equal(await wb.page.locator('.tab', { hasText: 'Attention:' }).count(), 1, 'one panel after the reload');
       assert.equal(sha256(join(workspace, FILE)), hashBefore, 'the file on disk is unchanged');
       await wb.shot('reloaded');
+    });
+
+    it('"Attention: Add Model…" takes a Hugging Face export folder; Inspect, hover, overlay and Compare with the shipped SSMax model work on it', { timeout: 300_000 }, async () => {
+      // a random-weight decoder in the layout optimum writes for Llama (grouped-query attention), from training/hf_decoders.py
+      const exportDir = join(tmp, 'my-llama-export');
+      cpSync(join(ROOT, 'test', 'fixtures', 'hf', 'llama'), exportDir, { recursive: true });
+      const listing = () => readdirSync(exportDir).sort().map((f) => `${f}:${sha256(join(exportDir, f))}`);
+      const exportBefore = listing();
+      await wb.focusEditor(FILE);
+      await wb.command('Attention: Add Model…', { waitHidden: false });
+      // code-server's folder dialog is a quick input with a path: type the folder and accept it (the first Enter may
+      // only open the folder in the dialog, the next accepts it)
+      const quick = wb.page.locator('.quick-input-widget');
+      const input = quick.locator('input');
+      // the simple dialog fills in its own start folder after it opens: wait for that, then type ours until it sticks
+      await wb.waitFor('the folder dialog with its start folder', async () => ({ ok: (await input.inputValue()).endsWith('/') }), 15_000);
+      await wb.waitFor('our folder in the dialog', async () => {
+        const v = await input.inputValue();
+        if (v.replace(/\/$/, '') !== exportDir) await input.fill(exportDir);
+        await wb.page.waitForTimeout(300);
+        return { ok: (await input.inputValue()).replace(/\/$/, '') === exportDir, v };
+      }, 15_000, 200);
+      await wb.shot('add-model-dialog');
+      for (let i = 0; i < 3 && (await quick.isVisible()); i++) {
+        await wb.page.keyboard.press('Enter');
+        await wb.page.waitForTimeout(800);
+      }
+      const status = await wb.waitFor('the added model loaded (status bar)', async () => {
+        const items = await wb.statusBarItems();
+        return { ok: items.some((t) => t.includes('my-llama-export') && /CPU/.test(t)), items };
+      }, 90_000, 500);
+      log(`after Add Model: ${JSON.stringify(status.items.filter((t) => /Attention|CPU|llama/i.test(t)))}`);
+      await wb.focusEditor(FILE);
+      await wb.gotoLine(DEEP_LINE);
+      await wb.command('Attention: Inspect Attention');
+      const web = wb.webview();
+      await wb.waitFor('the panel on the added model, a query selected', async () => {
+        const header = await web.locator('body').innerText({ timeout: 2_000 }).catch(() => '');
+        const selected = await web.locator('#tokens span.tok.selected').count();
+        return { ok: header.includes('my-llama-export') && selected > 0 };
+      }, 120_000, 500);
+      await wb.shot('added-model-inspected');
+      // hover: the added model's numbers under both views
+      const hover = wb.page.locator('.monaco-hover:visible', { hasText: 'SSMax' }).first();
+      for (let nth = 0; nth < 4; nth++) {
+        const target = await wb.hoverWord({ nth: nth * 3 });
+        try {
+          await hover.waitFor({ timeout: 8_000 });
+          log(`hover over "${target.word}" on the added model`);
+          break;
+        } catch {
+          await wb.page.mouse.move(5, 500);
+        }
+      }
+      assert.match(await hover.innerText(), /softmax[\s\S]*SSMax/);
+      await wb.shot('added-model-hover');
+      await wb.page.keyboard.press('Escape');
+      await wb.page.mouse.move(5, 500);
+      // the overlay: SSMax outlines in the editor follow the toggle
+      await wb.focusEditor(FILE);
+      const box = await wb.editor().boundingBox();
+      await wb.page.mouse.move(box.x + box.width * 0.7, box.y + box.height * 0.5);
+      const d0 = await wb.waitFor('highlights from the added model', async () => {
+        const d = await wb.decorationCounts();
+        if (d.softmax === 0) await wb.page.mouse.wheel(0, -300);
+        return { ok: d.softmax > 0, ...d };
+      }, 40_000, 300);
+      await wb.page.mouse.move(5, 500);
+      await wb.command('Attention: Toggle SSMax Overlay');
+      const d1 = await wb.waitFor('the overlay to flip in the editor', async () => {
+        const d = await wb.decorationCounts();
+        return { ok: (d.ssmax > 0) !== (d0.ssmax > 0), ...d };
+      }, 15_000);
+      log(`overlay on the added model: ${JSON.stringify(d0)} -> ${JSON.stringify(d1)}`);
+      await wb.command('Attention: Toggle SSMax Overlay');
+      // Compare: the added model beside the shipped SSMax-trained one (its automatic counterpart)
+      await wb.command('Attention: Compare Models Side by Side');
+      await web.locator('#tab-compare').click();
+      const sides = web.locator('#panel-compare .compare-side');
+      const models = await wb.waitFor('the added model beside the SSMax-trained one, with numbers', async () => {
+        const ids = await sides.evaluateAll((s) => s.map((x) => ({ model: x.dataset.model, numbers: x.querySelectorAll('[data-stat][data-value]').length })));
+        return { ok: ids.length === 2 && ids.some((x) => x.model === 'hf-my-llama-export') && ids.some((x) => x.model === 'ssmax') && ids.every((x) => x.numbers > 0), ids };
+      }, 200_000, 500);
+      log(`compare: ${JSON.stringify(models.ids)}`);
+      await wb.shot('added-model-compare');
+      await wb.command('Attention: Compare Models Side by Side');
+      // back to the shipped default (the setting is the user's, and the in-host suite below runs on the same profile data)
+      await wb.focusEditor(FILE);
+      await wb.command('Attention: Select Model', { waitHidden: false });
+      await quick.locator('.monaco-list-row', { hasText: 'my-llama-export' }).first().waitFor({ timeout: 30_000 });
+      const picker = await quick.locator('.monaco-list-row').allInnerTexts();
+      assert.ok(picker.some((l) => l.includes('Add Model')), 'the model picker offers Add Model…');
+      await quick.locator('input').fill('SSMax-trained 4.2M');
+      await quick.locator('.monaco-list-row.focused', { hasText: 'SSMax-trained 4.2M' }).first().waitFor({ timeout: 15_000 });
+      await wb.shot('select-model-picker');
+      await wb.page.keyboard.press('Enter');
+      await quick.waitFor({ state: 'hidden', timeout: 15_000 });
+      try {
+        await wb.waitFor('the shipped model back in the status bar', async () => {
+          const items = await wb.statusBarItems();
+          return { ok: items.some((t) => t.includes('SSMax-trained')), items: items.filter((t) => /CPU|Attention/.test(t)) };
+        }, 90_000, 500);
+      } catch (e) {
+        await wb.shot('select-model-failed');
+        throw new Error(`${e.message}${diagnostics()}`);
+      }
+      assert.deepEqual(listing(), exportBefore, 'nothing was written into the model folder');
+      assert.equal(await wb.isDirty(FILE), false, 'the editor tab is not dirty');
+      assert.equal(sha256(join(workspace, FILE)), hashBefore, 'the file on disk is unchanged');
     });
   });
 

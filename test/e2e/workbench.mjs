@@ -72,9 +72,12 @@ export class Workbench {
     await this.page.keyboard.press('F1');
     await quick.waitFor({ state: 'visible', timeout: 15_000 });
     await quick.locator('input').fill(`>${title}`);
-    const row = quick.locator('.monaco-list-row', { hasText: title }).first();
+    // the row whose label is exactly the title: a recently used command that also matches (Select Comparison Model for
+    // "Select Model") can be the focused first row, so the row is clicked rather than Enter pressed
+    const exact = new RegExp(`^${title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
+    const row = quick.locator('.monaco-list-row', { has: this.page.locator('.label-name', { hasText: exact }) }).first();
     await row.waitFor({ timeout: 15_000 });
-    await this.page.keyboard.press('Enter');
+    await row.click();
     if (waitHidden) await quick.waitFor({ state: 'hidden', timeout: 15_000 });
   }
 

@@ -3,12 +3,12 @@ import { mkdtempSync, readFileSync, writeFileSync, copyFileSync } from 'node:fs'
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { comparisonModel, findModel, loadCatalogue, type CatalogueEntry } from '../../src/core/catalogue';
+import { addedModelEntry, comparisonModel, findModel, loadCatalogue, type CatalogueEntry } from '../../src/core/catalogue';
 import { ModelFileError } from '../../src/core/manifest';
-import { modelsDir, ROOT } from './paths';
+import { fixture, modelsDir, ROOT } from './paths';
 
 const entry = (id: string, normaliser: 'softmax' | 'ssmax', counterpart?: string): CatalogueEntry => ({
-  id, manifestPath: `/m/${id}.json`, displayName: id, summary: id, normaliser, trainingContext: 512, layers: 4, heads: 4, counterpart,
+  id, manifestPath: `/m/${id}.json`, displayName: id, summary: id, normaliser, trainingContext: 512, layers: 4, heads: 4, kvHeads: 4, bytesPerToken: 1, source: 'shipped', counterpart,
 });
 
 describe('model catalogue: the shipped models', () => {
@@ -21,11 +21,13 @@ describe('model catalogue: the shipped models', () => {
     for (const e of shipped) assert.ok(e.summary.length > 10, `${e.id} says what it is`);
   });
 
-  it("package.json's model and compareModel choices are exactly the shipped ids", () => {
-    const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { contributes: { configuration: { properties: Record<string, { enum: string[] }> } } };
+  it("package.json's model and compareModel settings name every shipped id and take added ones (no closed enum)", () => {
+    const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { contributes: { configuration: { properties: Record<string, { enum?: string[]; markdownDescription: string }> } } };
     const props = pkg.contributes.configuration.properties;
-    assert.deepEqual(props['attentionInspector.model'].enum, shipped.map((e) => e.id));
-    assert.deepEqual(props['attentionInspector.compareModel'].enum, ['auto', ...shipped.map((e) => e.id)]);
+    for (const key of ['attentionInspector.model', 'attentionInspector.compareModel']) {
+      assert.equal(props[key].enum, undefined, `${key} accepts the id of an added model`);
+      for (const e of shipped) assert.ok(props[key].markdownDescription.includes(`\`${e.id}\``), `${key} describes ${e.id}`);
+    }
   });
 
   it('every counterpart names another shipped model', () => {
@@ -76,4 +78,29 @@ describe('model catalogue: a broken catalogue names its file', () => {
       assert.throws(() => loadCatalogue(dir), (e: unknown) => e instanceof ModelFileError && e.message.includes(dir) && detail.test(e.message));
     });
   }
+});
+
+describe('model catalogue: added Hugging Face folders', () => {
+  it("describes a folder from its config.json: family, heads and key heads, training length, memory per token", () => {
+    const e = addedModelEntry(fixture('hf', 'llama'));
+    assert.equal(e.source, 'added');
+    assert.equal(e.family, 'Llama');
+    assert.equal(e.normaliser, 'softmax');
+    assert.equal(e.heads, 4);
+    assert.equal(e.kvHeads, 2);
+    assert.equal(e.trainingContext, 64);
+    // 2 layers × ((4 + 2·2) heads × 8 + 4·4 statistics) × 4 bytes + 8
+    assert.equal(e.bytesPerToken, 2 * ((4 + 4) * 8 + 16) * 4 + 8);
+    assert.match(e.summary, /what-if/);
+  });
+
+  it('an added softmax model is compared with a shipped SSMax model by default', () => {
+    const shipped = loadCatalogue(modelsDir);
+    const added = addedModelEntry(fixture('hf', 'gpt2'));
+    assert.equal(comparisonModel([...shipped, added], added.id)?.normaliser, 'ssmax');
+  });
+
+  it('the training length can be overridden per model', () => {
+    assert.equal(addedModelEntry(fixture('hf', 'llama'), 4096).trainingContext, 4096);
+  });
 });

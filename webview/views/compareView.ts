@@ -28,7 +28,7 @@ export class CompareView implements InspectorView {
   readonly label = 'Compare';
   readonly element = document.createElement('div');
   private readonly body = document.createElement('div');
-  private readonly toggle = createCheckbox('Compare with the other shipped model');
+  private readonly toggle = createCheckbox('Compare with another model');
   private model: ModelInfo | undefined;
   private attention: AttentionPayload | undefined;
   private comparison: ComparisonPayload | null = null;
@@ -110,7 +110,7 @@ export class CompareView implements InspectorView {
   private render(): void {
     this.chart = undefined;
     if (!this.on) {
-      this.body.replaceChildren(placeholder('Turn on the comparison to run a second shipped model (by default this one\'s counterpart: softmax- beside SSMax-trained, the retrofit beside its softmax source) on this document and see both side by side.'));
+      this.body.replaceChildren(placeholder('Turn on the comparison to run a second model (by default this one\'s counterpart: softmax- beside SSMax-trained, the retrofit beside its softmax source, a model you added beside the SSMax-trained one; Attention: Select Comparison Model picks another) on this document and see both side by side.'));
       return;
     }
     const c = this.comparison;
