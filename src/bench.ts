@@ -4,15 +4,19 @@
  * in one run. Each measurement runs in its own process so that peak RSS is its own. Prints a markdown table with the
  * machine and date and writes it to bench/results/.
  *
- *   node out/bench.js [--sizes 1024,4096,16384,32768] [--model ssmax] [--file PATH] [--baseline-limit-gb 12]
+ *   node out/bench.js [--sizes 1024,4096,16384,32768] [--model ssmax|MANIFEST|FOLDER] [--file PATH] [--baseline-limit-gb 12]
+ *   npm run bench:hf     the same for a random ~100M-parameter Llama-layout export (training/hf_decoders.py --shape 100m)
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { scores, softmaxScaled, viewMultipliers } from './core/attention';
+import { describeHfFolder, isHfFolder } from './core/hfModel';
+import { forwardFlops, parseManifest, type ModelManifest } from './core/manifest';
 import { AttentionModel } from './core/model';
+import { defaultThreads } from './core/ort';
 import { headCells } from './core/layerCells';
 import { focusCurve } from './core/views';
 import { FOCUS_CURVE_POINTS } from './protocol';
@@ -32,23 +36,22 @@ const { values } = parseArgs({
     file: { type: 'string', default: path.join(ROOT, 'node_modules', 'typescript', 'lib', 'typescript.js') },
     'baseline-limit-gb': { type: 'string', default: '12' },
     out: { type: 'string', default: path.join(ROOT, 'bench', 'results') },
+    /** Intra-op thread counts to measure, e.g. 1,2 (default: every core); one row (and one floor) per count. */
+    threads: { type: 'string' },
   },
 });
 
-const manifestPath = path.join(ROOT, 'models', `${values.model}.json`);
+/** A shipped id, a manifest, or a Hugging Face export folder. */
+const manifestPath = existsSync(path.join(ROOT, 'models', `${values.model}.json`)) ? path.join(ROOT, 'models', `${values.model}.json`) : path.resolve(values.model!);
+const manifestOf = (): ModelManifest => (isHfFolder(manifestPath) ? describeHfFolder(manifestPath).manifest : parseManifest(readFileSync(manifestPath, 'utf8'), manifestPath));
 const maxRssMb = () => process.resourceUsage().maxRSS / 1024;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const p95 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * 0.95))];
 
-function forwardFlops(n: number, m: { layers: number; dModel: number; vocabSize: number }): number {
-  const { layers: L, dModel: d, vocabSize: V } = m;
-  // linear layers (qkv 3d², proj d², mlp 8d²) and the tied output head, plus QKᵀ and AV over the causal prefix
-  return n * (24 * L * d * d + 2 * d * V) + L * 2 * d * n * (n + 1);
-}
 
 async function caseOurs(n: number): Promise<CaseResult> {
   const text = readFileSync(values.file!, 'utf8');
-  const model = await AttentionModel.load({ manifestPath, provider: 'cpu' });
+  const model = await AttentionModel.load({ manifestPath, provider: 'cpu', threads: Number(values.threads ?? defaultThreads()) });
   const { tokens } = model.tokenize(text, n);
   const docText = text.slice(0, tokens.ends[tokens.ids.length - 1]);
   const t0 = performance.now();
@@ -106,7 +109,7 @@ async function caseOurs(n: number): Promise<CaseResult> {
     curveMedianMs: median(curveTimes),
     endEditMs,
     startEditMs,
-    flops: forwardFlops(full.length, model.manifest.architecture),
+    flops: forwardFlops(full.length, model.manifest),
   };
 }
 
@@ -143,7 +146,7 @@ async function caseBaseline(n: number): Promise<CaseResult> {
 /** float32 matmul rate with the same onnxruntime and thread count: the floor the analysis is compared with. */
 async function caseFloor(): Promise<CaseResult> {
   const ort = await import('onnxruntime-node');
-  const threads = Math.max(1, Math.min(4, os.availableParallelism()));
+  const threads = Number(values.threads ?? defaultThreads());
   const s = await ort.InferenceSession.create(path.join(ROOT, 'bench', 'matmul.onnx'), { intraOpNumThreads: threads });
   const N = 1024;
   const a = new ort.Tensor('float32', Float32Array.from({ length: N * N }, () => Math.random()), [N, N]);
@@ -175,9 +178,14 @@ async function orchestrate(): Promise<void> {
   const limitGb = Number(values['baseline-limit-gb']);
   const date = new Date().toISOString().slice(0, 10);
   const machine = `${os.type()} ${os.arch()}, ${os.availableParallelism()} cores (${cpuName()}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, onnxruntime-node CPU`;
-  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { displayName: string; architecture: { layers: number; heads: number; dModel: number; vocabSize: number }; trainingContext: number };
-  const floor = runCase(['--case', 'floor']);
-  const gflops = 'gflops' in floor ? Number(floor.gflops) : NaN;
+  const manifest = manifestOf();
+  const kv = manifest.architecture.kvHeads ?? manifest.architecture.heads;
+  const threadCounts = (values.threads ?? String(defaultThreads())).split(',').map(Number);
+  const floors = new Map(threadCounts.map((t) => [t, runCase(['--case', 'floor', '--threads', String(t)])]));
+  const gflopsAt = (t: number) => {
+    const f = floors.get(t);
+    return f && 'gflops' in f ? Number(f.gflops) : NaN;
+  };
   const lines: string[] = [];
   const w = (s = '') => {
     lines.push(s);
@@ -185,37 +193,42 @@ async function orchestrate(): Promise<void> {
   };
   w(`# Benchmark: ${date}`);
   w();
-  w(`Machine: ${machine}. Model: ${manifest.displayName} (${manifest.architecture.layers} layers × ${manifest.architecture.heads} heads, d ${manifest.architecture.dModel}, trained at ${manifest.trainingContext}). Document: the first n tokens of \`${path.relative(ROOT, values.file!)}\` (real source). float32 matmul floor: ${gflops.toFixed(1)} GFLOP/s (${'threads' in floor ? floor.threads : '?'} threads, 1024³ MatMul in onnxruntime).`);
+  w(`Machine: ${machine}. Model: ${manifest.displayName} (${manifest.architecture.layers} layers × ${manifest.architecture.heads} heads${kv !== manifest.architecture.heads ? ` (${kv} key heads)` : ''}, d ${manifest.architecture.dModel}, trained at ${manifest.trainingContext}). Document: the first n tokens of \`${path.relative(ROOT, values.file!)}\` (real source). float32 matmul floor (1024³ MatMul in onnxruntime): ${threadCounts.map((t) => `${gflopsAt(t).toFixed(1)} GFLOP/s at ${t} thread${t > 1 ? 's' : ''}`).join(', ')}.`);
   w();
-  w('| n | full analysis | first results | FLOPs | vs floor | peak RSS | stored Q/K/V | rows, one query (all heads, both views) median / p95 | model view (16 cells) / focus curve, median | edit near end | edit near start | baseline (all probabilities) | baseline peak RSS | time ratio | memory ratio |');
-  w('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+  w(`| n | threads | full analysis | first results | FLOPs | vs floor | peak RSS | stored Q/K/V | rows, one query (all heads, both views) median / p95 | model view (${manifest.architecture.layers * manifest.architecture.heads} cells) / focus curve, median | edit near end | edit near start | baseline (all probabilities) | baseline peak RSS | time ratio | memory ratio |`);
+  w('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   const results: unknown[] = [];
   for (const n of sizes) {
-    const ours = runCase(['--case', 'ours', '--n', String(n)]);
-    const { layers, heads } = manifest.architecture;
-    const needGb = (layers * heads * n * n * 4) / 2 ** 30;
-    const base = needGb > limitGb ? { error: `not run: its ${layers * heads} attention matrices need ${needGb.toFixed(1)} GiB (> ${limitGb} GiB limit)` } : runCase(['--case', 'baseline', '--n', String(n)]);
-    results.push({ n, ours, baseline: base });
-    if ('error' in ours) {
-      w(`| ${n} | failed: ${ours.error} |`);
-      continue;
+    for (const t of threadCounts) {
+      const ours = runCase(['--case', 'ours', '--n', String(n), '--threads', String(t)]);
+      const { layers, heads } = manifest.architecture;
+      const needGb = (layers * heads * n * n * 4) / 2 ** 30;
+      // the baseline once per size, at the first thread count
+      const base =
+        t !== threadCounts[0] ? { error: 'see the first row of this n' } : needGb > limitGb ? { error: `not run: its ${layers * heads} attention matrices need ${needGb.toFixed(1)} GiB (> ${limitGb} GiB limit)` } : runCase(['--case', 'baseline', '--n', String(n)]);
+      results.push({ n, threads: t, ours, baseline: base });
+      if ('error' in ours) {
+        w(`| ${n} | ${t} | failed: ${ours.error} |`);
+        continue;
+      }
+      const o = ours as Record<string, number>;
+      const floorMs = (o.flops / (gflopsAt(t) * 1e9)) * 1000;
+      const b = base as Record<string, number | string>;
+      const baseOk = !('error' in base);
+      w(
+        `| ${o.n} | ${t} | ${(o.fullMs / 1000).toFixed(2)} s | ${o.firstChunkMs.toFixed(0)} ms | ${(o.flops / 1e9).toFixed(1)} G | ${(o.fullMs / floorMs).toFixed(2)}× | ${o.rssMb.toFixed(0)} MB | ${o.storeMb.toFixed(0)} MB | ${o.rowsMedianMs.toFixed(2)} / ${o.rowsP95Ms.toFixed(2)} ms | ${o.headsMedianMs.toFixed(1)} / ${o.curveMedianMs.toFixed(1)} ms | ${((100 * o.endEditMs) / o.fullMs).toFixed(1)} % | ${((100 * o.startEditMs) / o.fullMs).toFixed(1)} % | ${
+          baseOk ? `${(Number(b.totalMs) / 1000).toFixed(2)} s` : String(b.error)
+        } | ${baseOk ? `${Number(b.rssMb).toFixed(0)} MB` : '—'} | ${baseOk ? `${(Number(b.totalMs) / o.fullMs).toFixed(2)}×` : '—'} | ${baseOk ? `${(Number(b.rssMb) / o.rssMb).toFixed(2)}×` : '—'} |`,
+      );
     }
-    const o = ours as Record<string, number>;
-    const floorMs = (o.flops / (gflops * 1e9)) * 1000;
-    const b = base as Record<string, number | string>;
-    const baseOk = !('error' in base);
-    w(
-      `| ${o.n} | ${(o.fullMs / 1000).toFixed(2)} s | ${o.firstChunkMs.toFixed(0)} ms | ${(o.flops / 1e9).toFixed(1)} G | ${(o.fullMs / floorMs).toFixed(2)}× | ${o.rssMb.toFixed(0)} MB | ${o.storeMb.toFixed(0)} MB | ${o.rowsMedianMs.toFixed(2)} / ${o.rowsP95Ms.toFixed(2)} ms | ${o.headsMedianMs.toFixed(1)} / ${o.curveMedianMs.toFixed(1)} ms | ${((100 * o.endEditMs) / o.fullMs).toFixed(1)} % | ${((100 * o.startEditMs) / o.fullMs).toFixed(1)} % | ${
-        baseOk ? `${(Number(b.totalMs) / 1000).toFixed(2)} s` : String(b.error)
-      } | ${baseOk ? `${Number(b.rssMb).toFixed(0)} MB` : '—'} | ${baseOk ? `${(Number(b.totalMs) / o.fullMs).toFixed(2)}×` : '—'} | ${baseOk ? `${(Number(b.rssMb) / o.rssMb).toFixed(2)}×` : '—'} |`,
-    );
   }
   w();
   w('Columns: "vs floor" = full analysis time ÷ (forward FLOPs ÷ matmul rate); the graph also computes both views\' focus statistics for every query, which the FLOP count leaves out. "edit near end/start" = re-analysis after inserting one line at 97 % / 3 % of the document, as a fraction of the full analysis. The baseline runs the whole document as one chunk and then builds every layer × head n×n probability matrix.');
   mkdirSync(values.out!, { recursive: true });
-  const file = path.join(values.out!, `${date}-${os.hostname().slice(0, 12)}.md`);
+  const name = isHfFolder(manifestPath) ? `-${path.basename(manifestPath)}` : values.model === 'ssmax' ? '' : `-${values.model}`;
+  const file = path.join(values.out!, `${date}-${os.hostname().slice(0, 12)}${name}.md`);
   writeFileSync(file, lines.join('\n') + '\n');
-  writeFileSync(file.replace(/\.md$/, '.json'), JSON.stringify({ date, machine, gflops, results }, null, 1));
+  writeFileSync(file.replace(/\.md$/, '.json'), JSON.stringify({ date, machine, gflops: Object.fromEntries(threadCounts.map((t) => [t, gflopsAt(t)])), results }, null, 1));
   console.log(`\nwritten to ${path.relative(ROOT, file)}`);
 }
 

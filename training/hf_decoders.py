@@ -16,6 +16,7 @@ pre-tokenizer as Llama 3 and Qwen2 write it), tokenizer_config.json and generati
 
     python3 hf_decoders.py --out ../test/fixtures/hf          # every family
     python3 hf_decoders.py --out DIR --families llama --external-data   # weights in model.onnx_data
+    python3 hf_decoders.py --out DIR --families llama --shape 100m     # the benchmark's ~100M-parameter Llama
 """
 import argparse
 import json
@@ -248,7 +249,15 @@ class Decoder(nn.Module):
         return (self.lm_head(self.norm(x)), *presents)
 
 
-def config_for(family, vocab, eot, context):
+# the benchmark's shape: a ~100M-parameter Llama (12 layers, 12 query heads sharing 4 key heads, d 768)
+SHAPES = {
+    "tiny": {"hidden": 32, "heads": 4, "kv": 2, "layers": 2, "inter": 64},
+    "100m": {"hidden": 768, "heads": 12, "kv": 4, "layers": 12, "inter": 3072},
+}
+
+
+def config_for(family, vocab, eot, context, shape="tiny"):
+    z = SHAPES[shape]
     common = {"vocab_size": vocab, "bos_token_id": eot, "eos_token_id": eot, "torch_dtype": "float32", "transformers_version": "4.46.0"}
     if family == "gpt2":
         return {"architectures": ["GPT2LMHeadModel"], "model_type": "gpt2", "n_embd": 32, "n_head": 4, "n_layer": 2, "n_positions": context,
@@ -258,8 +267,8 @@ def config_for(family, vocab, eot, context):
                 "num_hidden_layers": 2, "intermediate_size": 128, "max_position_embeddings": context, "rotary_pct": 0.25,
                 "rotary_emb_base": 10000, "layer_norm_eps": 1e-5, "use_parallel_residual": True, "tie_word_embeddings": False, **common}
     arch = {"llama": "LlamaForCausalLM", "qwen2": "Qwen2ForCausalLM"}[family]
-    return {"architectures": [arch], "model_type": family, "hidden_size": 32, "intermediate_size": 64, "num_attention_heads": 4,
-            "num_key_value_heads": 2, "head_dim": 8, "num_hidden_layers": 2, "max_position_embeddings": context, "rope_theta": 10000.0,
+    return {"architectures": [arch], "model_type": family, "hidden_size": z["hidden"], "intermediate_size": z["inter"], "num_attention_heads": z["heads"],
+            "num_key_value_heads": z["kv"], "head_dim": z["hidden"] // z["heads"], "num_hidden_layers": z["layers"], "max_position_embeddings": context, "rope_theta": 10000.0,
             "rms_norm_eps": 1e-6, "tie_word_embeddings": True, **common}
 
 
@@ -271,18 +280,20 @@ def kv_shape(family, c):
     return c["num_key_value_heads"], c["head_dim"]
 
 
-def export(family, out, tokenizer, external_data, seed):
+def export(family, out, tokenizer, external_data, seed, shape="tiny"):
     torch.manual_seed(seed)
     vocab = max(len(tokenizer["model"]["vocab"]), 1 + max(t["id"] for t in tokenizer["added_tokens"]))
     eot = tokenizer["added_tokens"][0]["id"]
     # a short training context so that the tests reach far past it; GPT-2's learned positions end there
-    c = config_for(family, vocab, eot, 256 if family == "gpt2" else 64)
+    if shape != "tiny" and family not in ("llama", "qwen2"):
+        raise SystemExit(f"--shape {shape} is for llama and qwen2")
+    c = config_for(family, vocab, eot, 256 if family == "gpt2" else 64 if shape == "tiny" else 2048, shape)
     model = Decoder(family, c).eval()
     with torch.no_grad():
         # sharper than the default init, so that heads attend unevenly and the two views differ
         for name, p in model.named_parameters():
             if p.dim() == 2 and "embed" not in name:
-                p.normal_(0, 0.35)
+                p.normal_(0, 0.35 if shape == "tiny" else 0.35 / math.sqrt(p.shape[1] / 32))
     L = len(model.layers)
     K, hd = kv_shape(family, c)
     T, P = 3, 2
@@ -325,13 +336,14 @@ def main():
     ap.add_argument("--tokenizer", default="../models/tokenizer.json")
     ap.add_argument("--external-data", action="store_true", help="write the weights to model.onnx_data (as optimum does above 2 GB)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--shape", choices=sorted(SHAPES), default="tiny", help="tiny (the tests) or 100m (the benchmark)")
     args = ap.parse_args()
     with open(args.tokenizer) as f:
         tokenizer = hf_tokenizer(json.load(f))
     for i, family in enumerate(args.families.split(",")):
         if family not in FAMILIES:
             raise SystemExit(f"unknown family {family}: one of {', '.join(FAMILIES)}")
-        export(family, os.path.join(args.out, family), tokenizer, args.external_data, args.seed + i)
+        export(family, os.path.join(args.out, family), tokenizer, args.external_data, args.seed + i, args.shape)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@
 import { Analysis } from './analysis';
 import type { EngineEvent, LoadedModelInfo, EngineMethod, EngineMethods, EngineRequest, EngineResponse } from './engineProtocol';
 import { AttentionModel, CancelledError } from './model';
+import { editorThreads } from './ort';
 import { runProbe } from './probe';
 import type { ProviderChoice } from './providers';
 import { headCells } from './layerCells';
@@ -102,8 +103,9 @@ const handlers: Handlers = {
     primary = undefined;
     for (const m of others.values()) await m.then((x) => x.dispose(), () => undefined);
     others.clear();
-    const model = await AttentionModel.load({ manifestPath: p.manifestPath, provider: p.provider, threads: p.threads, trainingContext: p.trainingContext });
-    primary = { path: p.manifestPath, model, provider: p.provider, threads: p.threads };
+    const threads = p.threads ?? editorThreads();
+    const model = await AttentionModel.load({ manifestPath: p.manifestPath, provider: p.provider, threads, trainingContext: p.trainingContext });
+    primary = { path: p.manifestPath, model, provider: p.provider, threads };
     return describe(model, p.manifestPath);
   },
 

@@ -24,6 +24,9 @@ export interface ModelManifest {
     kvHeads?: number;
     /** z = scoreScale · q·k for the stored queries and keys. Default 1/√headDim. */
     scoreScale?: number;
+    /** MLP width and whether it is gated (3 matrices, Llama-style) rather than 2 (GPT-2): for FLOP counts. Default 4·dModel, not gated. */
+    intermediateSize?: number;
+    gatedMlp?: boolean;
   };
   trainingContext: number;
   /** Learned SSMax s per layer and head (SSMax-trained models only). */
@@ -47,6 +50,19 @@ export function attentionShape(m: ModelManifest): { heads: number; kvHeads: numb
 export function bytesPerTokenOf(m: ModelManifest): number {
   const { heads, kvHeads, headDim } = attentionShape(m);
   return m.architecture.layers * ((heads + 2 * kvHeads) * headDim + heads * 4) * 4 + 8;
+}
+
+/**
+ * Multiply-add FLOPs (×2) of a forward pass over n tokens: the linear layers (q, k, v, o with key heads, the MLP)
+ * and the output head per token, plus q·kᵀ and p·v over the causal prefix. The benchmark's floor is this ÷ the matmul rate.
+ */
+export function forwardFlops(n: number, m: ModelManifest): number {
+  const { layers: L, dModel: d, vocabSize: V } = m.architecture;
+  const { heads, kvHeads, headDim } = attentionShape(m);
+  const inter = m.architecture.intermediateSize ?? 4 * d;
+  const mlp = (m.architecture.gatedMlp ? 3 : 2) * d * inter;
+  const attnProj = d * headDim * (2 * heads + 2 * kvHeads);
+  return 2 * n * (L * (attnProj + mlp) + d * V) + L * 2 * heads * headDim * n * (n + 1);
 }
 
 export interface ModelFiles {

@@ -39,9 +39,19 @@ export function sessionOptions(provider: ProviderName, threads: number) {
   };
 }
 
-/** Intra-op threads when the caller does not say. */
+const cores = () => os.availableParallelism?.() ?? os.cpus().length;
+
+/** Intra-op threads when the caller does not say (the CLI, the benchmark, tests): every core. */
 export function defaultThreads(): number {
-  return Math.max(1, Math.min(4, os.availableParallelism?.() ?? os.cpus().length));
+  return Math.max(1, cores());
+}
+
+/**
+ * The extension's automatic thread count (`attentionInspector.threads` = 0): every core but one, which is left to
+ * the editor, since the model process runs beside VS Code's own. 2 cores → 1 thread, 16 → 15.
+ */
+export function editorThreads(n = cores()): number {
+  return Math.max(1, n - 1);
 }
 
 /** This machine, for the provider order: CUDA counts only when onnxruntime-node's CUDA provider library is installed

@@ -93,7 +93,7 @@ export class AnalysisService implements vscode.Disposable {
       added.onDidChange(() => (this.addedEntries = undefined)),
       vscode.workspace.onDidGrantWorkspaceTrust(() => (this.addedEntries = undefined)),
       config.onDidChange((keys) => {
-        if (keys.some((k) => ['model', 'modelPath', 'executionProvider'].includes(k))) void this.reloadModel();
+        if (keys.some((k) => ['model', 'modelPath', 'executionProvider', 'threads'].includes(k))) void this.reloadModel();
         else if (keys.includes('maxTokens') || keys.includes('memoryBudgetMb')) for (const uri of this.tracked) this.schedule(uri, 0);
       }),
     );
@@ -135,7 +135,7 @@ export class AnalysisService implements vscode.Disposable {
       }
       const manifestPath = this.manifestPath();
       this.log.info(`loading model ${manifestPath} (execution provider: ${this.config.executionProvider})`);
-      const info = await this.engine.request('load', { manifestPath, provider: this.config.executionProvider, trainingContext: this.added.trainingContextOf(manifestPath) });
+      const info = await this.engine.request('load', { manifestPath, provider: this.config.executionProvider, threads: this.config.threads, trainingContext: this.added.trainingContextOf(manifestPath) });
       this.model = info;
       const fallback = describeFallback(info);
       if (fallback) {

@@ -15,7 +15,7 @@ export class Config implements vscode.Disposable {
 
   constructor() {
     this.subscription = vscode.workspace.onDidChangeConfiguration((e) => {
-      const changed = ['executionProvider', 'maxTokens', 'model', 'compareModel', 'modelPath', 'defaultLayer', 'defaultHead', 'overlay', 'topK', 'memoryBudgetMb'].filter((k) =>
+      const changed = ['executionProvider', 'threads', 'maxTokens', 'model', 'compareModel', 'modelPath', 'defaultLayer', 'defaultHead', 'overlay', 'topK', 'memoryBudgetMb'].filter((k) =>
         e.affectsConfiguration(`${SECTION}.${k}`),
       );
       if (changed.length) this.emitter.fire(changed);
@@ -29,6 +29,11 @@ export class Config implements vscode.Disposable {
   get executionProvider(): ProviderChoice {
     const v = this.cfg.get<string>('executionProvider', 'auto');
     return PROVIDER_CHOICES.find((p) => p === v) ?? 'auto';
+  }
+  /** Intra-op threads for the model; undefined: automatic (every core but one). */
+  get threads(): number | undefined {
+    const n = clampInt(this.cfg.get<number>('threads', 0), 0, 256, 0);
+    return n === 0 ? undefined : n;
   }
   get maxTokens(): number {
     return clampInt(this.cfg.get<number>('maxTokens', 32768), 16, 131072, 32768);
