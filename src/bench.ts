@@ -161,7 +161,8 @@ async function caseFloor(): Promise<CaseResult> {
 
 function runCase(args: string[]): CaseResult | { error: string } {
   try {
-    const out = execFileSync(process.execPath, ['--expose-gc', __filename, ...args], { encoding: 'utf8', maxBuffer: 1 << 24, stdio: ['ignore', 'pipe', 'pipe'] });
+    // each case process measures the same model on the same file as this one
+    const out = execFileSync(process.execPath, ['--expose-gc', __filename, ...args, '--model', manifestPath, '--file', values.file!], { encoding: 'utf8', maxBuffer: 1 << 24, stdio: ['ignore', 'pipe', 'pipe'] });
     return JSON.parse(out.trim().split('\n').pop()!) as CaseResult;
   } catch (e) {
     const err = e as { status?: number; signal?: string; stderr?: string };

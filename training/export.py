@@ -107,6 +107,46 @@ def write_rows_graph(path):
     onnx.save(m, path)
 
 
+def write_stats_graph(path):
+    """models/stats.onnx: no weights, any model. Focus statistics of every query of a chunk from the attention scores
+    a Hugging Face export's Softmax takes (z [H, T, W], masked keys at the float minimum), under the model's own view
+    (softmax(z)) and the SSMax what-if (softmax(c z), c [T] per query): max weight and entropy, [H, T] each. In
+    JavaScript this was the slowest part of analysing such a model (a ~100M Llama spent most of 57 s at 4k tokens in
+    it); here it is vectorised and runs on the session's threads. Masked keys are clamped to -1e30 first, so that
+    c * z stays finite and p * z is 0 for them (not 0 * inf = NaN)."""
+    import onnx
+    from onnx import helper, TensorProto
+    vi = helper.make_tensor_value_info
+    inputs = [vi("z", TensorProto.FLOAT, ["H", "T", "W"]), vi("c_other", TensorProto.FLOAT, ["T"])]
+    outputs = [vi(n, TensorProto.FLOAT, ["H", "T"]) for n in ("own_max", "own_entropy", "other_max", "other_entropy")]
+    nodes = [helper.make_node("Greater", ["z", "floor"], ["valid"]),
+             helper.make_node("Where", ["valid", "z", "floor"], ["z_own"]),
+             helper.make_node("Unsqueeze", ["c_other", "last_axis"], ["c_col"]),
+             helper.make_node("Mul", ["z", "c_col"], ["z_scaled"]),
+             helper.make_node("Where", ["valid", "z_scaled", "floor"], ["z_other"])]
+    for view, zv in (("own", "z_own"), ("other", "z_other")):
+        nodes += [helper.make_node("ReduceMax", [zv], [f"{view}_m"], axes=[-1], keepdims=1),
+                  helper.make_node("Sub", [zv, f"{view}_m"], [f"{view}_d"]),
+                  helper.make_node("Exp", [f"{view}_d"], [f"{view}_e"]),
+                  helper.make_node("ReduceSum", [f"{view}_e", "last_axis"], [f"{view}_s"], keepdims=1),
+                  helper.make_node("Mul", [f"{view}_e", zv], [f"{view}_ez"]),
+                  helper.make_node("ReduceSum", [f"{view}_ez", "last_axis"], [f"{view}_sez"], keepdims=1),
+                  helper.make_node("Div", [f"{view}_sez", f"{view}_s"], [f"{view}_mean_z"]),
+                  helper.make_node("Log", [f"{view}_s"], [f"{view}_log_s"]),
+                  helper.make_node("Add", [f"{view}_m", f"{view}_log_s"], [f"{view}_lse"]),
+                  helper.make_node("Sub", [f"{view}_lse", f"{view}_mean_z"], [f"{view}_ent3"]),
+                  helper.make_node("Relu", [f"{view}_ent3"], [f"{view}_ent_pos"]),  # rounding can leave a hair below 0
+                  helper.make_node("Reciprocal", [f"{view}_s"], [f"{view}_max3"]),
+                  helper.make_node("Squeeze", [f"{view}_max3", "last_axis"], [f"{view}_max"]),
+                  helper.make_node("Squeeze", [f"{view}_ent_pos", "last_axis"], [f"{view}_entropy"])]
+    init = [helper.make_tensor("last_axis", TensorProto.INT64, [1], [-1]), helper.make_tensor("floor", TensorProto.FLOAT, [], [-1e30])]
+    m = helper.make_model(helper.make_graph(nodes, "attention_stats", inputs, outputs, initializer=init),
+                          opset_imports=[helper.make_opsetid("", 17)])
+    m.ir_version = 8
+    onnx.checker.check_model(m)
+    onnx.save(m, path)
+
+
 def export_onnx(model, cfg, path):
     stream = StreamingGPT(model).eval()
     H, D = cfg.n_heads, cfg.head_dim
@@ -177,6 +217,7 @@ def main():
     os.makedirs(args.fixtures, exist_ok=True)
     shutil.copy(os.path.join(args.data, "tokenizer.json"), os.path.join(args.models, "tokenizer.json"))
     write_rows_graph(os.path.join(args.models, "rows.onnx"))
+    write_stats_graph(os.path.join(args.models, "stats.onnx"))
     tok = Tokenizer(os.path.join(args.models, "tokenizer.json"))
     with open(os.path.join(args.fixtures, "tokenizer-parity.json"), "w", encoding="utf-8") as fh:
         json.dump([{"name": k, "text": v, "ids": tok.encode(v)} for k, v in PARITY_TEXTS.items()], fh,

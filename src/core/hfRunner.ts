@@ -18,7 +18,7 @@ import { describeHfFolder, externalDataFiles, findAttention, readExportGraph, ty
 import { HfTokenizer } from './hfTokenizer';
 import { attentionShape, ModelFileError, type ModelFiles, type ModelManifest } from './manifest';
 import { withOutputs } from './onnxGraph';
-import { ort, sessionOptions, thisHost } from './ort';
+import { ort, sessionOptions, shippedGraph, thisHost } from './ort';
 import { createWithFallback, providerOrder, type ProviderChoice, type ProviderName, type SkippedProvider } from './providers';
 import type { ChunkOutputs, ChunkRunner } from './runner';
 
@@ -83,7 +83,10 @@ export async function loadHfFolder(dir: string, opts: HfLoadOptions): Promise<Lo
     const hint = /external|data/i.test((e as Error).message) ? ' (its weights live in external data beside it: is that file complete?)' : '';
     throw new ModelFileError(folder.onnxPath, `the ONNX model could not be loaded${hint}: ${(e as Error).message}`);
   }
-  const runner = new HfRunner(result.session, manifest, taps, folder);
+  const statsPath = shippedGraph('stats.onnx');
+  // optional: without it (an install without the file) the statistics are computed in JavaScript, several times slower
+  const statsSession = statsPath && !opts.createSession ? await ort().InferenceSession.create(statsPath, { intraOpNumThreads: opts.threads }).catch(() => undefined) : undefined;
+  const runner = new HfRunner(result.session, manifest, taps, folder, statsSession);
   try {
     manifest.architecture.scoreScale = await runner.measureScale();
   } catch (e) {
@@ -124,6 +127,8 @@ export class HfRunner implements ChunkRunner {
     private readonly manifest: ModelManifest,
     private readonly taps: AttentionTaps,
     private readonly folder: HfFolder,
+    /** models/stats.onnx: the statistics of a chunk's scores on onnxruntime's threads. */
+    private readonly statsSession?: OrtSession,
   ) {
     this.maxPositions = folder.maxPositions;
     this.inputs = new Set(session.inputNames);
@@ -182,11 +187,26 @@ export class HfRunner implements ChunkRunner {
         q: headMajorToPositions(out[this.taps.queries[l]].data as Float32Array, heads, T, headDim, 0, T),
         k: headMajorToPositions(key.data as Float32Array, kvHeads, n, headDim, P, T),
         v: headMajorToPositions(value.data as Float32Array, kvHeads, n, headDim, P, T),
-        stats: statsFromScores(out[this.taps.scores[l]].data as Float32Array, heads, T, P, this.manifest.trainingContext),
+        stats: await this.stats(out[this.taps.scores[l]], T, P),
       });
     }
     this.held = { analysis, length: n, tensors: held };
     return result;
+  }
+
+  /** [T, heads, 4] statistics of one layer's scores [1, heads, T, P+T], by the stats graph when there is one. */
+  private async stats(z: OrtTensor, T: number, P: number): Promise<Float32Array> {
+    const { heads } = this.manifest.architecture;
+    const data = z.data as Float32Array;
+    if (!this.statsSession) return statsFromScores(data, heads, T, P, this.manifest.trainingContext);
+    const { Tensor } = ort();
+    const lnN = Math.log(this.manifest.trainingContext);
+    const c = Float32Array.from({ length: T }, (_, t) => Math.log(P + t + 1) / lnN);
+    const r = await this.statsSession.run({ z: new Tensor('float32', data, [heads, T, P + T]), c_other: new Tensor('float32', c, [T]) });
+    const parts = ['own_max', 'own_entropy', 'other_max', 'other_entropy'].map((n) => r[n].data as Float32Array);
+    const out = new Float32Array(T * heads * 4);
+    for (let h = 0; h < heads; h++) for (let t = 0; t < T; t++) for (let k = 0; k < 4; k++) out[(t * heads + h) * 4 + k] = parts[k][h * T + t];
+    return out;
   }
 
   /**
@@ -235,9 +255,10 @@ export class HfRunner implements ChunkRunner {
     return Math.abs(scale / usual - 1) < 1e-5 ? usual : scale;
   }
 
-  release(): Promise<void> {
+  async release(): Promise<void> {
     this.held = undefined;
-    return this.session.release();
+    await this.statsSession?.release();
+    await this.session.release();
   }
 }
 

@@ -12,7 +12,7 @@ import type { InferenceSession as OrtSession, Tensor as OrtTensor } from 'onnxru
 import { Analysis, commonPrefix, type AttentionRows } from './analysis';
 import { focusStats, statsOf, viewMultipliers, type FocusStats } from './attention';
 import { loadHfFolder, readHfTokenizer } from './hfRunner';
-import { defaultThreads, ort, sessionOptions, thisHost } from './ort';
+import { defaultThreads, ort, sessionOptions, shippedGraph, thisHost } from './ort';
 import type { ChunkOutputs, ChunkRunner } from './runner';
 import { describeHfFolder, isHfFolder } from './hfModel';
 import { attentionShape, bytesPerTokenOf, loadModelFiles, ModelFileError, type ModelFiles, type ModelManifest } from './manifest';
@@ -132,7 +132,8 @@ export class AttentionModel {
     if (isHfFolder(opts.manifestPath)) {
       const threads = opts.threads ?? defaultThreads();
       const hf = await loadHfFolder(opts.manifestPath, { provider: opts.provider, threads, trainingContext: opts.trainingContext, createSession: opts.createSession });
-      return new AttentionModel(hf.files, hf.tokenizer, hf.runner, hf.provider, hf.skipped, await rowsSessionFor(hf.files, threads, opts));
+      // no rows graph: it takes one key per query head and 1/√d scores (our layout); rows of these models are computed in JavaScript
+      return new AttentionModel(hf.files, hf.tokenizer, hf.runner, hf.provider, hf.skipped);
     }
     const files = loadModelFiles(opts.manifestPath);
     const tokenizer = readOwnTokenizer(files.tokenizerPath);
@@ -316,7 +317,8 @@ export function loadTokenizer(manifestPath: string): Tokenizer {
 
 /** models/rows.onnx beside the manifest or shipped (optional: without it rows are computed in JavaScript). */
 async function rowsSessionFor(files: ModelFiles, threads: number, opts: LoadOptions): Promise<OrtSession | undefined> {
-  const rowsPath = [path.join(path.dirname(files.manifestPath), 'rows.onnx'), path.join(__dirname, '..', 'models', 'rows.onnx')].find((p) => existsSync(p));
+  const beside = path.join(path.dirname(files.manifestPath), 'rows.onnx');
+  const rowsPath = existsSync(beside) ? beside : shippedGraph('rows.onnx');
   if (opts.createSession || !rowsPath) return undefined;
   return ort().InferenceSession.create(rowsPath, { intraOpNumThreads: threads, enableCpuMemArena: false }).catch(() => undefined);
 }

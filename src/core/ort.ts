@@ -39,6 +39,18 @@ export function sessionOptions(provider: ProviderName, threads: number) {
   };
 }
 
+/**
+ * A weightless helper graph shipped in models/ (rows.onnx, stats.onnx), found from the bundle that runs: out/ in the
+ * extension and the CLI, out/test/unit/ in the tests.
+ */
+export function shippedGraph(name: string): string | undefined {
+  for (let dir = __dirname, i = 0; i < 4; i++, dir = path.dirname(dir)) {
+    const p = path.join(dir, 'models', name);
+    if (existsSync(p)) return p;
+  }
+  return undefined;
+}
+
 const cores = () => os.availableParallelism?.() ?? os.cpus().length;
 
 /** Intra-op threads when the caller does not say (the CLI, the benchmark, tests): every core. */

@@ -260,3 +260,39 @@ function snapshot(dir: string): string[] {
       return `${f}:${s.size}:${s.mtimeMs}`;
     });
 }
+
+describe('models/stats.onnx', () => {
+  it('gives the same statistics as the JavaScript reference, masked keys and one-key rows included', async () => {
+    const { Tensor, InferenceSession: S } = ort();
+    const session = await S.create(path.join(ROOT, 'models', 'stats.onnx'));
+    const H = 3;
+    const T = 5;
+    const P = 4;
+    const W = P + T;
+    const N = 8;
+    const MIN = -3.4028234663852886e38;
+    let seed = 7;
+    const rand = () => ((seed = (seed * 16807) % 2147483647) / 2147483647) * 8 - 4;
+    const z = new Float32Array(H * T * W);
+    for (let h = 0; h < H; h++) for (let t = 0; t < T; t++) for (let j = 0; j < W; j++) z[(h * T + t) * W + j] = j <= P + t ? rand() : MIN;
+    const c = Float32Array.from({ length: T }, (_, t) => Math.log(P + t + 1) / Math.log(N));
+    const r = await session.run({ z: new Tensor('float32', z, [H, T, W]), c_other: new Tensor('float32', c, [T]) });
+    const ref = statsFromScores(z, H, T, P, N);
+    for (let h = 0; h < H; h++) {
+      for (let t = 0; t < T; t++) {
+        const names = ['own_max', 'own_entropy', 'other_max', 'other_entropy'];
+        names.forEach((name, k) => {
+          const got = (r[name].data as Float32Array)[h * T + t];
+          const want = ref[(t * H + h) * 4 + k];
+          assert.ok(Number.isFinite(got) && Math.abs(got - want) < 1e-5, `${name} h${h} t${t}: ${got} vs ${want}`);
+        });
+      }
+    }
+    // a row that sees one key (the first query of a document): weight 1, entropy 0, whatever c is
+    const one = Float32Array.from([2.5, MIN, MIN]);
+    const r1 = await session.run({ z: new Tensor('float32', one, [1, 1, 3]), c_other: new Tensor('float32', Float32Array.of(0), [1]) });
+    assert.equal((r1.other_max.data as Float32Array)[0], 1);
+    assert.equal((r1.other_entropy.data as Float32Array)[0], 0);
+    await session.release();
+  });
+});
