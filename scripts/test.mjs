@@ -1,13 +1,13 @@
 // `npm test`: every test, in one node:test run so there is one summary.
 //   unit (plain Node: tokenizer, maths, model, model process) -> training pipeline smoke test (skips without torch)
-//   -> webview in real Chromium -> end to end in real VS Code (code-server + Chromium).
+//   -> webview in real Chromium -> a VSIX per platform and its file list -> end to end in real VS Code (code-server + Chromium).
 // Installs what is missing first: npm dependencies here; Chromium and code-server inside their tests.
 import { execSync, spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureDeps, ROOT } from './ensure-deps.mjs';
 
-const KINDS = ['unit', 'pipeline', 'webview', 'e2e'];
+const KINDS = ['unit', 'pipeline', 'webview', 'package', 'e2e'];
 const only = process.argv.slice(2); // e.g. `npm test -- unit webview`
 const unknown = only.filter((k) => !KINDS.includes(k));
 if (unknown.length) {
@@ -30,6 +30,8 @@ if (want('webview')) {
   run('node out/test/tools/makeWebviewFixture.js');
   files.push('test/webview/run.mjs');
 }
+// the VSIXes before the e2e run: packaging minifies out/, and its test rebuilds the development bundles after
+if (want('package')) files.push('test/package/package.test.mjs');
 if (want('e2e')) files.push('test/e2e/run.mjs');
 
 // one file at a time: the machine has 2 cores and the browser tests are heavy

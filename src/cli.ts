@@ -29,14 +29,15 @@ const USAGE =
   '       attention-inspector FILE --probe [--models ID,ID,...] [--context N] [--depths 0,0.25,0.5,0.75,1] [--json] [--provider ...]\n' +
   '       attention-inspector FILE --focus [--model ID|MANIFEST|FOLDER] [--max-tokens N] [--json]\n' +
   '       attention-inspector tokens FILE [--model ID|MANIFEST|FOLDER] [--max-tokens N] [--json]\n' +
-  'MODEL: a shipped id (see models/catalogue.json), a manifest path, or a Hugging Face ONNX export folder.';
+  'MODEL: a shipped id (see models/catalogue.json), a manifest path, or a Hugging Face ONNX export folder\n' +
+  '       (--training-context N: the N of its SSMax what-if, softmax((ln n / ln N)·z), instead of config.json\'s).';
 
 /**
  * The focus-vs-length view in numbers: mean over every head of the max weight and normalised entropy, under both
  * views, for query positions in windows around 1×, 2×, 4×, ... the training length.
  */
 async function focus(file: string, manifestPath: string, maxTokens: number, provider: ProviderChoice, json: boolean): Promise<number> {
-  const model = await AttentionModel.load({ manifestPath, provider });
+  const model = await AttentionModel.load({ manifestPath, provider, trainingContext });
   const a = await model.analyse(readFileSync(file, 'utf8'), { maxTokens });
   const { layers } = model.manifest.architecture;
   const N = model.manifest.trainingContext;
@@ -105,7 +106,7 @@ function tokens(file: string, modelPath: string, maxTokens: number, json: boolea
 
 async function probe(file: string, manifests: string[], contextTokens: number, depths: number[], provider: ProviderChoice, json: boolean): Promise<number> {
   const text = readFileSync(file, 'utf8');
-  const models = await Promise.all(manifests.map((manifestPath) => AttentionModel.load({ manifestPath, provider })));
+  const models = await Promise.all(manifests.map((manifestPath) => AttentionModel.load({ manifestPath, provider, trainingContext })));
   const t0 = performance.now();
   const pct = (v: number) => `${(v * 100).toFixed(2).padStart(6)}%`;
   if (!json) console.log(`needle "${needleLine(DEFAULT_PROBE.key, DEFAULT_PROBE.value)}" in the first ${contextTokens} tokens of ${file}; weight of the last question token on the value (best head by the model's own view · mean of all heads)`);
@@ -160,6 +161,9 @@ function offsetOf(text: string, line: number, col: number): number {
   return offset + col - 1;
 }
 
+/** `--training-context N`: the SSMax what-if's N_train for an exported folder, instead of its config.json's. */
+let trainingContext: number | undefined;
+
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
@@ -170,6 +174,7 @@ async function main(): Promise<number> {
       models: { type: 'string', default: 'ssmax,softmax' },
       top: { type: 'string', default: '5' },
       'max-tokens': { type: 'string', default: '32768' },
+      'training-context': { type: 'string' },
       provider: { type: 'string', default: 'auto' },
       probe: { type: 'boolean', default: false },
       all: { type: 'boolean', default: false },
@@ -186,6 +191,7 @@ async function main(): Promise<number> {
     }
     return tokens(positionals[1], resolveModel(values.model ?? 'ssmax'), positiveInt('--max-tokens', values['max-tokens']), values.json);
   }
+  if (values['training-context'] !== undefined) trainingContext = positiveInt('--training-context', values['training-context']);
   const provider = PROVIDER_CHOICES.find((p) => p === values.provider);
   if (!provider) throw new Error(`--provider must be one of ${PROVIDER_CHOICES.join(', ')}, got ${values.provider}`);
   if (!values.help && positionals.length === 1 && values.probe) {
@@ -206,7 +212,7 @@ async function main(): Promise<number> {
   const maxTokens = positiveInt('--max-tokens', values['max-tokens']);
   const k = positiveInt('--top', values.top);
   const t0 = performance.now();
-  const model = await AttentionModel.load({ manifestPath, provider });
+  const model = await AttentionModel.load({ manifestPath, provider, trainingContext });
   const tLoad = performance.now() - t0;
   // the model is causal: the query at token p depends only on tokens 0…p, so only that prefix is analysed (--all:
   // the whole file up to --max-tokens, e.g. to time it)

@@ -16,6 +16,7 @@ import { AttentionHoverProvider } from './vscode/hover';
 import { AttentionPanel, PANEL_VIEW_TYPE, PanelSerializer, type PanelDeps, type PostedMessage } from './vscode/panel';
 import { probeKeyRetrieval } from './vscode/probe';
 import { defaultHead, SelectionState } from './vscode/selection';
+import { startToken } from './vscode/startToken';
 import { AttentionStatusBar } from './vscode/statusBar';
 
 /** What `activate` returns: used by the in-host test suite, harmless for anyone else. */
@@ -188,6 +189,7 @@ class Context implements vscode.Disposable {
     }
     const uri = doc.uri.toString();
     AttentionPanel.show(this.panelDeps, uri);
+    this.startPending.add(uri);
     this.selectAtCursor(uri, true);
     try {
       await vscode.window.withProgress(
@@ -225,6 +227,9 @@ class Context implements vscode.Disposable {
     }
   }
 
+  /** Documents just inspected whose first query is still to be chosen (see `startToken`). */
+  private readonly startPending = new Set<string>();
+
   private selectAtCursor(uri: string, force = false): void {
     const editor = vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === uri);
     const a = this.analyses.get(uri);
@@ -234,7 +239,20 @@ class Context implements vscode.Disposable {
       return;
     }
     const i = tokenAtOffset(a.tokens, editor.document.offsetAt(editor.selection.active));
-    if (i >= 0) this.selection.select(uri, i);
+    if (i < 0) return;
+    if (this.startPending.delete(uri)) {
+      const start = startToken(i, a.length, tokenAtOffset(a.tokens, editor.document.offsetAt(editor.visibleRanges[0]?.end ?? editor.selection.active)));
+      if (start !== i) {
+        this.selection.select(uri, start);
+        const line = editor.document.positionAt(a.tokens.starts[start]).line + 1;
+        AttentionPanel.current?.showMessage(
+          'info',
+          `Started on token ${start} (line ${line}, n = ${start + 1}): the token at the cursor sees only ${i + 1} key${i ? 's' : ''}, too few to show where attention goes. Move the cursor or click a token to choose the query.`,
+        );
+        return;
+      }
+    }
+    this.selection.select(uri, i);
   }
 
   private followCursor(e: vscode.TextEditorSelectionChangeEvent): void {

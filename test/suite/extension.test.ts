@@ -7,18 +7,18 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import type { AttentionInspectorApi } from '../../src/extension';
+import { loadTokenizer } from '../../src/core/model';
+import { tokenAtOffset } from '../../src/core/tokenText';
+import { MIN_TELLING_KEYS } from '../../src/vscode/startToken';
 
 const EXTENSION_ID = 'attention-inspector.attention-inspector';
 const SAMPLE = 'long_sample.py';
 /** The query line for the deep-in-the-file checks (0-based; clamped to the document). */
 const DEEP_LINE = 300;
 
-/** What `activate` returns; only whenIdle is required, the rest is used when present. */
-interface Api {
-  whenIdle(uri?: string): Promise<void>;
-  selection?(): { uri?: string; position?: number; overlay: boolean };
-  decorationsDrawn?(): { uri: string; softmax: number; ssmax: number };
-}
+/** What `activate` returns: the real type, so a change to it fails to compile here instead of skipping checks. */
+type Api = AttentionInspectorApi;
 
 function sampleUri(ext: vscode.Extension<unknown>): vscode.Uri {
   // the workspace's copy when a folder is open (the e2e run opens a temp copy of media/sample), else the repository's
@@ -104,11 +104,11 @@ suite('Attention Inspector (extension host)', () => {
     editor.revealRange(new vscode.Range(pos, pos));
     await vscode.commands.executeCommand('attentionInspector.inspect');
     await api.whenIdle(doc.uri.toString());
-    if (api.selection) {
-      const s = api.selection();
-      assert.equal(s.uri, doc.uri.toString(), 'the inspected document is selected');
-      assert.equal(typeof s.position, 'number', 'a query token is selected');
-    }
+    const s = api.selection();
+    assert.equal(s.uri, doc.uri.toString(), 'the inspected document is selected');
+    // the query is the token under the cursor: the shipped tokenizer says which one that is
+    const enc = loadTokenizer(path.join(ext.extensionPath, 'models', 'ssmax.json')).encode(doc.getText());
+    assert.equal(s.position, tokenAtOffset(enc, doc.offsetAt(pos)), 'the query is the token at the cursor');
   });
 
   test('the hover shows where the token attends under softmax and SSMax', async () => {
@@ -133,18 +133,17 @@ suite('Attention Inspector (extension host)', () => {
     console.log(`hover latency over ${doc.lineCount} lines: median ${times[7].toFixed(1)} ms, max ${times[14].toFixed(1)} ms`);
   });
 
-  test('the SSMax overlay command toggles the overlay decorations', async function () {
-    if (!api.selection || !api.decorationsDrawn) this.skip();
-    const drawn = () => api.decorationsDrawn!();
-    const on0 = api.selection!().overlay;
+  test('the SSMax overlay command toggles the overlay decorations', async () => {
+    const drawn = () => api.decorationsDrawn();
+    const on0 = api.selection().overlay;
     await until('decorations drawn', () => (drawn().softmax > 0 ? true : undefined));
     assert.equal(drawn().ssmax > 0, on0, `SSMax outlines are drawn iff the overlay is on (now ${on0})`);
     await vscode.commands.executeCommand('attentionInspector.toggleOverlay');
-    assert.equal(api.selection!().overlay, !on0);
+    assert.equal(api.selection().overlay, !on0);
     await until(`SSMax decorations ${on0 ? 'cleared' : 'drawn'}`, () => ((drawn().ssmax > 0) === !on0 ? true : undefined));
     assert.ok(drawn().softmax > 0, 'the softmax highlights stay');
     await vscode.commands.executeCommand('attentionInspector.toggleOverlay');
-    assert.equal(api.selection!().overlay, on0);
+    assert.equal(api.selection().overlay, on0);
     await until('the overlay decorations restored', () => ((drawn().ssmax > 0) === on0 ? true : undefined));
   });
 
@@ -154,5 +153,24 @@ suite('Attention Inspector (extension host)', () => {
     assert.equal(doc.isDirty, false, 'document not dirty');
     assert.equal(doc.getText(), textBefore, 'document text unchanged');
     if (doc.uri.scheme === 'file') assert.equal(fs.readFileSync(doc.uri.fsPath, 'utf8'), textBefore, 'file on disk unchanged');
+  });
+  test('Inspect with the cursor on the first token starts on a telling token, then follows the cursor', async () => {
+    const sample = await vscode.workspace.openTextDocument({ content: doc.getText().slice(0, 20_000), language: 'python' });
+    const editor = await vscode.window.showTextDocument(sample, vscode.ViewColumn.One);
+    editor.selection = new vscode.Selection(0, 0, 0, 0);
+    await vscode.commands.executeCommand('attentionInspector.inspect');
+    await api.whenIdle(sample.uri.toString());
+    const first = await until('a first query', () => (api.selection().uri === sample.uri.toString() && api.selection().position !== undefined ? api.selection().position : undefined));
+    assert.ok((first ?? 0) + 1 >= MIN_TELLING_KEYS, `a query that sees at least ${MIN_TELLING_KEYS} keys (got token ${first})`);
+    const note = api.panel()?.posted.find((m) => m.type === 'message' && /Started on token/.test(JSON.stringify(m)));
+    assert.ok(note, 'the panel says why it started there');
+    // moving the cursor makes the token under it the query, as always
+    const target = sample.positionAt(sample.getText().indexOf('\n', 5000) + 1);
+    editor.selection = new vscode.Selection(target, target);
+    const enc = loadTokenizer(path.join(ext.extensionPath, 'models', 'ssmax.json')).encode(sample.getText());
+    const want = tokenAtOffset(enc, sample.offsetAt(target));
+    await until('the query to follow the cursor', () => api.selection().position === want || undefined);
+    await vscode.window.showTextDocument(sample);
+    await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
   });
 });
