@@ -106,6 +106,9 @@ export interface HeadCell {
   strip: Record<Normaliser, number[]>;
   /** The 3 most attended keys under the model's own view, with both weights. */
   top: { position: number; softmax: number; ssmax: number }[];
+  /** Attention on the first `sinkTokens` keys (the attention sink, StreamingLLM arXiv 2309.17453), per view. */
+  sink: Record<Normaliser, number>;
+  sinkTokens: number;
 }
 
 /** The model view for the selected token: every layer × head, layer-major (cells[layer * heads + head]). */
@@ -133,6 +136,11 @@ export interface FocusCurvePayload {
   maxWeight: Record<Normaliser, number[]>;
   /** Entropy ÷ ln n (1 = uniform); 0 at n = 1. */
   normalisedEntropy: Record<Normaliser, number[]>;
+  /** Each bin's interquartile range over its queries (the band around the mean). */
+  quartiles: {
+    maxWeight: Record<Normaliser, { q1: number[]; q3: number[] }>;
+    normalisedEntropy: Record<Normaliser, { q1: number[]; q3: number[] }>;
+  };
 }
 
 export const FOCUS_CURVE_POINTS = 256;

@@ -10,7 +10,7 @@ import { editorThreads } from './ort';
 import { runProbe } from './probe';
 import type { ProviderChoice } from './providers';
 import { headCells } from './layerCells';
-import { distanceProfile, focusCurve } from './views';
+import { DEFAULT_SINK_TOKENS, distanceProfile, focusCurve, sinkShare } from './views';
 
 // Least recently used analyses beyond these are dropped (the one in use always stays). The byte bound can be lowered
 // through the environment so that a test can show eviction by bytes without holding 2 GiB of analyses.
@@ -172,6 +172,8 @@ const handlers: Handlers = {
     return {
       position: rows.position, n: rows.n, softmax: rows.softmax, ssmax: rows.ssmax, stats: rows.stats, top: a.top(rows, p.topK),
       distance: distanceProfile(rows.softmax, rows.ssmax, rows.position),
+      sink: { softmax: sinkShare(rows.softmax, p.sinkTokens), ssmax: sinkShare(rows.ssmax, p.sinkTokens) },
+      sinkTokens: p.sinkTokens ?? DEFAULT_SINK_TOKENS,
     };
   },
 
@@ -179,7 +181,7 @@ const handlers: Handlers = {
     const a = analysisOf(p);
     const m = await modelFor(p.model);
     if (!Number.isInteger(p.position) || p.position < 0 || p.position >= a.analysed) throw new RangeError(`position ${p.position} is not analysed yet (${a.analysed} of ${a.length})`);
-    const cells = await headCells(m, a, p.position);
+    const cells = await headCells(m, a, p.position, p.sinkTokens);
     return { position: p.position, n: p.position + 1, cells };
   },
 

@@ -41,6 +41,9 @@ export interface RowsResult {
   stats: Record<Normaliser, FocusStats>;
   top: { position: number; softmax: number; ssmax: number }[];
   distance: DistanceProfile;
+  /** Attention on keys 0..sinkTokens-1, per view. */
+  sink: Record<Normaliser, number>;
+  sinkTokens: number;
 }
 
 export interface HeadsResult {
@@ -82,9 +85,9 @@ export interface EngineMethods {
   /** Tokenises and analyses; emits `tokens` then `progress` events for the same docKey/version. */
   analyse: { params: OnModel & { docKey: string; version: number; text: string; maxTokens: number; memoryBudgetMb?: number; chunkSize?: number }; result: AnalyseResult };
   cancel: { params: OnModel & { docKey: string }; result: boolean };
-  rows: { params: OnModel & { docKey: string; version: number; position: number; head: HeadChoice; topK: number }; result: RowsResult };
+  rows: { params: OnModel & { docKey: string; version: number; position: number; head: HeadChoice; topK: number; sinkTokens?: number }; result: RowsResult };
   /** Every layer × head's summary for one query (the model view). */
-  heads: { params: OnModel & { docKey: string; version: number; position: number }; result: HeadsResult };
+  heads: { params: OnModel & { docKey: string; version: number; position: number; sinkTokens?: number }; result: HeadsResult };
   /** Focus statistics against n over every analysed position (the focus-vs-context view). */
   focusCurve: { params: OnModel & { docKey: string; version: number; head: HeadChoice; points: number }; result: FocusCurveResult };
   forget: { params: OnModel & { docKey: string }; result: boolean };

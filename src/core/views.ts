@@ -39,11 +39,24 @@ export function strip(row: ArrayLike<number>, bins = STRIP_BINS): number[] {
   return out;
 }
 
+/** Keys 0..k-1 a sink share sums over when no setting says otherwise (StreamingLLM keeps 4 such tokens). */
+export const DEFAULT_SINK_TOKENS = 4;
+
+/**
+ * The share of a row's attention on its first k keys: the "attention sink" of StreamingLLM (Xiao et al. 2023,
+ * arXiv 2309.17453), where softmax models park attention they have nowhere better to put.
+ */
+export function sinkShare(row: ArrayLike<number>, k = DEFAULT_SINK_TOKENS): number {
+  let s = 0;
+  for (let j = 0; j < Math.min(k, row.length); j++) s += row[j];
+  return s;
+}
+
 /**
  * One cell of the model view from a head's two rows. `stats`, when the rows graph already computed them, saves a
  * logarithm per key (a third of the cell's cost at 32k keys).
  */
-export function headCell(layer: number, head: number, softmax: Float32Array, ssmax: Float32Array, own: Normaliser, stats?: Record<Normaliser, FocusStats>, top = 3): HeadCell {
+export function headCell(layer: number, head: number, softmax: Float32Array, ssmax: Float32Array, own: Normaliser, stats?: Record<Normaliser, FocusStats>, top = 3, sinkTokens = DEFAULT_SINK_TOKENS): HeadCell {
   const ownRow = own === 'ssmax' ? ssmax : softmax;
   return {
     layer,
@@ -51,6 +64,8 @@ export function headCell(layer: number, head: number, softmax: Float32Array, ssm
     stats: stats ?? { softmax: focusStats(softmax), ssmax: focusStats(ssmax) },
     strip: { softmax: strip(softmax), ssmax: strip(ssmax) },
     top: topK(ownRow, top).map((j) => ({ position: j, softmax: softmax[j], ssmax: ssmax[j] })),
+    sink: { softmax: sinkShare(softmax, sinkTokens), ssmax: sinkShare(ssmax, sinkTokens) },
+    sinkTokens,
   };
 }
 
@@ -58,6 +73,20 @@ export interface FocusCurve {
   n: number[];
   maxWeight: Record<Normaliser, number[]>;
   normalisedEntropy: Record<Normaliser, number[]>;
+  /** The interquartile range of each bin's queries (for the mean of heads: of each query's mean over heads). */
+  quartiles: {
+    maxWeight: Record<Normaliser, { q1: number[]; q3: number[] }>;
+    normalisedEntropy: Record<Normaliser, { q1: number[]; q3: number[] }>;
+  };
+}
+
+/** The q-quantile of sorted values (linear between neighbours, as numpy's default). */
+export function quantile(sorted: ArrayLike<number>, q: number): number {
+  if (sorted.length === 0) return NaN;
+  const at = (sorted.length - 1) * q;
+  const lo = Math.floor(at);
+  const hi = Math.min(sorted.length - 1, lo + 1);
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * (at - lo);
 }
 
 /**
@@ -78,43 +107,61 @@ export function logBins(count: number, points = FOCUS_CURVE_POINTS): number[] {
   return starts;
 }
 
+const VIEWS: readonly Normaliser[] = ['softmax', 'ssmax'];
+
 /**
  * Focus against context length for one head, or the mean of a layer's heads' statistics (not the statistics of
- * the mean row), from the statistics the graph computed for every analysed position.
+ * the mean row), from the statistics the graph computed for every analysed position: per bin the mean over its
+ * queries and their interquartile range.
  */
 export function focusCurve(analysis: Analysis, head: HeadChoice, points = FOCUS_CURVE_POINTS): FocusCurve {
   const heads = analysis.manifest.architecture.heads;
   const which = head.head === 'mean' ? Array.from({ length: heads }, (_, h) => h) : [head.head];
   const count = analysis.analysed;
   const starts = logBins(count, points);
-  const curve: FocusCurve = { n: [], maxWeight: { softmax: [], ssmax: [] }, normalisedEntropy: { softmax: [], ssmax: [] } };
+  const empty = () => ({ softmax: [] as number[], ssmax: [] as number[] });
+  const emptyQ = () => ({ softmax: { q1: [] as number[], q3: [] as number[] }, ssmax: { q1: [] as number[], q3: [] as number[] } });
+  const curve: FocusCurve = { n: [], maxWeight: empty(), normalisedEntropy: empty(), quartiles: { maxWeight: emptyQ(), normalisedEntropy: emptyQ() } };
   // read the graph's [position, head, 4] statistics directly (own max, own entropy, other max, other entropy):
   // a call per position and head would allocate 2 objects each, 130k of them at 32k tokens
   const stats = analysis.layers[head.layer].stats;
-  const ownIsSsmax = analysis.manifest.normaliser === 'ssmax';
+  const own: Normaliser = analysis.manifest.normaliser === 'ssmax' ? 'ssmax' : 'softmax';
+  const slot: Record<Normaliser, number> = own === 'ssmax' ? { ssmax: 0, softmax: 2 } : { softmax: 0, ssmax: 2 };
   for (let b = 0; b < starts.length; b++) {
     const from = starts[b];
     const to = b + 1 < starts.length ? starts[b + 1] : count;
+    const width = to - from;
     let nSum = 0;
-    let ownMax = 0, ownEnt = 0, otherMax = 0, otherEnt = 0;
+    // per query of the bin, its value (the mean over the chosen heads), per statistic and view
+    const values = { maxWeight: { softmax: new Float64Array(width), ssmax: new Float64Array(width) }, normalisedEntropy: { softmax: new Float64Array(width), ssmax: new Float64Array(width) } };
     for (let p = from; p < to; p++) {
       const n = p + 1;
       nSum += n;
       const invLn = n > 1 ? 1 / Math.log(n) : 0;
-      for (const h of which) {
-        const o = (p * heads + h) * 4;
-        ownMax += stats[o];
-        ownEnt += stats[o + 1] * invLn;
-        otherMax += stats[o + 2];
-        otherEnt += stats[o + 3] * invLn;
+      for (const view of VIEWS) {
+        let max = 0;
+        let ent = 0;
+        for (const h of which) {
+          const o = (p * heads + h) * 4 + slot[view];
+          max += stats[o];
+          ent += stats[o + 1] * invLn;
+        }
+        values.maxWeight[view][p - from] = max / which.length;
+        values.normalisedEntropy[view][p - from] = ent / which.length;
       }
     }
-    const k = (to - from) * which.length;
-    curve.n.push(nSum / (to - from));
-    curve.maxWeight[ownIsSsmax ? 'ssmax' : 'softmax'].push(ownMax / k);
-    curve.maxWeight[ownIsSsmax ? 'softmax' : 'ssmax'].push(otherMax / k);
-    curve.normalisedEntropy[ownIsSsmax ? 'ssmax' : 'softmax'].push(ownEnt / k);
-    curve.normalisedEntropy[ownIsSsmax ? 'softmax' : 'ssmax'].push(otherEnt / k);
+    curve.n.push(nSum / width);
+    for (const key of ['maxWeight', 'normalisedEntropy'] as const) {
+      for (const view of VIEWS) {
+        const v = values[key][view];
+        let sum = 0;
+        for (let i = 0; i < width; i++) sum += v[i];
+        curve[key][view].push(sum / width);
+        v.sort();
+        curve.quartiles[key][view].q1.push(quantile(v, 0.25));
+        curve.quartiles[key][view].q3.push(quantile(v, 0.75));
+      }
+    }
   }
   return curve;
 }

@@ -234,12 +234,12 @@ export class AnalysisService implements vscode.Disposable {
   }
 
   async rows(uri: string, version: number, position: number, head: HeadChoice, topK: number): Promise<RowsResult | undefined> {
-    return this.askAbout(uri, version, position, 'rows', { docKey: uri, version, position, head, topK });
+    return this.askAbout(uri, version, position, 'rows', { docKey: uri, version, position, head, topK, sinkTokens: this.config.sinkTokens });
   }
 
   /** Every layer × head's summary for one query (undefined while that position is not analysed). */
   async heads(uri: string, version: number, position: number): Promise<HeadsResult | undefined> {
-    return this.askAbout(uri, version, position, 'heads', { docKey: uri, version, position });
+    return this.askAbout(uri, version, position, 'heads', { docKey: uri, version, position, sinkTokens: this.config.sinkTokens });
   }
 
   /** Focus statistics against context length over the analysed positions. */

@@ -118,7 +118,7 @@ export class ComparisonService implements vscode.Disposable {
     const s = this.state;
     if (!this.other || !s || s.uri !== uri || s.version !== version || position >= s.analysed) return undefined;
     try {
-      return await this.analyses.engine.request('rows', { docKey: uri, model: this.other.manifestPath, version, position, head, topK });
+      return await this.analyses.engine.request('rows', { docKey: uri, model: this.other.manifestPath, version, position, head, topK, sinkTokens: this.config.sinkTokens });
     } catch (e) {
       this.log.debug(`comparison rows unavailable: ${(e as Error).message}`);
       return undefined;

@@ -15,7 +15,7 @@ export class Config implements vscode.Disposable {
 
   constructor() {
     this.subscription = vscode.workspace.onDidChangeConfiguration((e) => {
-      const changed = ['executionProvider', 'threads', 'maxTokens', 'model', 'compareModel', 'modelPath', 'defaultLayer', 'defaultHead', 'overlay', 'topK', 'memoryBudgetMb'].filter((k) =>
+      const changed = ['executionProvider', 'threads', 'sinkTokens', 'maxTokens', 'model', 'compareModel', 'modelPath', 'defaultLayer', 'defaultHead', 'overlay', 'topK', 'memoryBudgetMb'].filter((k) =>
         e.affectsConfiguration(`${SECTION}.${k}`),
       );
       if (changed.length) this.emitter.fire(changed);
@@ -65,6 +65,10 @@ export class Config implements vscode.Disposable {
   }
   get memoryBudgetMb(): number {
     return clampInt(this.cfg.get<number>('memoryBudgetMb', 1024), 64, 65536, 1024);
+  }
+  /** The first k tokens whose attention share is the "sink" (Heads grid, hover). */
+  get sinkTokens(): number {
+    return clampInt(this.cfg.get<number>('sinkTokens', 4), 1, 64, 4);
   }
   get topK(): number {
     return clampInt(this.cfg.get<number>('topK', 10), 1, 100, 10);

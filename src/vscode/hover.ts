@@ -46,7 +46,8 @@ export class AttentionHoverProvider implements vscode.HoverProvider {
     });
     const s = rows.stats;
     md.appendMarkdown(
-      `\nmax weight: softmax ${pct(s.softmax.maxWeight)} · SSMax ${pct(s.ssmax.maxWeight)}  \nentropy: softmax ${s.softmax.entropy.toFixed(2)} · SSMax ${s.ssmax.entropy.toFixed(2)} nats (uniform ${Math.log(rows.n).toFixed(2)})`,
+      `\nmax weight: softmax ${pct(s.softmax.maxWeight)} · SSMax ${pct(s.ssmax.maxWeight)}  \nentropy: softmax ${s.softmax.entropy.toFixed(2)} · SSMax ${s.ssmax.entropy.toFixed(2)} nats (uniform ${Math.log(rows.n).toFixed(2)})` +
+        `  \nsink (first ${rows.sinkTokens} tokens): softmax ${pct(rows.sink.softmax)} · SSMax ${pct(rows.sink.ssmax)}`,
     );
     const range = new vscode.Range(doc.positionAt(a.tokens.starts[i]), doc.positionAt(a.tokens.ends[i]));
     return new vscode.Hover(md, range);

@@ -121,6 +121,7 @@ suite('Attention Inspector (extension host)', () => {
     assert.match(text, /softmax/);
     assert.match(text, /SSMax/);
     assert.match(text, /\|\s*1\s*\|/, 'a table of the top attended tokens');
+    assert.match(text, /sink \(first 4 tokens\): softmax [\d.]+% · SSMax [\d.]+%/, 'the attention-sink share under both views');
     // hover latency after analysis, for the issue notes (logged, not asserted: timed assertions are flaky here)
     const times: number[] = [];
     for (let i = 0; i < 15; i++) {

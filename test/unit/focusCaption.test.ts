@@ -10,6 +10,10 @@ function curve(maxN: number, softmax: (n: number) => number, ssmax: (n: number) 
     uri: 'file:///x', version: 1, head: { layer: 0, head: 'mean' }, trainingContext: 512, analysedTokens: maxN, n,
     maxWeight: { softmax: n.map(softmax), ssmax: n.map(ssmax) },
     normalisedEntropy: { softmax: n.map(() => 0.5), ssmax: n.map(() => 0.5) },
+    quartiles: {
+      maxWeight: { softmax: { q1: n.map(softmax), q3: n.map(softmax) }, ssmax: { q1: n.map(ssmax), q3: n.map(ssmax) } },
+      normalisedEntropy: { softmax: { q1: n.map(() => 0.5), q3: n.map(() => 0.5) }, ssmax: { q1: n.map(() => 0.5), q3: n.map(() => 0.5) } },
+    },
   };
 }
 

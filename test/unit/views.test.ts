@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Analysis } from '../../src/core/analysis';
 import { AttentionModel } from '../../src/core/model';
 import { DEFAULT_PROBE, plantNeedle, probeBase, runProbe } from '../../src/core/probe';
-import { distanceBucket, distanceProfile, focusCurve, headCell, logBins, strip } from '../../src/core/views';
+import { distanceBucket, distanceProfile, focusCurve, headCell, logBins, quantile, sinkShare, strip } from '../../src/core/views';
 import { STRIP_BINS } from '../../src/protocol';
 import { modelsDir, ROOT } from './paths';
 
@@ -88,6 +88,46 @@ describe('views on the shipped model', () => {
     const heads = [0, 1, 2, 3].map((h) => focusCurve(a, { layer: 3, head: h }));
     const i = mean.n.length - 1;
     assert.ok(Math.abs(mean.maxWeight.softmax[i] - heads.reduce((s, h) => s + h.maxWeight.softmax[i], 0) / 4) < 1e-6);
+  });
+
+  it("each bin's band is the interquartile range of its queries' own statistics", () => {
+    const c = focusCurve(a, { layer: 2, head: 1 }, 16);
+    const starts = logBins(a.analysed, 16);
+    const b = starts.length - 1; // the widest bin: the last
+    const values = Array.from({ length: a.analysed - starts[b] }, (_, k) => a.graphStats(starts[b] + k, 2, 1).ssmax.maxWeight).sort((x, y) => x - y);
+    assert.ok(values.length > 8);
+    // nearest-rank bounds: the band lies between the values around the 25th and 75th percentiles
+    const lo = values[Math.floor((values.length - 1) * 0.25)];
+    const hi = values[Math.ceil((values.length - 1) * 0.75)];
+    const q = c.quartiles.maxWeight.ssmax;
+    assert.ok(q.q1[b] >= lo - 1e-6 && q.q1[b] <= values[Math.ceil((values.length - 1) * 0.25)] + 1e-6, `q1 ${q.q1[b]}`);
+    assert.ok(q.q3[b] <= hi + 1e-6 && q.q3[b] >= values[Math.floor((values.length - 1) * 0.75)] - 1e-6, `q3 ${q.q3[b]}`);
+    assert.ok(q.q1[b] <= c.maxWeight.ssmax[b] + 0.5 && q.q1[b] <= q.q3[b]);
+    // single-position bins have no spread
+    assert.equal(c.quartiles.normalisedEntropy.softmax.q1[0], c.quartiles.normalisedEntropy.softmax.q3[0]);
+  });
+
+  it('the sink share is the attention on the first k keys, per view, in every head cell', () => {
+    assert.equal(sinkShare([0.5, 0.25, 0.125, 0.125], 2), 0.75);
+    assert.equal(sinkShare([1], 4), 1, 'a row shorter than k: all of it');
+    const p = a.analysed - 1;
+    const rows = a.rows(p, { layer: 0, head: 1 });
+    const cell = headCell(0, 1, rows.softmax, rows.ssmax, 'ssmax', rows.stats, 3, 4);
+    let soft = 0;
+    let ss = 0;
+    for (let j = 0; j < 4; j++) {
+      soft += rows.softmax[j];
+      ss += rows.ssmax[j];
+    }
+    assert.ok(Math.abs(cell.sink.softmax - soft) < 1e-7 && Math.abs(cell.sink.ssmax - ss) < 1e-7);
+    assert.equal(cell.sinkTokens, 4);
+    assert.ok(cell.sink.softmax > 0 && cell.sink.softmax < 1);
+  });
+
+  it('quantiles interpolate between neighbours', () => {
+    assert.equal(quantile([1, 2, 3, 4, 5], 0.25), 2);
+    assert.equal(quantile([1, 2, 3, 4], 0.5), 2.5);
+    assert.ok(Number.isNaN(quantile([], 0.5)));
   });
 });
 

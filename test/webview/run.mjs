@@ -583,6 +583,8 @@ describe(`webview in Chromium (fixture: ${fixture.source}, ${doc.tokens.length} 
       assert.equal(shown.values['max-ssmax'], c.stats.ssmax.maxWeight);
       assert.equal(shown.values['entropy-softmax'], c.stats.softmax.normalisedEntropy);
       assert.equal(shown.values['entropy-ssmax'], c.stats.ssmax.normalisedEntropy);
+      assert.equal(shown.values['sink-softmax'], c.sink.softmax, 'the attention-sink share, softmax');
+      assert.equal(shown.values['sink-ssmax'], c.sink.ssmax, 'the attention-sink share, SSMax');
       for (const norm of ['softmax', 'ssmax']) assert.equal(shown.strips[norm], c.strip[norm].filter((m) => m > 0).length, `L${c.layer} H${c.head} ${norm} strip`);
     }
   });
@@ -629,8 +631,16 @@ describe(`webview in Chromium (fixture: ${fixture.source}, ${doc.tokens.length} 
       training: svg.querySelector('[data-panel="maxWeight"] [data-marker="training"] text').textContent,
       legend: [...svg.querySelectorAll('.chart-legend')].map((t) => t.textContent),
       xTitle: svg.querySelector('[data-panel="maxWeight"] .chart-axis-title').textContent,
+      bands: [...svg.querySelectorAll('polygon[data-band]')].map((b) => ({ series: b.dataset.band, vertices: b.getAttribute('points').trim().split(/\s+/).length, fill: getComputedStyle(b).fill, opacity: Number(getComputedStyle(b).opacity) })),
     }));
     assert.equal(chart.lines.length, 4, 'two panels × softmax and SSMax');
+    // each line sits in its interquartile band: the upper quartile out, the lower one back, a vertex per bin each way
+    assert.equal(chart.bands.length, 4, 'a band per panel and view');
+    for (const b of chart.bands) {
+      assert.equal(b.vertices, 2 * curve.n.length, `${b.series} band: both quartiles at every bin`);
+      assert.ok(b.opacity > 0 && b.opacity < 0.5, 'the band is faint under the line');
+    }
+    assert.notEqual(chart.bands.find((b) => b.series === 'softmax').fill, chart.bands.find((b) => b.series === 'ssmax').fill);
     for (const l of chart.lines) assert.equal(l.points, curve.n.length, `${l.panel} ${l.series}: one point per bin`);
     assert.equal(chart.training, `training length ${curve.trainingContext}`);
     assert.match(chart.xTitle, /log/);

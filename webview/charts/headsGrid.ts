@@ -1,7 +1,8 @@
 /**
  * The model view as SVG small multiples: one cell per layer × head (layers down, heads across). Each cell shows
  * where that head looks over the document from the selected token (two strips of STRIP_BINS slices, softmax above
- * SSMax, opacity = √(mass ÷ strip max)) and its max weight and normalised entropy under both views.
+ * SSMax, opacity = √(mass ÷ strip max)) and its max weight, normalised entropy and attention-sink share (the first
+ * k keys, StreamingLLM) under both views.
  * Cells are focusable buttons (data-layer, data-head); the caller wires clicks and keys.
  */
 import type { HeadCell, HeadsPayload, Normaliser } from '../../src/protocol';
@@ -11,7 +12,7 @@ import { chartRoot, drawLegend, seriesClass, svgElement, svgText } from './svg';
 const WIDTH = 820;
 const GUTTER = 34;
 const LEGEND_HEIGHT = 28;
-const CELL_HEIGHT = 64;
+const CELL_HEIGHT = 76;
 const CELL_GAP = 6;
 const STRIP_HEIGHT = 11;
 
@@ -88,6 +89,7 @@ function headCellGroup(cell: HeadCell, left: number, top: number, width: number,
   });
   const statsTop = top + 19 + 2 * (STRIP_HEIGHT + 2) + 11;
   g.append(statLine('entropy ÷ ln n', cell.stats.softmax.normalisedEntropy, cell.stats.ssmax.normalisedEntropy, left + width - 6, statsTop, 'entropy', 'end'));
+  g.append(statLine(`sink (first ${cell.sinkTokens})`, cell.sink.softmax, cell.sink.ssmax, left + width - 6, statsTop + 12, 'sink', 'end'));
   return g;
 }
 
@@ -108,5 +110,5 @@ function statLine(name: string, softmax: number, ssmax: number, x: number, y: nu
 
 function describe(cell: HeadCell, norm: Normaliser): string {
   const s = cell.stats[norm];
-  return `${NORMALISER_NAME[norm]} max ${s.maxWeight.toFixed(3)}, entropy ÷ ln n ${s.normalisedEntropy.toFixed(3)}`;
+  return `${NORMALISER_NAME[norm]} max ${s.maxWeight.toFixed(3)}, entropy ÷ ln n ${s.normalisedEntropy.toFixed(3)}, sink ${cell.sink[norm].toFixed(3)}`;
 }
