@@ -18,12 +18,15 @@ import { probeKeyRetrieval } from './vscode/probe';
 import { defaultHead, SelectionState } from './vscode/selection';
 import { startToken } from './vscode/startToken';
 import { AttentionStatusBar } from './vscode/statusBar';
+import { LossHeat, type LossHeatState } from './vscode/lossHeat';
 
 /** What `activate` returns: used by the in-host test suite, harmless for anyone else. */
 export interface AttentionInspectorApi {
   whenIdle(uri?: string): Promise<void>;
   selection(): { uri?: string; position?: number; head: HeadChoice; overlay: boolean; comparison: boolean };
   decorationsDrawn(): { uri: string; softmax: number; ssmax: number };
+  /** The loss heat drawn now: its mode, how many tokens are underlined, the mean loss per position bucket. */
+  lossHeat(): LossHeatState;
   panelRejectedMessages(): number;
   modelProcessPid(): number | undefined;
   killModelProcess(): void;
@@ -55,6 +58,7 @@ class Context implements vscode.Disposable {
   readonly added: AddedModels;
   readonly analyses: AnalysisService;
   readonly comparison: ComparisonService;
+  readonly lossHeat: LossHeat;
   readonly selection: SelectionState;
   readonly decorations: AttentionDecorations;
   readonly statusBar: AttentionStatusBar;
@@ -66,6 +70,7 @@ class Context implements vscode.Disposable {
     this.analyses = new AnalysisService(ext.extensionPath, this.config, this.log, this.added, ext.globalState);
     this.comparison = new ComparisonService(this.analyses, this.config, this.log);
     this.selection = new SelectionState(ext.globalState, { head: { layer: 0, head: 'mean' }, overlay: this.config.overlayDefault });
+    this.lossHeat = new LossHeat(this.analyses, this.comparison, this.selection, this.log);
     const topK = () => this.config.topK;
     this.decorations = new AttentionDecorations(this.analyses, this.selection, topK);
     this.statusBar = new AttentionStatusBar(this.analyses);
@@ -108,6 +113,7 @@ class Context implements vscode.Disposable {
       vscode.window.setStatusBarMessage(`Attention: SSMax overlay ${on ? 'on' : 'off'}`, 2500);
     });
     reg('selectHead', () => this.pickHead());
+    reg('toggleLossHeat', () => this.lossHeat.toggle());
     reg('compareModels', () => {
       const on = !this.selection.current.comparison;
       const doc = this.targetDocument();
@@ -155,6 +161,7 @@ class Context implements vscode.Disposable {
         { label: '$(split-horizontal) Compare Models Side by Side', id: 'compareModels' },
         { label: '$(list-selection) Select Comparison Model', id: 'selectComparisonModel' },
         { label: '$(key) Probe Key Retrieval', id: 'probe' },
+        { label: '$(flame) Toggle Loss Heat', id: 'toggleLossHeat' },
         { label: '$(output) Show Log', id: 'showLog' },
       ];
       const pick = await vscode.window.showQuickPick(items, { placeHolder: 'Attention Inspector' });
@@ -379,6 +386,7 @@ class Context implements vscode.Disposable {
     AttentionPanel.current?.dispose();
     for (const d of this.disposables) d.dispose();
     this.decorations.dispose();
+    this.lossHeat.dispose();
     this.statusBar.dispose();
     this.selection.dispose();
     this.comparison.dispose();
@@ -399,6 +407,7 @@ export function activate(ext: vscode.ExtensionContext): AttentionInspectorApi {
     whenIdle: (uri) => c.analyses.whenIdle(uri),
     selection: () => c.selection.current,
     decorationsDrawn: () => c.decorations.lastDrawn,
+    lossHeat: () => c.lossHeat.state,
     panelRejectedMessages: () => AttentionPanel.current?.rejectedMessages ?? 0,
     modelProcessPid: () => c.analyses.engine.pid,
     killModelProcess: () => c.analyses.engine.kill(),

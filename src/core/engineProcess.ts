@@ -185,6 +185,11 @@ const handlers: Handlers = {
     return { position: p.position, n: p.position + 1, cells };
   },
 
+  async loss(p) {
+    const a = analysisOf(p);
+    return { nll: a.nll.slice(0, a.analysed), ids: a.tokens.ids.slice(0, a.analysed), trainingContext: a.manifest.trainingContext };
+  },
+
   async focusCurve(p) {
     const a = analysisOf(p);
     const { layers, heads } = a.manifest.architecture;

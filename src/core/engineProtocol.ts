@@ -91,6 +91,8 @@ export interface EngineMethods {
   /** Focus statistics against n over every analysed position (the focus-vs-context view). */
   focusCurve: { params: OnModel & { docKey: string; version: number; head: HeadChoice; points: number }; result: FocusCurveResult };
   forget: { params: OnModel & { docKey: string }; result: boolean };
+  /** Each analysed token's next-token loss in nats (NaN at the last), and the token ids it is for. */
+  loss: { params: OnModel & { docKey: string; version: number }; result: { nll: Float32Array; ids: Int32Array; trainingContext: number } };
   /** The needle probe on a copy of a text (src/core/probe.ts); emits a `probe` event per model and depth. */
   probe: { params: ProbeParams; result: ProbeDepthResult[] };
   memory: { params: Record<string, never>; result: { rss: number; analyses: number; bytes: number; docKeys: string[] } };

@@ -52,6 +52,29 @@ suite('Views (extension host)', () => {
     assert.equal(doc.isDirty, true, 'an untitled document stays as it was (dirty because it is untitled, not because of us)');
   });
 
+  test('Toggle Loss Heat: every token underlined by its loss, the mean per position bucket, the difference with Compare on; the document untouched', async () => {
+    const { doc, state } = await compareOn(text.slice(0, 9000));
+    const version = doc.version;
+    assert.ok(state.done);
+    const on = (await vscode.commands.executeCommand('attentionInspector.toggleLossHeat')) as ReturnType<AttentionInspectorApi['lossHeat']>;
+    assert.equal(on.uri, doc.uri.toString());
+    assert.equal(on.mode, 'difference', 'with Compare on: main − comparison, token by token');
+    assert.ok(on.marked > 0, 'some tokens differ by half a nat or more');
+    assert.ok(on.otherBuckets && on.otherBuckets.length === on.buckets.length);
+    assert.equal(on.buckets[0].from, 0);
+    assert.equal(on.buckets[0].to, 512, 'the first bucket ends at the training length');
+    for (const b of on.buckets) assert.ok(b.mean > 0 && b.mean < 20 && b.count > 0, `bucket ${b.from}–${b.to}: ${b.mean}`);
+    // Compare off: the main model's own loss
+    await vscode.commands.executeCommand('attentionInspector.compareModels');
+    const loss = await until('the heat of the main model alone', () => (api.lossHeat().mode === 'loss' && api.lossHeat().marked > 0 ? api.lossHeat() : undefined), 30_000, 100);
+    assert.ok(loss.marked > 0 && loss.otherBuckets === undefined);
+    const off = (await vscode.commands.executeCommand('attentionInspector.toggleLossHeat')) as ReturnType<AttentionInspectorApi['lossHeat']>;
+    assert.equal(off.mode, 'off');
+    assert.equal(off.marked, 0);
+    assert.equal(doc.version, version, 'the loss heat never edits the document');
+    await closeDocument(doc);
+  });
+
   test('Compare Models Side by Side: the other shipped model analyses the document too, and turns off again', async () => {
     const { doc, state: c } = await compareOn(text.slice(0, 6000));
     assert.equal(c.version, doc.version);

@@ -1,0 +1,52 @@
+/**
+ * Loss on the user's file: each token's next-token loss (−log p of the token that follows, in nats) is a
+ * by-product of the analysis (the logits of every position are seen once); these summarise it by position bucket,
+ * 0–N, N–4N, 4N–16N, … with N the training length: where on this file a model stops predicting, the paper's
+ * long-context loss result on the user's own text. The difference of two models is taken token by token.
+ */
+
+export interface LossBucket {
+  from: number;
+  to: number;
+  /** Mean nats per token over the bucket's positions with a loss (the last token has none). */
+  mean: number;
+  /** Positions averaged. */
+  count: number;
+}
+
+/** Edges 0, N, 4N, 16N, … up to `length`. */
+export function lossBucketEdges(length: number, trainingContext: number): number[] {
+  const edges = [0];
+  for (let e = trainingContext; e < length; e *= 4) edges.push(e);
+  if (length > 0) edges.push(length);
+  return edges;
+}
+
+export function lossBuckets(nll: ArrayLike<number>, trainingContext: number): LossBucket[] {
+  const edges = lossBucketEdges(nll.length, trainingContext);
+  const out: LossBucket[] = [];
+  for (let b = 0; b + 1 < edges.length; b++) {
+    let sum = 0;
+    let count = 0;
+    for (let i = edges[b]; i < edges[b + 1]; i++) {
+      const v = nll[i];
+      if (Number.isFinite(v)) {
+        sum += v;
+        count++;
+      }
+    }
+    out.push({ from: edges[b], to: edges[b + 1], mean: count ? sum / count : NaN, count });
+  }
+  return out;
+}
+
+/**
+ * Token-by-token difference a − b over the positions both have (the same tokenizer, so the same tokens: the
+ * caller checks the ids). NaN where either has no loss.
+ */
+export function lossDifference(a: ArrayLike<number>, b: ArrayLike<number>): Float32Array {
+  const n = Math.min(a.length, b.length);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = a[i] - b[i];
+  return out;
+}
