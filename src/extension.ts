@@ -236,6 +236,8 @@ class Context implements vscode.Disposable {
 
   /** Documents just inspected whose first query is still to be chosen (see `startToken`). */
   private readonly startPending = new Set<string>();
+  /** Where the cursor was when an inspection started elsewhere: until it moves, the start token stays the query. */
+  private readonly startedAt = new Map<string, number>();
 
   private selectAtCursor(uri: string, force = false): void {
     const editor = vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === uri);
@@ -245,20 +247,26 @@ class Context implements vscode.Disposable {
       if (force) this.selection.select(uri, 0);
       return;
     }
-    const i = tokenAtOffset(a.tokens, editor.document.offsetAt(editor.selection.active));
+    const offset = editor.document.offsetAt(editor.selection.active);
+    const i = tokenAtOffset(a.tokens, offset);
     if (i < 0) return;
-    if (this.startPending.delete(uri)) {
+    const pending = this.startPending.delete(uri);
+    if (pending || this.startedAt.get(uri) === offset) {
       const start = startToken(i, a.length, tokenAtOffset(a.tokens, editor.document.offsetAt(editor.visibleRanges[0]?.end ?? editor.selection.active)));
       if (start !== i) {
+        this.startedAt.set(uri, offset);
         this.selection.select(uri, start);
-        const line = editor.document.positionAt(a.tokens.starts[start]).line + 1;
-        AttentionPanel.current?.showMessage(
-          'info',
-          `Started on token ${start} (line ${line}, n = ${start + 1}): the token at the cursor sees only ${i + 1} key${i ? 's' : ''}, too few to show where attention goes. Move the cursor or click a token to choose the query.`,
-        );
+        if (pending) {
+          const line = editor.document.positionAt(a.tokens.starts[start]).line + 1;
+          AttentionPanel.current?.showMessage(
+            'info',
+            `Started on token ${start} (line ${line}, n = ${start + 1}): the token at the cursor sees only ${i + 1} key${i ? 's' : ''}, too few to show where attention goes. Move the cursor or click a token to choose the query.`,
+          );
+        }
         return;
       }
     }
+    this.startedAt.delete(uri);
     this.selection.select(uri, i);
   }
 
@@ -266,6 +274,7 @@ class Context implements vscode.Disposable {
     const uri = e.textEditor.document.uri.toString();
     if (uri !== this.selection.current.uri) return;
     if (e.kind === undefined) return; // programmatic (our own reveal): already selected
+    this.startedAt.delete(uri); // the user moved the cursor: it is the query from now on
     this.selectAtCursor(uri);
   }
 

@@ -320,6 +320,8 @@ export interface PostedMessage {
   type: HostToWebview['type'];
   uri?: string;
   version?: number;
+  /** A message's text (what the panel told the user). */
+  text?: string;
 }
 
 function postedSummary(msg: HostToWebview): PostedMessage {
@@ -330,6 +332,8 @@ function postedSummary(msg: HostToWebview): PostedMessage {
       return { type: msg.type, uri: msg.progress.uri, version: msg.progress.version };
     case 'attention':
       return { type: msg.type, uri: msg.attention.uri, version: msg.attention.version };
+    case 'message':
+      return { type: msg.type, text: msg.text };
     default:
       return { type: msg.type };
   }

@@ -73,11 +73,12 @@ export class Workbench {
     await quick.waitFor({ state: 'visible', timeout: 15_000 });
     await quick.locator('input').fill(`>${title}`);
     // the row whose label is exactly the title: a recently used command that also matches (Select Comparison Model for
-    // "Select Model") can be the focused first row, so the row is clicked rather than Enter pressed
+    // "Select Model") can be the focused first row, so the focus is moved down to it before Enter
     const exact = new RegExp(`^${title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
     const row = quick.locator('.monaco-list-row', { has: this.page.locator('.label-name', { hasText: exact }) }).first();
     await row.waitFor({ timeout: 15_000 });
-    await row.click();
+    for (let i = 0; i < 10 && !/\bfocused\b/.test((await row.getAttribute('class')) ?? ''); i++) await this.page.keyboard.press('ArrowDown');
+    await this.page.keyboard.press('Enter');
     if (waitHidden) await quick.waitFor({ state: 'hidden', timeout: 15_000 });
   }
 

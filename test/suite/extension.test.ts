@@ -161,9 +161,13 @@ suite('Attention Inspector (extension host)', () => {
     editor.selection = new vscode.Selection(0, 0, 0, 0);
     await vscode.commands.executeCommand('attentionInspector.inspect');
     await api.whenIdle(sample.uri.toString());
-    const first = await until('a first query', () => (api.selection().uri === sample.uri.toString() && api.selection().position !== undefined ? api.selection().position : undefined));
-    assert.ok((first ?? 0) + 1 >= MIN_TELLING_KEYS, `a query that sees at least ${MIN_TELLING_KEYS} keys (got token ${first})`);
-    const note = api.panel()?.posted.find((m) => m.type === 'message' && /Started on token/.test(JSON.stringify(m)));
+    const telling = () => {
+      const s = api.selection();
+      return s.uri === sample.uri.toString() && s.position !== undefined && s.position + 1 >= MIN_TELLING_KEYS ? s.position : undefined;
+    };
+    const first = await until(`a first query that sees at least ${MIN_TELLING_KEYS} keys (now ${JSON.stringify(api.selection())})`, telling, 15_000);
+    assert.ok(first + 1 >= MIN_TELLING_KEYS);
+    const note = api.panel()?.posted.find((m) => m.type === 'message' && /^Started on token \d+ \(line \d+, n = \d+\): the token at the cursor sees only 1 key/.test(m.text ?? ''));
     assert.ok(note, 'the panel says why it started there');
     // moving the cursor makes the token under it the query, as always
     const target = sample.positionAt(sample.getText().indexOf('\n', 5000) + 1);
