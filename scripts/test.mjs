@@ -30,7 +30,8 @@ if (want('webview')) {
   run('node out/test/tools/makeWebviewFixture.js');
   files.push('test/webview/run.mjs');
 }
-// the VSIXes before the e2e run: packaging minifies out/, and its test rebuilds the development bundles after
+// the VSIXes (packaging minifies out/; its test rebuilds the development bundles when done, so its place in the order
+// node gives the files does not matter)
 if (want('package')) files.push('test/package/package.test.mjs');
 if (want('e2e')) files.push('test/e2e/run.mjs');
 

@@ -29,6 +29,8 @@ export interface AttentionInspectorApi {
   lossHeat(): LossHeatState;
   panelRejectedMessages(): number;
   modelProcessPid(): number | undefined;
+  /** Requests sent to the model process so far, by method. */
+  engineRequests(): Partial<Record<string, number>>;
   killModelProcess(): void;
   /** The comparison model's analysis of the compared document, and that model's normaliser. */
   comparison(): { uri: string; version: number; analysed: number; length: number; done: boolean; normaliser?: string; modelId?: string } | undefined;
@@ -419,6 +421,7 @@ export function activate(ext: vscode.ExtensionContext): AttentionInspectorApi {
     lossHeat: () => c.lossHeat.state,
     panelRejectedMessages: () => AttentionPanel.current?.rejectedMessages ?? 0,
     modelProcessPid: () => c.analyses.engine.pid,
+    engineRequests: () => ({ ...c.analyses.engine.sent }),
     killModelProcess: () => c.analyses.engine.kill(),
     comparison: () => {
       const s = c.comparison.current;

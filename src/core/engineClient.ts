@@ -48,8 +48,12 @@ export class EngineClient {
     return this.child?.pid;
   }
 
+  /** Requests sent, by method (the in-host tests check that one click costs one rows request). */
+  readonly sent: Partial<Record<EngineMethod, number>> = {};
+
   async request<M extends EngineMethod>(method: M, params: EngineMethods[M]['params']): Promise<EngineMethods[M]['result']> {
     if (this.disposed) throw new EngineError('the model process has been shut down');
+    this.sent[method] = (this.sent[method] ?? 0) + 1;
     if (method === 'load') this.lastLoad = params as EngineMethods['load']['params'];
     if (!this.child) {
       this.start();

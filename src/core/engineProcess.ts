@@ -169,9 +169,10 @@ const handlers: Handlers = {
   async rows(p) {
     const a = analysisOf(p);
     const rows = await (await modelFor(p.model)).rows(a, p.position, p.head);
+    const none = new Float32Array(0);
     return {
-      position: rows.position, n: rows.n, softmax: rows.softmax, ssmax: rows.ssmax, stats: rows.stats, top: a.top(rows, p.topK),
-      distance: distanceProfile(rows.softmax, rows.ssmax, rows.position),
+      position: rows.position, n: rows.n, softmax: p.lean ? none : rows.softmax, ssmax: p.lean ? none : rows.ssmax, stats: rows.stats, top: a.top(rows, p.topK),
+      distance: p.lean ? { edges: [], softmax: [], ssmax: [] } : distanceProfile(rows.softmax, rows.ssmax, rows.position),
       sink: { softmax: sinkShare(rows.softmax, p.sinkTokens), ssmax: sinkShare(rows.ssmax, p.sinkTokens) },
       sinkTokens: p.sinkTokens ?? DEFAULT_SINK_TOKENS,
     };

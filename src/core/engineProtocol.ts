@@ -85,7 +85,8 @@ export interface EngineMethods {
   /** Tokenises and analyses; emits `tokens` then `progress` events for the same docKey/version. */
   analyse: { params: OnModel & { docKey: string; version: number; text: string; maxTokens: number; memoryBudgetMb?: number; chunkSize?: number }; result: AnalyseResult };
   cancel: { params: OnModel & { docKey: string }; result: boolean };
-  rows: { params: OnModel & { docKey: string; version: number; position: number; head: HeadChoice; topK: number; sinkTokens?: number }; result: RowsResult };
+  /** `lean`: only what the hover shows (top keys, statistics, sink), without the two n-long rows and the distance profile. */
+  rows: { params: OnModel & { docKey: string; version: number; position: number; head: HeadChoice; topK: number; sinkTokens?: number; lean?: boolean }; result: RowsResult };
   /** Every layer × head's summary for one query (the model view). */
   heads: { params: OnModel & { docKey: string; version: number; position: number; sinkTokens?: number }; result: HeadsResult };
   /** Focus statistics against n over every analysed position (the focus-vs-context view). */

@@ -32,6 +32,8 @@ export interface DocumentAnalysis {
 }
 
 const EDIT_DEBOUNCE_MS = 400;
+/** Rows answers kept: a click's three askers, for a few recent clicks. */
+const ROWS_CACHE_SIZE = 12;
 const NOT_ANALYSED_SCHEMES = new Set(['output', 'debug', 'git', 'vscode-scm', 'comment', 'walkThroughSnippet']);
 
 export function isAnalysable(doc: { readonly uri: vscode.Uri }): boolean {
@@ -160,6 +162,7 @@ export class AnalysisService implements vscode.Disposable {
   }
 
   private async reloadModel(): Promise<void> {
+    this.rowsCache.clear();
     this.modelLoad = undefined;
     this.model = undefined;
     this.analyses.clear();
@@ -233,9 +236,30 @@ export class AnalysisService implements vscode.Disposable {
     );
   }
 
-  async rows(uri: string, version: number, position: number, head: HeadChoice, topK: number): Promise<RowsResult | undefined> {
-    return this.askAbout(uri, version, position, 'rows', { docKey: uri, version, position, head, topK, sinkTokens: this.config.sinkTokens });
+  /**
+   * The rows of one query and head. The panel, the editor highlights and the hover ask for the same (document,
+   * version, position, head) on one click: one request answers all three (an analysed position's rows never change
+   * for a version). `lean` (the hover): top keys and statistics without the two n-long rows, unless the full rows are
+   * already here.
+   */
+  async rows(uri: string, version: number, position: number, head: HeadChoice, topK: number, opts: { lean?: boolean } = {}): Promise<RowsResult | undefined> {
+    const key = `${uri}\0${version}\0${position}\0${head.layer}:${head.head}\0${topK}\0${this.config.sinkTokens}`;
+    const full = this.rowsCache.get(key);
+    if (full) return full;
+    if (opts.lean) {
+      const lean = this.rowsCache.get(`${key}\0lean`);
+      if (lean) return lean;
+    }
+    const cacheKey = opts.lean ? `${key}\0lean` : key;
+    const request = this.askAbout(uri, version, position, 'rows', { docKey: uri, version, position, head, topK, sinkTokens: this.config.sinkTokens, lean: opts.lean });
+    this.rowsCache.set(cacheKey, request);
+    // a small recent set: the clicks of the last moments, not a store (the model process holds the analysis)
+    while (this.rowsCache.size > ROWS_CACHE_SIZE) this.rowsCache.delete(this.rowsCache.keys().next().value as string);
+    const result = await request;
+    if (!result) this.rowsCache.delete(cacheKey); // not analysed yet, or replaced: ask again next time
+    return result;
   }
+  private readonly rowsCache = new Map<string, Promise<RowsResult | undefined>>();
 
   /** Every layer × head's summary for one query (undefined while that position is not analysed). */
   async heads(uri: string, version: number, position: number): Promise<HeadsResult | undefined> {

@@ -29,7 +29,8 @@ export class AttentionHoverProvider implements vscode.HoverProvider {
       return new vscode.Hover(new vscode.MarkdownString(`**Attention**: token ${i} is not analysed yet (${a.analysed} of ${a.length}).`));
     }
     const head = this.selection.current.head;
-    const rows = await this.analyses.rows(uri, a.version, i, head, Math.min(this.topK(), 8));
+    // the same request as the panel's and the highlights' (one cached answer per click), lean when it is the first
+    const rows = await this.analyses.rows(uri, a.version, i, head, this.topK(), { lean: true });
     if (!rows || token.isCancellationRequested) return undefined;
     const infos = this.analyses.tokenInfos(a);
     if (!infos) return undefined;
@@ -40,7 +41,7 @@ export class AttentionHoverProvider implements vscode.HoverProvider {
     md.supportHtml = false;
     md.appendMarkdown(`**Attention** of \`${escapeCode(tokenLabel(infos[i].text))}\` · position n = ${rows.n} · ${headLabel(head)} · ${escapeMd(model.displayName)}\n\n`);
     md.appendMarkdown(`| # | token | line | softmax${mark('softmax')} | SSMax${mark('ssmax')} |\n|---:|---|---:|---:|---:|\n`);
-    rows.top.forEach((t, r) => {
+    rows.top.slice(0, 8).forEach((t, r) => {
       const info = infos[t.position];
       md.appendMarkdown(`| ${r + 1} | \`${escapeCode(tokenLabel(info.text))}\` | ${info.line + 1} | ${pct(t.softmax)} | ${pct(t.ssmax)} |\n`);
     });

@@ -317,6 +317,8 @@ describe('Attention Inspector in real VS Code (code-server + Chromium)', { timeo
         await quick.locator('.monaco-list-row.focused', { hasText: label }).first().waitFor({ timeout: 15_000 });
         await wb.page.keyboard.press('Enter');
       };
+      // the previous step left the focus in the webview (its Compare tab): F1 goes to the editor's workbench from there
+      await wb.focusEditor(FILE);
       await wb.command('Attention: Select Comparison Model', { waitHidden: false });
       await quick.locator('.monaco-list-row', { hasText: 'Automatic' }).first().waitFor({ timeout: 30_000 });
       const labels = await quick.locator('.monaco-list-row').allInnerTexts();

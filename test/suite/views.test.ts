@@ -32,6 +32,40 @@ suite('Views (extension host)', () => {
     return { doc, state };
   }
 
+  test('one click, one rows request: the panel, the editor highlights and the hover share the answer; another token\'s hover asks once, lean', async () => {
+    const { doc, editor } = await openUntitled(text.slice(0, 7000));
+    await vscode.commands.executeCommand('attentionInspector.inspect');
+    await api.whenIdle(doc.uri.toString());
+    const a = await until('the analysis', () => api.analysis(doc.uri.toString())?.done && api.analysis(doc.uri.toString()), 60_000, 100);
+    const rowsSent = () => api.engineRequests().rows ?? 0;
+    const settle = async () => {
+      // nothing more arrives: the count is stable for a moment after the last consumer drew
+      let last = rowsSent();
+      for (let i = 0; i < 10; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        if (rowsSent() !== last) (last = rowsSent()), (i = 0);
+      }
+      return last;
+    };
+    await settle();
+    const target = Math.floor(a.length * 0.6);
+    const before = rowsSent();
+    api.receiveFromWebview({ type: 'selectToken', position: target }); // a click on a token in the panel
+    await until('the panel and the highlights on the new query', () => api.selection().position === target && api.decorationsDrawn().uri === doc.uri.toString() && api.panel()?.posted.some((m) => m.type === 'attention') ? true : undefined, 30_000, 50);
+    const afterClick = await settle();
+    assert.equal(afterClick - before, 1, 'one rows request for the panel and the highlights together');
+    // the hover over the same token: answered from the same request
+    const pos = editor.selection.active;
+    const hover = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', doc.uri, pos);
+    assert.ok(hover?.length, 'a hover');
+    assert.equal(rowsSent(), afterClick, 'the hover of the clicked token costs no request');
+    // another token's hover asks once
+    const other = doc.positionAt(Math.floor(doc.getText().length * 0.3));
+    await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', doc.uri, other);
+    assert.equal(rowsSent(), afterClick + 1);
+    await closeDocument(doc);
+  });
+
   test('Probe Key Retrieval: every depth for both models, and the document is unchanged', async () => {
     const { doc } = await openUntitled(text.slice(0, 8000));
     const version = doc.version;

@@ -41,6 +41,14 @@ describe('model process (real child process, real model)', () => {
     const sum = rows.ssmax.reduce((a, b) => a + b, 0);
     assert.ok(Math.abs(sum - 1) < 1e-4);
     assert.equal(rows.top.length, 5);
+    // the hover's lean answer: the same top keys, statistics and sink, without the two 901-long rows
+    const lean = await client.request('rows', { docKey: 'doc', version: 1, position: 900, head: { layer: 3, head: 'mean' }, topK: 5, lean: true });
+    assert.equal(lean.softmax.length, 0);
+    assert.equal(lean.ssmax.length, 0);
+    assert.deepEqual(lean.top, rows.top);
+    assert.deepEqual(lean.stats, rows.stats);
+    assert.deepEqual(lean.sink, rows.sink);
+    assert.equal(lean.n, 901);
   });
 
   it('refuses rows for a version it has not analysed (never shows stale results)', async () => {
