@@ -18,7 +18,13 @@ const root = fileURLToPath(new URL('../', import.meta.url));
 
 /** In the page: our webview gets the document and rows as the host would post them. */
 async function measureOurs(page, document, row) {
-  await page.evaluate((m) => { window.__doc = m.document; window.__row = m.row; }, { document, row });
+  await page.evaluate(
+    (m) => {
+      window.__doc = m.document;
+      window.__row = m.row;
+    },
+    { document, row },
+  );
   return page.evaluate(async (repeat) => {
     const frame = () => new Promise((r) => requestAnimationFrame(() => r(undefined)));
     let t = performance.now();
@@ -49,31 +55,34 @@ async function measureOurs(page, document, row) {
 
 /** In a blank page: every token a span (the non-virtualised design), a row recolours every span, as a click would. */
 async function measureBaseline(page, document, row) {
-  return page.evaluate(async ({ tokens, softmax, repeat }) => {
-    const frame = () => new Promise((r) => requestAnimationFrame(() => r(undefined)));
-    const root = document.createElement('pre');
-    document.body.append(root);
-    let t = performance.now();
-    const spans = tokens.map((tok) => {
-      const s = document.createElement('span');
-      s.textContent = tok.text;
-      return s;
-    });
-    root.append(...spans);
-    root.getBoundingClientRect(); // layout, as showing it would
-    const shownMs = performance.now() - t;
-    await frame();
-    const rowMs = [];
-    for (let i = 0; i < repeat; i++) {
-      t = performance.now();
-      const max = Math.max(...softmax.slice(0, 100000));
-      for (let j = 0; j < spans.length; j++) spans[j].style.backgroundColor = `rgba(209, 134, 22, ${Math.sqrt((softmax[j] ?? 0) / max).toFixed(3)})`;
-      root.getBoundingClientRect();
-      rowMs.push(performance.now() - t);
+  return page.evaluate(
+    async ({ tokens, softmax, repeat }) => {
+      const frame = () => new Promise((r) => requestAnimationFrame(() => r(undefined)));
+      const root = document.createElement('pre');
+      document.body.append(root);
+      let t = performance.now();
+      const spans = tokens.map((tok) => {
+        const s = document.createElement('span');
+        s.textContent = tok.text;
+        return s;
+      });
+      root.append(...spans);
+      root.getBoundingClientRect(); // layout, as showing it would
+      const shownMs = performance.now() - t;
       await frame();
-    }
-    return { shownMs, spans: spans.length, rowMs, clickMs: rowMs };
-  }, { tokens: document.doc.tokens, softmax: row.softmax, repeat: REPEAT });
+      const rowMs = [];
+      for (let i = 0; i < repeat; i++) {
+        t = performance.now();
+        const max = Math.max(...softmax.slice(0, 100000));
+        for (let j = 0; j < spans.length; j++) spans[j].style.backgroundColor = `rgba(209, 134, 22, ${Math.sqrt((softmax[j] ?? 0) / max).toFixed(3)})`;
+        root.getBoundingClientRect();
+        rowMs.push(performance.now() - t);
+        await frame();
+      }
+      return { shownMs, spans: spans.length, rowMs, clickMs: rowMs };
+    },
+    { tokens: document.doc.tokens, softmax: row.softmax, repeat: REPEAT },
+  );
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -92,9 +101,13 @@ const w = (s = '') => {
 };
 w(`# Webview benchmark: ${date}`);
 w();
-w(`Machine: ${os.type()} ${os.arch()}, ${os.availableParallelism()} cores (${cpu}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB; Chromium ${chromiumVersion} (headless), viewport 1200×800. Document: the Chromium test fixture (the real model's output for 1,500 tokens of media/sample/long_sample.py) tiled to n tokens, with its real last-token attention row tiled the same way. ${REPEAT} repeats; median / p95.`);
+w(
+  `Machine: ${os.type()} ${os.arch()}, ${os.availableParallelism()} cores (${cpu}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB; Chromium ${chromiumVersion} (headless), viewport 1200×800. Document: the Chromium test fixture (the real model's output for 1,500 tokens of media/sample/long_sample.py) tiled to n tokens, with its real last-token attention row tiled the same way. ${REPEAT} repeats; median / p95.`,
+);
 w();
-w('| n | ours: document shown | ours: token spans in the DOM | ours: attention row applied | ours: click (selection repaint) | baseline (every token a span): document shown | baseline: spans | baseline: row / selection repaint | repaint ratio |');
+w(
+  '| n | ours: document shown | ours: token spans in the DOM | ours: attention row applied | ours: click (selection repaint) | baseline (every token a span): document shown | baseline: spans | baseline: row / selection repaint | repaint ratio |',
+);
 w('|---|---|---|---|---|---|---|---|---|');
 const results = [];
 for (const n of SIZES) {
@@ -115,10 +128,14 @@ for (const n of SIZES) {
   const base = await measureBaseline(page, document, row);
   await context.close();
   results.push({ n: document.doc.tokens.length, ours, baseline: base });
-  w(`| ${document.doc.tokens.length} | ${ours.shownMs.toFixed(0)} ms | ${ours.spans} | ${fmt(ours.rowMs)} | ${fmt(ours.clickMs)} | ${base.shownMs.toFixed(0)} ms | ${base.spans} | ${fmt(base.rowMs)} | ${(median(base.rowMs) / median(ours.clickMs)).toFixed(1)}× |`);
+  w(
+    `| ${document.doc.tokens.length} | ${ours.shownMs.toFixed(0)} ms | ${ours.spans} | ${fmt(ours.rowMs)} | ${fmt(ours.clickMs)} | ${base.shownMs.toFixed(0)} ms | ${base.spans} | ${fmt(base.rowMs)} | ${(median(base.rowMs) / median(ours.clickMs)).toFixed(1)}× |`,
+  );
 }
 w();
-w('"click": a click on a token in view, which makes it the query and recolours the rendered lines synchronously (the host\'s row for it follows as "attention row applied"). "repaint ratio" = baseline repaint ÷ our click, medians. One frame at 60 Hz is 16.7 ms.');
+w(
+  '"click": a click on a token in view, which makes it the query and recolours the rendered lines synchronously (the host\'s row for it follows as "attention row applied"). "repaint ratio" = baseline repaint ÷ our click, medians. One frame at 60 Hz is 16.7 ms.',
+);
 await browser.close();
 server.close();
 rmSync(buildDir, { recursive: true, force: true });

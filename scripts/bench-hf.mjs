@@ -10,7 +10,23 @@ const ROOT = join(import.meta.dirname, '..');
 const dir = join(tmpdir(), 'attention-inspector-bench-llama-100m');
 if (!existsSync(join(dir, 'llama', 'model.onnx'))) {
   console.log(`generating the ~100M-parameter Llama-layout decoder in ${dir} ...`);
-  execFileSync('/usr/bin/python3', ['hf_decoders.py', '--out', dir, '--families', 'llama', '--shape', '100m'], { cwd: join(ROOT, 'training'), stdio: ['ignore', 'inherit', 'ignore'] });
+  execFileSync('/usr/bin/python3', ['hf_decoders.py', '--out', dir, '--families', 'llama', '--shape', '100m'], {
+    cwd: join(ROOT, 'training'),
+    stdio: ['ignore', 'inherit', 'ignore'],
+  });
 }
 const args = process.argv.slice(2);
-execFileSync(process.execPath, ['--expose-gc', join(ROOT, 'out', 'bench.js'), '--model', join(dir, 'llama'), '--baseline-limit-gb', '0', ...(args.some((a) => a.startsWith('--sizes')) ? [] : ['--sizes', '4096']), ...args], { stdio: 'inherit' });
+execFileSync(
+  process.execPath,
+  [
+    '--expose-gc',
+    join(ROOT, 'out', 'bench.js'),
+    '--model',
+    join(dir, 'llama'),
+    '--baseline-limit-gb',
+    '0',
+    ...(args.some((a) => a.startsWith('--sizes')) ? [] : ['--sizes', '4096']),
+    ...args,
+  ],
+  { stdio: 'inherit' },
+);

@@ -6,7 +6,12 @@ import { join } from 'node:path';
 
 const production = process.argv.includes('--production');
 const watch = process.argv.includes('--watch');
-const list = (dir) => (existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.ts')).map((f) => join(dir, f)) : []);
+const list = (dir) =>
+  existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => f.endsWith('.ts'))
+        .map((f) => join(dir, f))
+    : [];
 
 const node = {
   bundle: true,
@@ -22,8 +27,15 @@ const node = {
 const builds = [
   { ...node, entryPoints: { extension: 'src/extension.ts', engine: 'src/core/engineProcess.ts', cli: 'src/cli.ts', bench: 'src/bench.ts' }, outdir: 'out' },
   {
-    bundle: true, platform: 'browser', format: 'iife', target: 'chrome120', sourcemap: !production, minify: production,
-    logLevel: 'warning', entryPoints: { webview: 'webview/main.ts' }, outdir: 'out',
+    bundle: true,
+    platform: 'browser',
+    format: 'iife',
+    target: 'chrome120',
+    sourcemap: !production,
+    minify: production,
+    logLevel: 'warning',
+    entryPoints: { webview: 'webview/main.ts' },
+    outdir: 'out',
   },
 ];
 if (!production) {

@@ -86,10 +86,13 @@ function seedRipgrepCache() {
 export function ensureCodeServer() {
   if (existsSync(MARKER) && existsSync(ENTRY)) return ENTRY;
   if (process.platform !== 'linux') {
-    throw new Error('The on-demand code-server install is written for Linux; elsewhere use desktop VS Code (`npm run test:desktop`, or `code` on PATH for `npm start`).');
+    throw new Error(
+      'The on-demand code-server install is written for Linux; elsewhere use desktop VS Code (`npm run test:desktop`, or `code` on PATH for `npm start`).',
+    );
   }
   const major = Number(process.versions.node.split('.')[0]);
-  if (major !== 20) throw new Error(`code-server ${CODE_SERVER_VERSION} needs node 20 (its postinstall refuses others); this is node ${process.versions.node}.`);
+  if (major !== 20)
+    throw new Error(`code-server ${CODE_SERVER_VERSION} needs node 20 (its postinstall refuses others); this is node ${process.versions.node}.`);
   ensureSystemPackages();
   seedRipgrepCache();
   rmSync(CODE_SERVER_DIR, { recursive: true, force: true });
@@ -124,7 +127,8 @@ export function ensureCodeServer() {
   const tail = () => readFileSync(LOG, 'utf8').split('\n').slice(-40).join('\n');
   if (r.status !== 0) throw new Error(`npm install code-server@${CODE_SERVER_VERSION} failed (exit ${r.status}); last lines of ${LOG}:\n${tail()}`);
   const missing = missingNatives();
-  if (missing.length) throw new Error(`code-server installed, but these native parts were not built (install scripts skipped?): ${missing.join(', ')}; see ${LOG}`);
+  if (missing.length)
+    throw new Error(`code-server installed, but these native parts were not built (install scripts skipped?): ${missing.join(', ')}; see ${LOG}`);
   const secs = ((Date.now() - t0) / 1000).toFixed(0);
   writeFileSync(MARKER, `${new Date().toISOString()} code-server ${CODE_SERVER_VERSION}, installed in ${secs} s\n`);
   say(`installed in ${secs} s`);
@@ -174,7 +178,18 @@ export const DEFAULT_SETTINGS = {
  * DEFAULT_SETTINGS; inherit/log: code-server's output to this terminal instead of <dir>/code-server.log; trust: keep
  * workspace trust on (no --disable-workspace-trust), so that a folder not trusted opens in restricted mode.
  */
-export async function startCodeServer({ workspace, folder, port, host = '127.0.0.1', extensionsDir, env = {}, settings = {}, inherit, log, trust = false } = {}) {
+export async function startCodeServer({
+  workspace,
+  folder,
+  port,
+  host = '127.0.0.1',
+  extensionsDir,
+  env = {},
+  settings = {},
+  inherit,
+  log,
+  trust = false,
+} = {}) {
   const entry = ensureCodeServer();
   const open = workspace ?? folder;
   const dir = mkdtempSync(join(os.tmpdir(), 'ai-code-server-'));
@@ -183,9 +198,20 @@ export async function startCodeServer({ workspace, folder, port, host = '127.0.0
   writeFileSync(join(dir, 'cs-config.yaml'), `bind-addr: ${host}:${p}\nauth: none\ncert: false\n`);
   writeFileSync(join(dir, 'ud', 'User', 'settings.json'), JSON.stringify({ ...DEFAULT_SETTINGS, ...settings }, null, 2));
   const args = [
-    entry, '--bind-addr', `${host}:${p}`, '--auth', 'none', '--config', join(dir, 'cs-config.yaml'),
-    '--user-data-dir', join(dir, 'ud'), '--extensions-dir', extensionsDir ?? join(dir, 'ext'), '--disable-telemetry',
-    '--disable-update-check', '--disable-getting-started-override',
+    entry,
+    '--bind-addr',
+    `${host}:${p}`,
+    '--auth',
+    'none',
+    '--config',
+    join(dir, 'cs-config.yaml'),
+    '--user-data-dir',
+    join(dir, 'ud'),
+    '--extensions-dir',
+    extensionsDir ?? join(dir, 'ext'),
+    '--disable-telemetry',
+    '--disable-update-check',
+    '--disable-getting-started-override',
   ];
   if (!trust) args.push('--disable-workspace-trust');
   if (open) args.push(resolve(open));

@@ -8,7 +8,13 @@ import { join } from 'node:path';
 const ROOT = join(import.meta.dirname, '..');
 const BIN = 'node_modules/onnxruntime-node/bin/napi-v6';
 /** vsce target → onnxruntime-node's binary folder. */
-export const TARGETS = { 'linux-x64': 'linux/x64', 'linux-arm64': 'linux/arm64', 'win32-x64': 'win32/x64', 'win32-arm64': 'win32/arm64', 'darwin-arm64': 'darwin/arm64' };
+export const TARGETS = {
+  'linux-x64': 'linux/x64',
+  'linux-arm64': 'linux/arm64',
+  'win32-x64': 'win32/x64',
+  'win32-arm64': 'win32/arm64',
+  'darwin-arm64': 'darwin/arm64',
+};
 
 /**
  * The binary files a target ships: everything in its folder except GPU provider libraries a build machine may have
@@ -37,13 +43,19 @@ function main() {
   }
   execFileSync(process.execPath, [join(ROOT, 'scripts', 'build.mjs'), '--production'], { cwd: ROOT, stdio: 'inherit' });
   // the shared list without any binaries; each target adds its own files by name (a `!dir/**` would win over exclusions)
-  const base = readFileSync(join(ROOT, '.vscodeignore'), 'utf8').split('\n').filter((l) => !l.includes('onnxruntime-node/bin/'));
+  const base = readFileSync(join(ROOT, '.vscodeignore'), 'utf8')
+    .split('\n')
+    .filter((l) => !l.includes('onnxruntime-node/bin/'));
   mkdirSync(join(ROOT, 'dist'), { recursive: true });
   for (const t of targets) {
     const ignore = join(ROOT, 'dist', `.vscodeignore-${t}`);
     writeFileSync(ignore, [...base, `# ${t}: its onnxruntime binaries only`, ...binariesOf(t).map((f) => `!${f}`)].join('\n') + '\n');
     const out = join(ROOT, 'dist', `attention-inspector-${t}.vsix`);
-    execFileSync(join(ROOT, 'node_modules', '.bin', 'vsce'), ['package', '--target', t, '--ignoreFile', ignore, '--allow-missing-repository', '--skip-license', '--out', out], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+    execFileSync(
+      join(ROOT, 'node_modules', '.bin', 'vsce'),
+      ['package', '--target', t, '--ignoreFile', ignore, '--allow-missing-repository', '--skip-license', '--out', out],
+      { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] },
+    );
     console.log(`${t}: ${(statSync(out).size / 2 ** 20).toFixed(1)} MB → ${out}`);
   }
 }

@@ -20,10 +20,18 @@ ensureDeps();
 const run = (cmd) => execSync(cmd, { cwd: ROOT, stdio: 'inherit' });
 run('node scripts/build.mjs');
 run('npx tsc --noEmit -p . && npx tsc --noEmit -p webview');
+// lint and formatting (eslint.config.mjs, .prettierrc.json): a finding fails the run like a test does
+run('npx eslint . && npx prettier --check .');
 
 const want = (k) => only.length === 0 || only.includes(k);
 const files = [];
-if (want('unit')) files.push(...readdirSync(join(ROOT, 'out/test/unit')).filter((f) => f.endsWith('.test.js')).sort().map((f) => `out/test/unit/${f}`));
+if (want('unit'))
+  files.push(
+    ...readdirSync(join(ROOT, 'out/test/unit'))
+      .filter((f) => f.endsWith('.test.js'))
+      .sort()
+      .map((f) => `out/test/unit/${f}`),
+  );
 if (want('pipeline')) files.push('test/pipeline/smoke.test.mjs');
 if (want('webview')) {
   // the webview test renders real model output: regenerated from the shipped models on every run, so it can't drift

@@ -42,15 +42,17 @@ const { values } = parseArgs({
 });
 
 /** A shipped id, a manifest, or a Hugging Face export folder. */
-const manifestPath = existsSync(path.join(ROOT, 'models', `${values.model}.json`)) ? path.join(ROOT, 'models', `${values.model}.json`) : path.resolve(values.model!);
-const manifestOf = (): ModelManifest => (isHfFolder(manifestPath) ? describeHfFolder(manifestPath).manifest : parseManifest(readFileSync(manifestPath, 'utf8'), manifestPath));
+const manifestPath = existsSync(path.join(ROOT, 'models', `${values.model}.json`))
+  ? path.join(ROOT, 'models', `${values.model}.json`)
+  : path.resolve(values.model);
+const manifestOf = (): ModelManifest =>
+  isHfFolder(manifestPath) ? describeHfFolder(manifestPath).manifest : parseManifest(readFileSync(manifestPath, 'utf8'), manifestPath);
 const maxRssMb = () => process.resourceUsage().maxRSS / 1024;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const p95 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * 0.95))];
 
-
 async function caseOurs(n: number): Promise<CaseResult> {
-  const text = readFileSync(values.file!, 'utf8');
+  const text = readFileSync(values.file, 'utf8');
   const model = await AttentionModel.load({ manifestPath, provider: 'cpu', threads: Number(values.threads ?? defaultThreads()) });
   const { tokens } = model.tokenize(text, n);
   const docText = text.slice(0, tokens.ends[tokens.ids.length - 1]);
@@ -63,7 +65,7 @@ async function caseOurs(n: number): Promise<CaseResult> {
   const { layers, heads } = model.manifest.architecture;
   const rowTimes: number[] = [];
   for (let r = 0; r < 40; r++) {
-    const pos = Math.floor(full.length * (0.5 + 0.5 * ((r * 7919) % 97) / 97)) % full.length;
+    const pos = Math.floor(full.length * (0.5 + (0.5 * ((r * 7919) % 97)) / 97)) % full.length;
     const t = performance.now();
     for (let l = 0; l < layers; l++) {
       // one graph call per layer gives every head under both views with each row's focus statistics (max, entropy)
@@ -77,7 +79,7 @@ async function caseOurs(n: number): Promise<CaseResult> {
   const headsTimes: number[] = [];
   const curveTimes: number[] = [];
   for (let r = 0; r < 20; r++) {
-    const pos = Math.floor(full.length * (0.5 + 0.5 * ((r * 7919) % 97) / 97)) % full.length;
+    const pos = Math.floor(full.length * (0.5 + (0.5 * ((r * 7919) % 97)) / 97)) % full.length;
     let t = performance.now();
     await headCells(model, full, pos);
     headsTimes.push(performance.now() - t);
@@ -115,7 +117,7 @@ async function caseOurs(n: number): Promise<CaseResult> {
 
 /** The materialising baseline: the whole document in one forward, then every head's full n×n probabilities. */
 async function caseBaseline(n: number): Promise<CaseResult> {
-  const text = readFileSync(values.file!, 'utf8');
+  const text = readFileSync(values.file, 'utf8');
   const model = await AttentionModel.load({ manifestPath, provider: 'cpu' });
   const { layers, heads, headDim } = model.manifest.architecture;
   const { tokens } = model.tokenize(text, n);
@@ -149,8 +151,16 @@ async function caseFloor(): Promise<CaseResult> {
   const threads = Number(values.threads ?? defaultThreads());
   const s = await ort.InferenceSession.create(path.join(ROOT, 'bench', 'matmul.onnx'), { intraOpNumThreads: threads });
   const N = 1024;
-  const a = new ort.Tensor('float32', Float32Array.from({ length: N * N }, () => Math.random()), [N, N]);
-  const b = new ort.Tensor('float32', Float32Array.from({ length: N * N }, () => Math.random()), [N, N]);
+  const a = new ort.Tensor(
+    'float32',
+    Float32Array.from({ length: N * N }, () => Math.random()),
+    [N, N],
+  );
+  const b = new ort.Tensor(
+    'float32',
+    Float32Array.from({ length: N * N }, () => Math.random()),
+    [N, N],
+  );
   await s.run({ a, b });
   const reps = 20;
   const t = performance.now();
@@ -162,8 +172,12 @@ async function caseFloor(): Promise<CaseResult> {
 function runCase(args: string[]): CaseResult | { error: string } {
   try {
     // each case process measures the same model on the same file as this one
-    const out = execFileSync(process.execPath, ['--expose-gc', __filename, ...args, '--model', manifestPath, '--file', values.file!], { encoding: 'utf8', maxBuffer: 1 << 24, stdio: ['ignore', 'pipe', 'pipe'] });
-    return JSON.parse(out.trim().split('\n').pop()!) as CaseResult;
+    const out = execFileSync(process.execPath, ['--expose-gc', __filename, ...args, '--model', manifestPath, '--file', values.file], {
+      encoding: 'utf8',
+      maxBuffer: 1 << 24,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    return JSON.parse(out.trim().split('\n').pop() ?? '') as CaseResult;
   } catch (e) {
     const err = e as { status?: number; signal?: string; stderr?: string };
     return { error: err.signal ? `killed by ${err.signal}` : `exit ${err.status}: ${(err.stderr ?? '').trim().split('\n').pop()}` };
@@ -175,7 +189,7 @@ function cpuName(): string {
 }
 
 async function orchestrate(): Promise<void> {
-  const sizes = values.sizes!.split(',').map(Number);
+  const sizes = values.sizes.split(',').map(Number);
   const limitGb = Number(values['baseline-limit-gb']);
   const date = new Date().toISOString().slice(0, 10);
   const machine = `${os.type()} ${os.arch()}, ${os.availableParallelism()} cores (${cpuName()}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, onnxruntime-node CPU`;
@@ -194,9 +208,13 @@ async function orchestrate(): Promise<void> {
   };
   w(`# Benchmark: ${date}`);
   w();
-  w(`Machine: ${machine}. Model: ${manifest.displayName} (${manifest.architecture.layers} layers × ${manifest.architecture.heads} heads${kv !== manifest.architecture.heads ? ` (${kv} key heads)` : ''}, d ${manifest.architecture.dModel}, trained at ${manifest.trainingContext}). Document: the first n tokens of \`${path.relative(ROOT, values.file!)}\` (real source). float32 matmul floor (1024³ MatMul in onnxruntime): ${threadCounts.map((t) => `${gflopsAt(t).toFixed(1)} GFLOP/s at ${t} thread${t > 1 ? 's' : ''}`).join(', ')}.`);
+  w(
+    `Machine: ${machine}. Model: ${manifest.displayName} (${manifest.architecture.layers} layers × ${manifest.architecture.heads} heads${kv !== manifest.architecture.heads ? ` (${kv} key heads)` : ''}, d ${manifest.architecture.dModel}, trained at ${manifest.trainingContext}). Document: the first n tokens of \`${path.relative(ROOT, values.file)}\` (real source). float32 matmul floor (1024³ MatMul in onnxruntime): ${threadCounts.map((t) => `${gflopsAt(t).toFixed(1)} GFLOP/s at ${t} thread${t > 1 ? 's' : ''}`).join(', ')}.`,
+  );
   w();
-  w(`| n | threads | full analysis | first results | FLOPs | vs floor | peak RSS | stored Q/K/V | rows, one query (all heads, both views) median / p95 | model view (${manifest.architecture.layers * manifest.architecture.heads} cells) / focus curve, median | edit near end | edit near start | baseline (all probabilities) | baseline peak RSS | time ratio | memory ratio |`);
+  w(
+    `| n | threads | full analysis | first results | FLOPs | vs floor | peak RSS | stored Q/K/V | rows, one query (all heads, both views) median / p95 | model view (${manifest.architecture.layers * manifest.architecture.heads} cells) / focus curve, median | edit near end | edit near start | baseline (all probabilities) | baseline peak RSS | time ratio | memory ratio |`,
+  );
   w('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   const results: unknown[] = [];
   for (const n of sizes) {
@@ -206,7 +224,11 @@ async function orchestrate(): Promise<void> {
       const needGb = (layers * heads * n * n * 4) / 2 ** 30;
       // the baseline once per size, at the first thread count
       const base =
-        t !== threadCounts[0] ? { error: 'see the first row of this n' } : needGb > limitGb ? { error: `not run: its ${layers * heads} attention matrices need ${needGb.toFixed(1)} GiB (> ${limitGb} GiB limit)` } : runCase(['--case', 'baseline', '--n', String(n)]);
+        t !== threadCounts[0]
+          ? { error: 'see the first row of this n' }
+          : needGb > limitGb
+            ? { error: `not run: its ${layers * heads} attention matrices need ${needGb.toFixed(1)} GiB (> ${limitGb} GiB limit)` }
+            : runCase(['--case', 'baseline', '--n', String(n)]);
       results.push({ n, threads: t, ours, baseline: base });
       if ('error' in ours) {
         w(`| ${n} | ${t} | failed: ${ours.error} |`);
@@ -224,12 +246,17 @@ async function orchestrate(): Promise<void> {
     }
   }
   w();
-  w('Columns: "vs floor" = full analysis time ÷ (forward FLOPs ÷ matmul rate); the graph also computes both views\' focus statistics for every query, which the FLOP count leaves out. "edit near end/start" = re-analysis after inserting one line at 97 % / 3 % of the document, as a fraction of the full analysis. The baseline runs the whole document as one chunk and then builds every layer × head n×n probability matrix.');
-  mkdirSync(values.out!, { recursive: true });
+  w(
+    'Columns: "vs floor" = full analysis time ÷ (forward FLOPs ÷ matmul rate); the graph also computes both views\' focus statistics for every query, which the FLOP count leaves out. "edit near end/start" = re-analysis after inserting one line at 97 % / 3 % of the document, as a fraction of the full analysis. The baseline runs the whole document as one chunk and then builds every layer × head n×n probability matrix.',
+  );
+  mkdirSync(values.out, { recursive: true });
   const name = isHfFolder(manifestPath) ? `-${path.basename(manifestPath)}` : values.model === 'ssmax' ? '' : `-${values.model}`;
-  const file = path.join(values.out!, `${date}-${os.hostname().slice(0, 12)}${name}.md`);
+  const file = path.join(values.out, `${date}-${os.hostname().slice(0, 12)}${name}.md`);
   writeFileSync(file, lines.join('\n') + '\n');
-  writeFileSync(file.replace(/\.md$/, '.json'), JSON.stringify({ date, machine, gflops: Object.fromEntries(threadCounts.map((t) => [t, gflopsAt(t)])), results }, null, 1));
+  writeFileSync(
+    file.replace(/\.md$/, '.json'),
+    JSON.stringify({ date, machine, gflops: Object.fromEntries(threadCounts.map((t) => [t, gflopsAt(t)])), results }, null, 1),
+  );
   console.log(`\nwritten to ${path.relative(ROOT, file)}`);
 }
 

@@ -30,7 +30,7 @@ const USAGE =
   '       attention-inspector FILE --focus [--model ID|MANIFEST|FOLDER] [--max-tokens N] [--json]\n' +
   '       attention-inspector tokens FILE [--model ID|MANIFEST|FOLDER] [--max-tokens N] [--json]\n' +
   'MODEL: a shipped id (see models/catalogue.json), a manifest path, or a Hugging Face ONNX export folder\n' +
-  '       (--training-context N: the N of its SSMax what-if, softmax((ln n / ln N)·z), instead of config.json\'s).';
+  "       (--training-context N: the N of its SSMax what-if, softmax((ln n / ln N)·z), instead of config.json's).";
 
 /**
  * The focus-vs-length view in numbers: mean over every head of the max weight and normalised entropy, under both
@@ -59,7 +59,12 @@ async function focus(file: string, manifestPath: string, maxTokens: number, prov
         count++;
       });
     }
-    rows.push({ times: k, n: to, maxWeight: { softmax: acc.softmaxMax / count, ssmax: acc.ssmaxMax / count }, normalisedEntropy: { softmax: acc.softmaxEnt / count, ssmax: acc.ssmaxEnt / count } });
+    rows.push({
+      times: k,
+      n: to,
+      maxWeight: { softmax: acc.softmaxMax / count, ssmax: acc.ssmaxMax / count },
+      normalisedEntropy: { softmax: acc.softmaxEnt / count, ssmax: acc.ssmaxEnt / count },
+    });
   }
   const summary = { file, model: model.manifest.displayName, normaliser: model.manifest.normaliser, trainingContext: N, tokens: a.analysed, rows };
   await model.dispose();
@@ -70,7 +75,10 @@ async function focus(file: string, manifestPath: string, maxTokens: number, prov
   console.log(`${summary.model} (own: ${summary.normaliser}) on ${file}: ${summary.tokens} tokens; mean over all heads, query positions in (0.9·n, n]`);
   console.log('| n | × training | max weight softmax | max weight SSMax | entropy/ln n softmax | entropy/ln n SSMax |');
   console.log('|---|---|---|---|---|---|');
-  for (const r of rows) console.log(`| ${r.n} | ${r.times}× | ${r.maxWeight.softmax.toFixed(3)} | ${r.maxWeight.ssmax.toFixed(3)} | ${r.normalisedEntropy.softmax.toFixed(3)} | ${r.normalisedEntropy.ssmax.toFixed(3)} |`);
+  for (const r of rows)
+    console.log(
+      `| ${r.n} | ${r.times}× | ${r.maxWeight.softmax.toFixed(3)} | ${r.maxWeight.ssmax.toFixed(3)} | ${r.normalisedEntropy.softmax.toFixed(3)} | ${r.normalisedEntropy.ssmax.toFixed(3)} |`,
+    );
   return 0;
 }
 
@@ -82,7 +90,11 @@ function resolveModel(idOrPath: string): string {
   if (shipped) return shipped.manifestPath;
   const isFolder = existsSync(idOrPath) && statSync(idOrPath).isDirectory();
   if (!isFolder && !/[\\/]|\.json$/.test(idOrPath)) {
-    throw new Error(`unknown model "${idOrPath}": shipped models are ${loadCatalogue(MODELS_DIR).map((e) => e.id).join(', ')} (or give a manifest path or an exported folder)`);
+    throw new Error(
+      `unknown model "${idOrPath}": shipped models are ${loadCatalogue(MODELS_DIR)
+        .map((e) => e.id)
+        .join(', ')} (or give a manifest path or an exported folder)`,
+    );
   }
   return path.resolve(idOrPath);
 }
@@ -92,7 +104,14 @@ function tokens(file: string, modelPath: string, maxTokens: number, json: boolea
   const text = readFileSync(file, 'utf8');
   const tokenizer = loadTokenizer(modelPath);
   const enc = tokenizer.encode(text, maxTokens);
-  const rows = Array.from(enc.ids, (id, i) => ({ i, id, start: enc.starts[i], end: enc.ends[i], text: text.slice(enc.starts[i], enc.ends[i]), token: tokenizer.decodeToken(id) }));
+  const rows = Array.from(enc.ids, (id, i) => ({
+    i,
+    id,
+    start: enc.starts[i],
+    end: enc.ends[i],
+    text: text.slice(enc.starts[i], enc.ends[i]),
+    token: tokenizer.decodeToken(id),
+  }));
   if (json) {
     console.log(JSON.stringify({ file, model: modelPath, count: rows.length, tokens: rows }));
     return 0;
@@ -109,7 +128,10 @@ async function probe(file: string, manifests: string[], contextTokens: number, d
   const models = await Promise.all(manifests.map((manifestPath) => AttentionModel.load({ manifestPath, provider, trainingContext })));
   const t0 = performance.now();
   const pct = (v: number) => `${(v * 100).toFixed(2).padStart(6)}%`;
-  if (!json) console.log(`needle "${needleLine(DEFAULT_PROBE.key, DEFAULT_PROBE.value)}" in the first ${contextTokens} tokens of ${file}; weight of the last question token on the value (best head by the model's own view · mean of all heads)`);
+  if (!json)
+    console.log(
+      `needle "${needleLine(DEFAULT_PROBE.key, DEFAULT_PROBE.value)}" in the first ${contextTokens} tokens of ${file}; weight of the last question token on the value (best head by the model's own view · mean of all heads)`,
+    );
   const results = await runProbe(models, text, {
     ...DEFAULT_PROBE,
     depths,
@@ -125,7 +147,8 @@ async function probe(file: string, manifests: string[], contextTokens: number, d
   });
   const ms = performance.now() - t0;
   await Promise.all(models.map((m) => m.dispose()));
-  if (json) console.log(JSON.stringify({ file, needle: needleLine(DEFAULT_PROBE.key, DEFAULT_PROBE.value), contextTokens, ms: Math.round(ms), results }, null, 2));
+  if (json)
+    console.log(JSON.stringify({ file, needle: needleLine(DEFAULT_PROBE.key, DEFAULT_PROBE.value), contextTokens, ms: Math.round(ms), results }, null, 2));
   else console.log(`${(ms / 1000).toFixed(1)} s`);
   return 0;
 }
@@ -198,10 +221,18 @@ async function main(): Promise<number> {
     if (values.model !== undefined) throw new Error('--model does not apply to --probe, which runs several models: use --models ID,ID');
     const depths = values.depths.split(',').map(Number);
     if (depths.some((d) => !(d >= 0 && d <= 1))) throw new Error('--depths must be numbers between 0 and 1');
-    return probe(positionals[0], values.models.split(',').map((m) => resolveModel(m.trim())), positiveInt('--context', values.context), depths, provider, values.json);
+    return probe(
+      positionals[0],
+      values.models.split(',').map((m) => resolveModel(m.trim())),
+      positiveInt('--context', values.context),
+      depths,
+      provider,
+      values.json,
+    );
   }
   const manifestPath = resolveModel(values.model ?? 'ssmax');
-  if (!values.help && positionals.length === 1 && values.focus) return focus(positionals[0], manifestPath, positiveInt('--max-tokens', values['max-tokens']), provider, values.json);
+  if (!values.help && positionals.length === 1 && values.focus)
+    return focus(positionals[0], manifestPath, positiveInt('--max-tokens', values['max-tokens']), provider, values.json);
   if (values.help || positionals.length !== 1 || !values.at) {
     console.error(USAGE);
     return values.help ? 0 : 2;
@@ -261,12 +292,17 @@ async function main(): Promise<number> {
   const pct = (v: number) => `${(v * 100).toFixed(1).padStart(5)}%`;
   console.log(`${summary.model} (own normaliser: ${summary.normaliser}, trained at ${summary.trainingContext}) on ${PROVIDER_LABEL[model.provider]}`);
   const prefix = summary.tokens < summary.totalTokens ? ` (the prefix up to the query, of ${summary.totalTokens}; --all for more)` : '';
-  console.log(`${summary.file}: ${summary.tokens} tokens analysed${prefix}; query "${tokenLabel(summary.query.text)}" at position n=${summary.query.n} (line ${summary.query.line})`);
+  console.log(
+    `${summary.file}: ${summary.tokens} tokens analysed${prefix}; query "${tokenLabel(summary.query.text)}" at position n=${summary.query.n} (line ${summary.query.line})`,
+  );
   console.log(`load ${summary.timingsMs.load} ms · analysis ${summary.timingsMs.analyse} ms · rows for all heads ${summary.timingsMs.rowsAllHeads} ms\n`);
   for (const r of results) {
     const s = r.stats;
-    console.log(`L${r.layer} H${r.head}  max softmax ${pct(s.softmax.maxWeight)} SSMax ${pct(s.ssmax.maxWeight)} · entropy softmax ${s.softmax.entropy.toFixed(2)} SSMax ${s.ssmax.entropy.toFixed(2)} nats`);
-    for (const t of r.top) console.log(`    ${tokenLabel(t.text).padEnd(24)} line ${String(t.line).padStart(5)}  softmax ${pct(t.softmax)}  SSMax ${pct(t.ssmax)}`);
+    console.log(
+      `L${r.layer} H${r.head}  max softmax ${pct(s.softmax.maxWeight)} SSMax ${pct(s.ssmax.maxWeight)} · entropy softmax ${s.softmax.entropy.toFixed(2)} SSMax ${s.ssmax.entropy.toFixed(2)} nats`,
+    );
+    for (const t of r.top)
+      console.log(`    ${tokenLabel(t.text).padEnd(24)} line ${String(t.line).padStart(5)}  softmax ${pct(t.softmax)}  SSMax ${pct(t.ssmax)}`);
   }
   return 0;
 }

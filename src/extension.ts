@@ -131,7 +131,10 @@ class Context implements vscode.Disposable {
           log: this.log,
           targetDocument: async () => {
             const panelUri = AttentionPanel.current?.documentUri;
-            return vscode.window.activeTextEditor?.document ?? (panelUri ? await vscode.workspace.openTextDocument(vscode.Uri.parse(panelUri)) : this.targetDocument());
+            return (
+              vscode.window.activeTextEditor?.document ??
+              (panelUri ? await vscode.workspace.openTextDocument(vscode.Uri.parse(panelUri)) : this.targetDocument())
+            );
           },
           showPanel: (docUri) => {
             const panel = AttentionPanel.show(this.panelDeps, docUri);
@@ -314,7 +317,12 @@ class Context implements vscode.Disposable {
     for (let layer = 0; layer < m.layers; layer++) {
       for (const head of ['mean' as const, ...Array.from({ length: m.heads }, (_, h) => h)]) {
         const h: HeadChoice = { layer, head };
-        items.push({ label: headLabel(h), description: head === 'mean' ? `mean of ${m.heads} heads` : undefined, picked: cur.layer === layer && cur.head === head, head: h });
+        items.push({
+          label: headLabel(h),
+          description: head === 'mean' ? `mean of ${m.heads} heads` : undefined,
+          picked: cur.layer === layer && cur.head === head,
+          head: h,
+        });
       }
     }
     const pick = await vscode.window.showQuickPick(items, { placeHolder: `Layer and head (now ${headLabel(cur)})` });
@@ -350,7 +358,9 @@ class Context implements vscode.Disposable {
    */
   private async addModel(dir?: unknown): Promise<{ id: string } | undefined> {
     if (!vscode.workspace.isTrusted) {
-      void vscode.window.showWarningMessage('Attention Inspector: models you add are used only in trusted workspaces. Trust this workspace first (Workspaces: Manage Workspace Trust).');
+      void vscode.window.showWarningMessage(
+        'Attention Inspector: models you add are used only in trusted workspaces. Trust this workspace first (Workspaces: Manage Workspace Trust).',
+      );
       return undefined;
     }
     let folder = typeof dir === 'string' ? dir : dir instanceof vscode.Uri ? dir.fsPath : undefined;
@@ -381,7 +391,12 @@ class Context implements vscode.Disposable {
   }
 
   private async pickComparisonModel(): Promise<void> {
-    const auto = { label: 'Automatic', description: this.config.compareModel === 'auto' ? '(current)' : '', detail: "The main model's counterpart: softmax- beside SSMax-trained, a retrofit beside its softmax source", id: 'auto' };
+    const auto = {
+      label: 'Automatic',
+      description: this.config.compareModel === 'auto' ? '(current)' : '',
+      detail: "The main model's counterpart: softmax- beside SSMax-trained, a retrofit beside its softmax source",
+      id: 'auto',
+    };
     const id = await this.pickFromCatalogue(this.config.compareModel, `Model to compare with (now ${this.config.compareModel})`, [auto]);
     if (!id) return;
     await vscode.workspace.getConfiguration('attentionInspector').update('compareModel', id, vscode.ConfigurationTarget.Global);

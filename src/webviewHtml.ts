@@ -25,7 +25,7 @@ export interface WebviewHtmlOptions {
 const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
 function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!);
+  return s.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]);
 }
 
 export function renderWebviewHtml(o: WebviewHtmlOptions): string {

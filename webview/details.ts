@@ -4,6 +4,7 @@
  */
 import type { AttendedToken, AttentionPayload, Normaliser } from '../src/protocol';
 import { NORMALISER_NAME, formatEntropy, formatWeight, visibleTokenText } from './format';
+import { required } from './dom';
 
 const NORMALISERS: readonly Normaliser[] = ['softmax', 'ssmax'];
 
@@ -48,7 +49,7 @@ export class StatsView {
   /** Marks which column is the model's own normaliser. */
   setOwn(own: Normaliser): void {
     for (const norm of NORMALISERS) {
-      const cell = this.heads.get(norm)!;
+      const cell = required(this.heads.get(norm), `the ${norm} column head`);
       const role = document.createElement('span');
       role.className = 'stats-role';
       role.textContent = norm === own ? "model's own" : 'counterfactual';
@@ -83,7 +84,7 @@ export class StatsView {
   }
 
   private set(key: string, text: string, value: number): void {
-    const el = this.cells.get(key)!;
+    const el = required(this.cells.get(key), `the ${key} cell`);
     el.textContent = text;
     el.dataset.value = String(value);
   }

@@ -6,6 +6,7 @@ import type { DocumentPayload, HeadChoice, ModelInfo, Normaliser, ProgressPayloa
 import { SCALE_DESCRIPTION } from './colors';
 import { createButton, createCheckbox, createDropdown, createProgress, type DropdownOption } from './components';
 import { NORMALISER_NAME } from './format';
+import { byId, required } from './dom';
 
 export interface HeaderElements {
   controls: HTMLElement;
@@ -80,8 +81,8 @@ export class Header {
     setText('model-name', model.displayName);
     setText('model-normaliser', `own normaliser: ${NORMALISER_NAME[model.normaliser]}`);
     setText('execution-provider', model.executionProvider);
-    document.getElementById('execution-provider')!.title = 'Execution provider';
-    document.getElementById('model-normaliser')!.title = `${model.summary} · training context ${model.trainingContext} tokens`;
+    byId('execution-provider').title = 'Execution provider';
+    byId('model-normaliser').title = `${model.summary} · training context ${model.trainingContext} tokens`;
 
     const shape = `${model.layers}x${model.heads}`;
     if (shape !== this.shape) {
@@ -117,7 +118,7 @@ export class Header {
     const banner = this.el.message;
     banner.setAttribute('role', level === 'error' ? 'alert' : 'status');
     banner.classList.toggle('error', level === 'error');
-    banner.querySelector('.message-text')!.textContent = text;
+    required(banner.querySelector('.message-text'), 'message text').textContent = text;
     banner.hidden = false;
   }
 

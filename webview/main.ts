@@ -27,13 +27,8 @@ import { DistanceView } from './views/distanceView';
 import { FocusView } from './views/focusView';
 import { HeadsView } from './views/headsView';
 import { ProbeView } from './views/probeView';
+import { byId } from './dom';
 import { vscodeApi } from './vscodeApi';
-
-function byId<T extends HTMLElement>(id: string): T {
-  const el = document.getElementById(id);
-  if (!el) throw new Error(`webview skeleton is missing #${id}`);
-  return el as T;
-}
 
 class App {
   private readonly api = vscodeApi();
@@ -243,7 +238,9 @@ class App {
   private exportContext(): Record<string, unknown> {
     return {
       file: this.doc?.fileName ?? null,
-      model: this.model ? { id: this.model.id, displayName: this.model.displayName, normaliser: this.model.normaliser, trainingContext: this.model.trainingContext } : null,
+      model: this.model
+        ? { id: this.model.id, displayName: this.model.displayName, normaliser: this.model.normaliser, trainingContext: this.model.trainingContext }
+        : null,
       selectedToken: this.tokens.selected >= 0 ? this.tokens.selected : null,
       head: this.head ? headLabel(this.head) : null,
     };

@@ -5,6 +5,7 @@
  */
 import type { ViewId } from '../src/protocol';
 import type { InspectorView } from './views/view';
+import { required } from './dom';
 
 export interface TabsEvents {
   /** A tab was opened by the user. */
@@ -46,7 +47,7 @@ export class Tabs {
       tablist.append(tab);
       panelHost.append(panel);
     }
-    this.openView = views[0]!;
+    this.openView = required(views[0], 'view');
     this.open(this.openView.id);
   }
 
@@ -63,7 +64,7 @@ export class Tabs {
       const selected = key === id;
       tab.setAttribute('aria-selected', String(selected));
       tab.tabIndex = selected ? 0 : -1;
-      this.panels.get(key)!.hidden = !selected;
+      required(this.panels.get(key), `the ${key} panel`).hidden = !selected;
     }
   }
 
@@ -93,8 +94,8 @@ export class Tabs {
         return;
     }
     e.preventDefault();
-    const target = this.views[next]!;
+    const target = this.views[next];
     this.openByUser(target);
-    this.tabs.get(target.id)!.focus();
+    required(this.tabs.get(target.id), `the ${target.id} tab`).focus();
   }
 }

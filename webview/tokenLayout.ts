@@ -37,7 +37,7 @@ export function layoutTokens(tokens: readonly TokenInfo[], tabSize = 4): TokenLa
   let visualColumn = 0;
   let maxColumns = 0;
   for (let position = 0; position < tokens.length; position++) {
-    const segments = tokens[position]!.text.split('\n');
+    const segments = tokens[position].text.split('\n');
     for (let k = 0; k < segments.length; k++) {
       if (k > 0) {
         lines.push([]);
@@ -45,9 +45,9 @@ export function layoutTokens(tokens: readonly TokenInfo[], tabSize = 4): TokenLa
         visualColumn = 0;
       }
       // A "\r\n" line break leaves a "\r" at the end of the segment: it is part of the break, not visible text.
-      const text = k < segments.length - 1 ? segments[k]!.replace(/\r$/, '') : segments[k]!;
+      const text = k < segments.length - 1 ? segments[k].replace(/\r$/, '') : segments[k];
       if (k > 0 && text === '') continue;
-      const line = lines[lines.length - 1]!;
+      const line = lines[lines.length - 1];
       if (k === 0) {
         lineOf[position] = lines.length - 1;
         columnOf[position] = column;
@@ -74,9 +74,9 @@ function visualWidth(text: string, startColumn: number, tabSize: number): number
  * token when it is shorter. Returns `position` when there is no such line.
  */
 export function tokenOnAdjacentLine(layout: TokenLayout, position: number, direction: -1 | 1): number {
-  const column = layout.columnOf[position]!;
-  for (let line = layout.lineOf[position]! + direction; line >= 0 && line < layout.lines.length; line += direction) {
-    const pieces = layout.lines[line]!;
+  const column = layout.columnOf[position];
+  for (let line = layout.lineOf[position] + direction; line >= 0 && line < layout.lines.length; line += direction) {
+    const pieces = layout.lines[line];
     let found: number | undefined;
     for (const piece of pieces) {
       if (piece.position === position) continue;

@@ -186,7 +186,7 @@ export class TokenView {
     el.className = 'tok-line';
     el.dataset.line = String(index);
     el.style.top = `${index * this.lineHeight}px`;
-    for (const piece of this.layout.lines[index]!) {
+    for (const piece of this.layout.lines[index]) {
       const span = document.createElement('span');
       span.className = piece.continuation ? 'tok-cont' : 'tok';
       span.dataset.pos = String(piece.position);

@@ -74,7 +74,11 @@ export class Analysis {
 
   /** Bytes held by the per-position arrays. */
   get bytes(): number {
-    return this.layers.reduce((acc, l) => acc + l.q.byteLength + l.k.byteLength + l.v.byteLength + l.stats.byteLength, 0) + this.prediction.byteLength + this.nll.byteLength;
+    return (
+      this.layers.reduce((acc, l) => acc + l.q.byteLength + l.k.byteLength + l.v.byteLength + l.stats.byteLength, 0) +
+      this.prediction.byteLength +
+      this.nll.byteLength
+    );
   }
 
   /** Copies results for positions [0, upTo) from an earlier analysis of the same token prefix. */
@@ -159,7 +163,6 @@ export class Analysis {
   tokenAt(offset: number): number {
     return tokenAtOffset(this.tokens, offset);
   }
-
 }
 
 /** First position at which two token sequences differ. */

@@ -31,13 +31,26 @@ export function viewMultipliers(own: Normaliser, s: number | undefined, n: numbe
 }
 
 /** z_j = q·k_j · scale (by default 1/sqrt(d)) for keys 0..n-1; key j starts at keyOffset + j·stride in `keys`. */
-export function scores(q: Float32Array, qOffset: number, keys: Float32Array, keyOffset: number, n: number, d: number, stride: number, out: Float32Array, scale = 1 / Math.sqrt(d)): Float32Array {
+export function scores(
+  q: Float32Array,
+  qOffset: number,
+  keys: Float32Array,
+  keyOffset: number,
+  n: number,
+  d: number,
+  stride: number,
+  out: Float32Array,
+  scale = 1 / Math.sqrt(d),
+): Float32Array {
   if (d % 4 !== 0) return scoresAnyWidth(q, qOffset, keys, keyOffset, n, d, stride, out, scale);
   const inv = scale;
   const qv = q.subarray(qOffset, qOffset + d);
   // four independent accumulators: ~3x faster than one in V8 (the adds no longer wait on each other)
   for (let j = 0, base = keyOffset; j < n; j++, base += stride) {
-    let a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    let a0 = 0,
+      a1 = 0,
+      a2 = 0,
+      a3 = 0;
     for (let t = 0; t < d; t += 4) {
       a0 += qv[t] * keys[base + t];
       a1 += qv[t + 1] * keys[base + t + 1];
@@ -49,7 +62,17 @@ export function scores(q: Float32Array, qOffset: number, keys: Float32Array, key
   return out;
 }
 
-function scoresAnyWidth(q: Float32Array, qOffset: number, keys: Float32Array, keyOffset: number, n: number, d: number, stride: number, out: Float32Array, scale: number): Float32Array {
+function scoresAnyWidth(
+  q: Float32Array,
+  qOffset: number,
+  keys: Float32Array,
+  keyOffset: number,
+  n: number,
+  d: number,
+  stride: number,
+  out: Float32Array,
+  scale: number,
+): Float32Array {
   const inv = scale;
   for (let j = 0; j < n; j++) {
     let acc = 0;

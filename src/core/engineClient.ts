@@ -6,7 +6,11 @@ import { fork, type ChildProcess } from 'node:child_process';
 import type { EngineEvent, EngineMethod, EngineMethods, EngineResponse } from './engineProtocol';
 
 export class EngineError extends Error {
-  constructor(message: string, readonly cancelled = false, readonly crashed = false) {
+  constructor(
+    message: string,
+    readonly cancelled = false,
+    readonly crashed = false,
+  ) {
     super(message);
   }
 }

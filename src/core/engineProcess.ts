@@ -83,8 +83,15 @@ async function modelFor(manifestPath?: string, trainingContext?: number): Promis
 function describe(model: AttentionModel, manifestPath: string): LoadedModelInfo {
   const m = model.manifest;
   return {
-    id: m.id, displayName: m.displayName, summary: m.summary ?? m.displayName, normaliser: m.normaliser, trainingContext: m.trainingContext,
-    layers: m.architecture.layers, heads: m.architecture.heads, provider: model.provider, skipped: model.skippedProviders,
+    id: m.id,
+    displayName: m.displayName,
+    summary: m.summary ?? m.displayName,
+    normaliser: m.normaliser,
+    trainingContext: m.trainingContext,
+    layers: m.architecture.layers,
+    heads: m.architecture.heads,
+    provider: model.provider,
+    skipped: model.skippedProviders,
     manifestPath,
   };
 }
@@ -97,11 +104,15 @@ const handlers: Handlers = {
     // run() never returns it (a model switch mid-analysis hung the process)
     for (const s of documents.values()) s.abort?.abort();
     for (const c of probes.values()) c.abort();
-    await Promise.all([...documents.values()].map((s) => s.running?.catch(() => undefined)));
+    await Promise.all([...documents.values()].flatMap((s) => (s.running ? [s.running.catch(() => undefined)] : [])));
     documents.clear();
     await primary?.model.dispose();
     primary = undefined;
-    for (const m of others.values()) await m.then((x) => x.dispose(), () => undefined);
+    for (const m of others.values())
+      await m.then(
+        (x) => x.dispose(),
+        () => undefined,
+      );
     others.clear();
     const threads = p.threads ?? editorThreads();
     const model = await AttentionModel.load({ manifestPath: p.manifestPath, provider: p.provider, threads, trainingContext: p.trainingContext });
@@ -121,7 +132,8 @@ const handlers: Handlers = {
       prev.abort.abort();
       await prev.running?.catch(() => undefined);
     }
-    const state: DocumentState = { version: p.version, abort: new AbortController(), analysis: undefined };
+    const abort = new AbortController();
+    const state: DocumentState = { version: p.version, abort, analysis: undefined };
     touch(key, state);
     const t0 = performance.now();
     let reused = -1;
@@ -129,7 +141,7 @@ const handlers: Handlers = {
       maxTokens: p.maxTokens,
       memoryBudgetBytes: p.memoryBudgetMb ? p.memoryBudgetMb * 2 ** 20 : undefined,
       chunkSize: p.chunkSize,
-      signal: state.abort!.signal,
+      signal: abort.signal,
       previous: prev?.analysis,
       onProgress: (a) => {
         if (!state.analysis) {
@@ -171,7 +183,12 @@ const handlers: Handlers = {
     const rows = await (await modelFor(p.model)).rows(a, p.position, p.head);
     const none = new Float32Array(0);
     return {
-      position: rows.position, n: rows.n, softmax: p.lean ? none : rows.softmax, ssmax: p.lean ? none : rows.ssmax, stats: rows.stats, top: a.top(rows, p.topK),
+      position: rows.position,
+      n: rows.n,
+      softmax: p.lean ? none : rows.softmax,
+      ssmax: p.lean ? none : rows.ssmax,
+      stats: rows.stats,
+      top: a.top(rows, p.topK),
       distance: p.lean ? { edges: [], softmax: [], ssmax: [] } : distanceProfile(rows.softmax, rows.ssmax, rows.position),
       sink: { softmax: sinkShare(rows.softmax, p.sinkTokens), ssmax: sinkShare(rows.ssmax, p.sinkTokens) },
       sinkTokens: p.sinkTokens ?? DEFAULT_SINK_TOKENS,
@@ -181,7 +198,8 @@ const handlers: Handlers = {
   async heads(p) {
     const a = analysisOf(p);
     const m = await modelFor(p.model);
-    if (!Number.isInteger(p.position) || p.position < 0 || p.position >= a.analysed) throw new RangeError(`position ${p.position} is not analysed yet (${a.analysed} of ${a.length})`);
+    if (!Number.isInteger(p.position) || p.position < 0 || p.position >= a.analysed)
+      throw new RangeError(`position ${p.position} is not analysed yet (${a.analysed} of ${a.length})`);
     const cells = await headCells(m, a, p.position, p.sinkTokens);
     return { position: p.position, n: p.position + 1, cells };
   },
@@ -209,7 +227,8 @@ const handlers: Handlers = {
     if (!Array.isArray(p.models) || !p.models.length || !Array.isArray(p.depths) || !p.depths.every((d) => typeof d === 'number' && d >= 0 && d <= 1)) {
       throw new Error('a probe needs models and depths between 0 and 1');
     }
-    if (!Number.isInteger(p.contextTokens) || p.contextTokens < 16 || p.contextTokens > 131072) throw new Error('contextTokens must be an integer in 16..131072');
+    if (!Number.isInteger(p.contextTokens) || p.contextTokens < 16 || p.contextTokens > 131072)
+      throw new Error('contextTokens must be an integer in 16..131072');
     // registered before the first await, so a cancel that arrives while the models load finds it
     probes.get(p.probeKey)?.abort();
     const abort = new AbortController();
@@ -218,7 +237,11 @@ const handlers: Handlers = {
       const models = await Promise.all(p.models.map((m) => modelFor(m)));
       if (abort.signal.aborted) throw new CancelledError();
       return await runProbe(models, String(p.text), {
-        key: String(p.key), value: String(p.value), depths: p.depths, contextTokens: p.contextTokens, signal: abort.signal,
+        key: String(p.key),
+        value: String(p.value),
+        depths: p.depths,
+        contextTokens: p.contextTokens,
+        signal: abort.signal,
         onResult: (result, completed, total) => send({ event: 'probe', probeKey: p.probeKey, result, completed, total }),
       });
     } finally {

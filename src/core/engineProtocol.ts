@@ -83,10 +83,16 @@ export interface EngineMethods {
   /** Loads a second model beside the primary one (if not yet loaded) and describes it. */
   loadOther: { params: { manifestPath: string; trainingContext?: number }; result: LoadedModelInfo };
   /** Tokenises and analyses; emits `tokens` then `progress` events for the same docKey/version. */
-  analyse: { params: OnModel & { docKey: string; version: number; text: string; maxTokens: number; memoryBudgetMb?: number; chunkSize?: number }; result: AnalyseResult };
+  analyse: {
+    params: OnModel & { docKey: string; version: number; text: string; maxTokens: number; memoryBudgetMb?: number; chunkSize?: number };
+    result: AnalyseResult;
+  };
   cancel: { params: OnModel & { docKey: string }; result: boolean };
   /** `lean`: only what the hover shows (top keys, statistics, sink), without the two n-long rows and the distance profile. */
-  rows: { params: OnModel & { docKey: string; version: number; position: number; head: HeadChoice; topK: number; sinkTokens?: number; lean?: boolean }; result: RowsResult };
+  rows: {
+    params: OnModel & { docKey: string; version: number; position: number; head: HeadChoice; topK: number; sinkTokens?: number; lean?: boolean };
+    result: RowsResult;
+  };
   /** Every layer × head's summary for one query (the model view). */
   heads: { params: OnModel & { docKey: string; version: number; position: number; sinkTokens?: number }; result: HeadsResult };
   /** Focus statistics against n over every analysed position (the focus-vs-context view). */
@@ -107,9 +113,7 @@ export interface EngineRequest<M extends EngineMethod = EngineMethod> {
   params: EngineMethods[M]['params'];
 }
 
-export type EngineResponse =
-  | { id: number; ok: true; result: unknown }
-  | { id: number; ok: false; error: string; cancelled?: boolean };
+export type EngineResponse = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: string; cancelled?: boolean };
 
 export type EngineEvent =
   | { event: 'tokens'; docKey: string; model?: string; version: number; tokens: TokensResult }

@@ -26,7 +26,21 @@ export const SUPPORTED_FAMILIES: Record<string, string> = {
   gpt_neox: 'GPT-NeoX / Pythia',
   phi3: 'Phi-3',
 };
-const ENCODER_ONLY = new Set(['bert', 'roberta', 'distilbert', 'albert', 'electra', 'deberta', 'deberta-v2', 'xlm-roberta', 'mpnet', 'modernbert', 't5', 'bart', 'mt5']);
+const ENCODER_ONLY = new Set([
+  'bert',
+  'roberta',
+  'distilbert',
+  'albert',
+  'electra',
+  'deberta',
+  'deberta-v2',
+  'xlm-roberta',
+  'mpnet',
+  'modernbert',
+  't5',
+  'bart',
+  'mt5',
+]);
 const FUSED_ATTENTION = new Set(['GroupQueryAttention', 'MultiHeadAttention', 'Attention', 'PackedMultiHeadAttention', 'SparseAttention']);
 const ONNX_NAMES = ['model.onnx', 'decoder_model_merged.onnx', 'decoder_with_past_model.onnx'];
 
@@ -56,7 +70,11 @@ export function isHfFolder(p: string): boolean {
 
 /** A catalogue id for a folder: `hf-` and its name, lower-case. */
 export function hfModelId(dir: string): string {
-  const slug = basename(dir).toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[^a-z0-9]+/, '').slice(0, 60);
+  const slug = basename(dir)
+    .toLowerCase()
+    .replace(/[^a-z0-9._-]+/g, '-')
+    .replace(/^[^a-z0-9]+/, '')
+    .slice(0, 60);
   return `hf-${slug || 'model'}`;
 }
 
@@ -73,12 +91,21 @@ export function describeHfFolder(dir: string, opts: { trainingContext?: number; 
     config = parsed;
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new ModelFileError(configPath, code === 'ENOENT' ? 'no config.json: this is not a Hugging Face model folder' : `config.json is not valid: ${(e as Error).message}`);
+    throw new ModelFileError(
+      configPath,
+      code === 'ENOENT' ? 'no config.json: this is not a Hugging Face model folder' : `config.json is not valid: ${(e as Error).message}`,
+    );
   }
   const type = typeof config.model_type === 'string' ? config.model_type : '';
-  if (ENCODER_ONLY.has(type)) throw new ModelFileError(configPath, `${type} is an encoder (or encoder-decoder) model; Attention Inspector shows decoder-only language models`);
+  if (ENCODER_ONLY.has(type))
+    throw new ModelFileError(configPath, `${type} is an encoder (or encoder-decoder) model; Attention Inspector shows decoder-only language models`);
   if (!SUPPORTED_FAMILIES[type]) {
-    throw new ModelFileError(configPath, `model_type "${type || '(missing)'}" is not supported; supported: ${Object.entries(SUPPORTED_FAMILIES).map(([k, v]) => `${k} (${v})`).join(', ')}`);
+    throw new ModelFileError(
+      configPath,
+      `model_type "${type || '(missing)'}" is not supported; supported: ${Object.entries(SUPPORTED_FAMILIES)
+        .map(([k, v]) => `${k} (${v})`)
+        .join(', ')}`,
+    );
   }
   const layers = posInt(config.num_hidden_layers ?? config.n_layer);
   const heads = posInt(config.num_attention_heads ?? config.n_head);
@@ -87,19 +114,25 @@ export function describeHfFolder(dir: string, opts: { trainingContext?: number; 
   if (!layers || !heads || !dModel || !vocabSize) throw new ModelFileError(configPath, 'config.json lacks the layer, head, width or vocabulary size');
   const kvHeads = posInt(config.num_key_value_heads) ?? heads;
   const headDim = posInt(config.head_dim) ?? dModel / heads;
-  if (!Number.isInteger(headDim) || heads % kvHeads !== 0) throw new ModelFileError(configPath, `config.json has ${heads} heads, ${kvHeads} key heads and width ${dModel}, which do not divide`);
+  if (!Number.isInteger(headDim) || heads % kvHeads !== 0)
+    throw new ModelFileError(configPath, `config.json has ${heads} heads, ${kvHeads} key heads and width ${dModel}, which do not divide`);
   const scaling = isObj(config.rope_scaling) ? config.rope_scaling : undefined;
   const readContext = posInt(scaling?.original_max_position_embeddings) ?? posInt(config.max_position_embeddings) ?? posInt(config.n_positions);
   const trainingContext = opts.trainingContext ?? readContext;
-  if (!trainingContext) throw new ModelFileError(configPath, 'config.json has no max_position_embeddings or n_positions (the training length); set it for this model');
+  if (!trainingContext)
+    throw new ModelFileError(configPath, 'config.json has no max_position_embeddings or n_positions (the training length); set it for this model');
   const onnxName = ONNX_NAMES.find((n) => existsSync(join(dir, n)));
   if (!onnxName) {
     const found = safeList(dir).filter((f) => f.endsWith('.onnx'));
-    throw new ModelFileError(dir, `no ${ONNX_NAMES.slice(0, 2).join(' or ')} in the folder${found.length ? ` (found ${found.join(', ')})` : ''}; export with optimum-cli export onnx --task text-generation-with-past`);
+    throw new ModelFileError(
+      dir,
+      `no ${ONNX_NAMES.slice(0, 2).join(' or ')} in the folder${found.length ? ` (found ${found.join(', ')})` : ''}; export with optimum-cli export onnx --task text-generation-with-past`,
+    );
   }
   const tokenizerPath = join(dir, 'tokenizer.json');
-  if (!existsSync(tokenizerPath)) throw new ModelFileError(tokenizerPath, 'no tokenizer.json in the folder (optimum writes it with the model; a slow tokenizer alone is not enough)');
-  const eos = Array.isArray(config.eos_token_id) ? config.eos_token_id[0] : config.eos_token_id;
+  if (!existsSync(tokenizerPath))
+    throw new ModelFileError(tokenizerPath, 'no tokenizer.json in the folder (optimum writes it with the model; a slow tokenizer alone is not enough)');
+  const eos: unknown = Array.isArray(config.eos_token_id) ? (config.eos_token_id as unknown[])[0] : config.eos_token_id;
   const name = typeof config._name_or_path === 'string' && config._name_or_path ? basename(config._name_or_path) : basename(dir);
   const manifest: ModelManifest = {
     format: 'attention-inspector-model-v1',
@@ -200,5 +233,7 @@ export function readExportGraph(bytes: Uint8Array, file: string): OnnxGraph {
 
 /** The external-data files an export's weights live in (optimum: `model.onnx_data` beside `model.onnx`). */
 export function externalDataFiles(dir: string, onnxName: string): string[] {
-  return safeList(dir).filter((f) => f === `${onnxName}_data` || f === `${onnxName}.data` || (f.startsWith(onnxName.replace(/\.onnx$/, '')) && f.endsWith('.onnx_data')));
+  return safeList(dir).filter(
+    (f) => f === `${onnxName}_data` || f === `${onnxName}.data` || (f.startsWith(onnxName.replace(/\.onnx$/, '')) && f.endsWith('.onnx_data')),
+  );
 }

@@ -50,7 +50,10 @@ export async function loadHfFolder(dir: string, opts: HfLoadOptions): Promise<Lo
   const { manifest } = folder;
   const tokenizer = readHfTokenizer(folder);
   if (tokenizer.vocabSize > manifest.architecture.vocabSize) {
-    throw new ModelFileError(folder.tokenizerPath, `the tokenizer has ${tokenizer.vocabSize} tokens but the model (config.json vocab_size) only ${manifest.architecture.vocabSize}: they belong to different models`);
+    throw new ModelFileError(
+      folder.tokenizerPath,
+      `the tokenizer has ${tokenizer.vocabSize} tokens but the model (config.json vocab_size) only ${manifest.architecture.vocabSize}: they belong to different models`,
+    );
   }
   let bytes: Buffer;
   try {
@@ -62,7 +65,9 @@ export async function loadHfFolder(dir: string, opts: HfLoadOptions): Promise<Lo
   const { layers } = manifest.architecture;
   const needed = ['input_ids', ...Array.from({ length: layers }, (_, l) => [`past_key_values.${l}.key`, `past_key_values.${l}.value`]).flat()];
   const missingIn = needed.filter((n) => !graph.inputs.includes(n));
-  const missingOut = ['logits', ...Array.from({ length: layers }, (_, l) => [`present.${l}.key`, `present.${l}.value`]).flat()].filter((n) => !graph.outputs.includes(n));
+  const missingOut = ['logits', ...Array.from({ length: layers }, (_, l) => [`present.${l}.key`, `present.${l}.value`]).flat()].filter(
+    (n) => !graph.outputs.includes(n),
+  );
   if (missingIn.length || missingOut.length) {
     throw new ModelFileError(
       folder.onnxPath,
@@ -75,7 +80,8 @@ export async function loadHfFolder(dir: string, opts: HfLoadOptions): Promise<Lo
   const externalData = externalDataFiles(dir, onnxName).map((f) => ({ path: f, data: readFileSync(join(dir, f)) }));
   const create =
     opts.createSession ??
-    ((provider: ProviderName) => ort().InferenceSession.create(patched, { ...sessionOptions(provider, opts.threads), ...(externalData.length ? { externalData } : {}) }));
+    ((provider: ProviderName) =>
+      ort().InferenceSession.create(patched, { ...sessionOptions(provider, opts.threads), ...(externalData.length ? { externalData } : {}) }));
   let result;
   try {
     result = await createWithFallback(providerOrder(opts.provider, thisHost()), (p) => create(p, folder.onnxPath));
@@ -85,7 +91,12 @@ export async function loadHfFolder(dir: string, opts: HfLoadOptions): Promise<Lo
   }
   const statsPath = shippedGraph('stats.onnx');
   // optional: without it (an install without the file) the statistics are computed in JavaScript, several times slower
-  const statsSession = statsPath && !opts.createSession ? await ort().InferenceSession.create(statsPath, { intraOpNumThreads: opts.threads }).catch(() => undefined) : undefined;
+  const statsSession =
+    statsPath && !opts.createSession
+      ? await ort()
+          .InferenceSession.create(statsPath, { intraOpNumThreads: opts.threads })
+          .catch(() => undefined)
+      : undefined;
   const runner = new HfRunner(result.session, manifest, taps, folder, statsSession);
   try {
     manifest.architecture.scoreScale = await runner.measureScale();
@@ -146,10 +157,16 @@ export class HfRunner implements ChunkRunner {
     const T = ids.length;
     const feeds: Record<string, OrtTensor> = { ...past, input_ids: new Tensor('int64', BigInt64Array.from(Array.from(ids, (x) => BigInt(x))), [1, T]) };
     if (this.inputs.has('attention_mask')) feeds.attention_mask = new Tensor('int64', new BigInt64Array(P + T).fill(1n), [1, P + T]);
-    if (this.inputs.has('position_ids')) feeds.position_ids = new Tensor('int64', BigInt64Array.from({ length: T }, (_, i) => BigInt(P + i)), [1, T]);
+    if (this.inputs.has('position_ids'))
+      feeds.position_ids = new Tensor(
+        'int64',
+        BigInt64Array.from({ length: T }, (_, i) => BigInt(P + i)),
+        [1, T],
+      );
     if (this.inputs.has('use_cache_branch')) feeds.use_cache_branch = new Tensor('bool', [P > 0], [1]);
     const out = await this.session.run(feeds);
-    if (out.logits.type !== 'float32') throw new ModelFileError(this.folder.onnxPath, `the model computes in ${out.logits.type}; export it in float32 (optimum's default)`);
+    if (out.logits.type !== 'float32')
+      throw new ModelFileError(this.folder.onnxPath, `the model computes in ${out.logits.type}; export it in float32 (optimum's default)`);
     return out;
   }
 
@@ -160,10 +177,14 @@ export class HfRunner implements ChunkRunner {
     const { kvHeads, headDim } = attentionShape(this.manifest);
     const past: Record<string, OrtTensor> = {};
     for (let l = 0; l < this.manifest.architecture.layers; l++) {
-      for (const [which, name] of [['k', 'key'], ['v', 'value']] as const) {
+      for (const [which, name] of [
+        ['k', 'key'],
+        ['v', 'value'],
+      ] as const) {
         const src = analysis ? analysis.past(l, which, P) : new Float32Array(0);
         const dst = new Float32Array(kvHeads * P * headDim);
-        for (let p = 0; p < P; p++) for (let h = 0; h < kvHeads; h++) dst.set(src.subarray((p * kvHeads + h) * headDim, (p * kvHeads + h + 1) * headDim), (h * P + p) * headDim);
+        for (let p = 0; p < P; p++)
+          for (let h = 0; h < kvHeads; h++) dst.set(src.subarray((p * kvHeads + h) * headDim, (p * kvHeads + h + 1) * headDim), (h * P + p) * headDim);
         past[`past_key_values.${l}.${name}`] = new Tensor('float32', dst, [1, kvHeads, P, headDim]);
       }
     }
@@ -226,7 +247,10 @@ export class HfRunner implements ChunkRunner {
       const k = out[`present.${l}.key`].data as Float32Array;
       const z = out[this.taps.scores[l]].data as Float32Array;
       if (q.length !== heads * T * headDim || z.length !== heads * T * T) {
-        throw new ModelFileError(this.folder.onnxPath, `layer ${l}: the attention's query or scores do not have the shape config.json implies (${heads} heads × ${headDim})`);
+        throw new ModelFileError(
+          this.folder.onnxPath,
+          `layer ${l}: the attention's query or scores do not have the shape config.json implies (${heads} heads × ${headDim})`,
+        );
       }
       for (let h = 0; h < heads; h++) {
         const kh = Math.floor(h / group);
@@ -248,7 +272,10 @@ export class HfRunner implements ChunkRunner {
     const scale = dd > 0 ? zd / dd : NaN;
     const worst = pairs.reduce((w, [d, zz]) => Math.max(w, Math.abs(zz - scale * d) / (1 + Math.abs(zz))), 0);
     if (!Number.isFinite(scale) || worst > 1e-3) {
-      throw new ModelFileError(this.folder.onnxPath, `the attention scores are not a scaled product of the query and the cached key (off by ${worst.toPrecision(2)}); this export's attention layout is not one Attention Inspector knows (kvHeads ${kvHeads})`);
+      throw new ModelFileError(
+        this.folder.onnxPath,
+        `the attention scores are not a scaled product of the query and the cached key (off by ${worst.toPrecision(2)}); this export's attention layout is not one Attention Inspector knows (kvHeads ${kvHeads})`,
+      );
     }
     // the usual 1/√d, measured to float32 precision: keep it exact
     const usual = 1 / Math.sqrt(headDim);
@@ -285,7 +312,10 @@ export function statsFromScores(z: Float32Array, heads: number, T: number, P: nu
       let zmax = -Infinity;
       for (let j = 0; j < n; j++) if (z[base + j] > zmax) zmax = z[base + j];
       const o = (t * heads + h) * 4;
-      for (const [slot, c] of [[0, 1], [2, Math.log(n) / lnN]] as const) {
+      for (const [slot, c] of [
+        [0, 1],
+        [2, Math.log(n) / lnN],
+      ] as const) {
         const m = c * zmax;
         let sum = 0;
         let pz = 0;

@@ -18,7 +18,7 @@ import type { Encoding, Tokenizer } from './tokenizer';
 /** GPT-2's reversible map from bytes to printable characters (the alphabet byte-level vocabularies are written in). */
 function byteAlphabet(): string[] {
   const printable = (b: number) => (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
-  const out: string[] = new Array(256);
+  const out = new Array<string>(256);
   let extra = 0;
   for (let b = 0; b < 256; b++) out[b] = String.fromCodePoint(printable(b) ? b : 256 + extra++);
   return out;
@@ -32,7 +32,10 @@ const GPT2_PATTERN = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\
  * Node 20's V8 lacks is a scoped case-insensitive group of literals, `(?i:'s|'t|…)`: each letter becomes a class.
  */
 export function jsPattern(pattern: string): RegExp {
-  const js = pattern.replace(/\(\?i:((?:[^()\\]|\\.)*)\)/g, (_, body: string) => `(?:${body.replace(/[a-zA-Z]/g, (c) => `[${c.toLowerCase()}${c.toUpperCase()}]`)})`);
+  const js = pattern.replace(
+    /\(\?i:((?:[^()\\]|\\.)*)\)/g,
+    (_, body: string) => `(?:${body.replace(/[a-zA-Z]/g, (c) => `[${c.toLowerCase()}${c.toUpperCase()}]`)})`,
+  );
   return new RegExp(js, 'gu');
 }
 
@@ -92,17 +95,17 @@ export class HfTokenizer implements Tokenizer {
       throw new TokenizerFileError(what);
     };
     if (!isObj(spec) || !isObj(spec.model)) fail('not a tokenizer.json (no "model")');
-    const model = (spec as Json).model as Json;
+    const model = spec.model;
     if (model.type !== 'BPE' && !(model.type === undefined && isObj(model.vocab) && Array.isArray(model.merges))) {
       fail(`the tokenizer model is ${String(model.type)}; only BPE tokenizers are supported (WordPiece and Unigram are not)`);
     }
     if (!isObj(model.vocab) || !Array.isArray(model.merges)) fail('the BPE model has no vocab or merges');
-    for (const [token, id] of Object.entries(model.vocab as Json)) {
+    for (const [token, id] of Object.entries(model.vocab)) {
       if (typeof id !== 'number' || !Number.isInteger(id) || id < 0) fail(`vocabulary entry ${JSON.stringify(token)} has no integer id`);
-      this.vocab.set(token, id as number);
-      this.idToToken[id as number] = token;
+      this.vocab.set(token, id);
+      this.idToToken[id] = token;
     }
-    const file = spec as Json;
+    const file = spec;
     this.added = (Array.isArray(file.added_tokens) ? file.added_tokens : []).filter(isObj).map((t) => ({
       id: Number(t.id),
       content: String(t.content),
@@ -262,14 +265,23 @@ export class HfTokenizer implements Tokenizer {
   }
 
   /** BPE over one pre-token; returns the new token count. */
-  private emitPiece(text: string, s: number, e: number, origin: Int32Array, count: number, maxTokens: number, emit: (id: number, s: number, e: number) => void, byteLevel: boolean): number {
+  private emitPiece(
+    text: string,
+    s: number,
+    e: number,
+    origin: Int32Array,
+    count: number,
+    maxTokens: number,
+    emit: (id: number, s: number, e: number) => void,
+    byteLevel: boolean,
+  ): number {
     const chunk = text.slice(s, e);
     // byte → offset in the document of the character whose first byte it is (later bytes: the next character)
     const bytes = this.utf8.encode(chunk);
     const boundary = new Int32Array(bytes.length + 1);
     // per pre-token symbol (a byte in byte-level mode, a character otherwise): its first byte
     let b = 0;
-    for (let i = 0; i < chunk.length; ) {
+    for (let i = 0; i < chunk.length;) {
       const cp = chunk.codePointAt(i) ?? 0;
       const units = cp > 0xffff ? 2 : 1;
       const n = cp >= 0xd800 && cp <= 0xdfff ? 3 : cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
@@ -324,7 +336,7 @@ export class HfTokenizer implements Tokenizer {
       }
       const fallback = this.byteFallback ? Array.from(cb, (x) => this.byteTokens[x]) : [];
       if (fallback.length && fallback.every((x) => x !== undefined)) {
-        symbols.push(...(fallback as number[]));
+        symbols.push(...fallback);
         lens.push(...fallback.map(() => 1));
         unk = false;
       } else if (this.unkId !== undefined && unk) {
@@ -433,7 +445,15 @@ function describeNormalizer(n: unknown, fail: (what: string) => never): { nfc: b
     const parts = n.normalizers.filter(isObj);
     const types = parts.map((p) => p.type);
     // Llama 2's legacy pair: Prepend("▁") + Replace(" ", "▁")
-    if (types.length === 2 && types[0] === 'Prepend' && types[1] === 'Replace' && parts[0].prepend === '\u2581' && isObj(parts[1].pattern) && parts[1].pattern.String === ' ' && parts[1].content === '\u2581') {
+    if (
+      types.length === 2 &&
+      types[0] === 'Prepend' &&
+      types[1] === 'Replace' &&
+      parts[0].prepend === '\u2581' &&
+      isObj(parts[1].pattern) &&
+      parts[1].pattern.String === ' ' &&
+      parts[1].content === '\u2581'
+    ) {
       return { nfc: false, metaspace: true };
     }
     if (types.every((t) => t === 'NFC')) return { nfc: true, metaspace: false };
@@ -458,10 +478,23 @@ function describeMode(p: unknown, metaspaceNormalizer: boolean, fail: (what: str
   if (p.type === 'Sequence' && Array.isArray(p.pretokenizers)) {
     const [split, byteLevel, ...rest] = p.pretokenizers.filter(isObj);
     const pattern = split && isObj(split.pattern) ? split.pattern.Regex : undefined;
-    if (split?.type === 'Split' && typeof pattern === 'string' && split.behavior === 'Isolated' && split.invert !== true && byteLevel?.type === 'ByteLevel' && byteLevel.use_regex === false && rest.length === 0) {
+    if (
+      split?.type === 'Split' &&
+      typeof pattern === 'string' &&
+      split.behavior === 'Isolated' &&
+      split.invert !== true &&
+      byteLevel?.type === 'ByteLevel' &&
+      byteLevel.use_regex === false &&
+      rest.length === 0
+    ) {
       return { kind: 'byte-level', split: jsPattern(pattern), addPrefixSpace: byteLevel.add_prefix_space === true };
     }
-    return fail(`the pre-tokenizer sequence ${p.pretokenizers.filter(isObj).map((x) => String(x.type)).join(' + ')} is not supported`);
+    return fail(
+      `the pre-tokenizer sequence ${p.pretokenizers
+        .filter(isObj)
+        .map((x) => String(x.type))
+        .join(' + ')} is not supported`,
+    );
   }
   return fail(`the pre-tokenizer ${String(p.type)} is not supported`);
 }
@@ -500,8 +533,8 @@ class PairHeap {
     const a = this.items;
     if (!a.length) return undefined;
     const top = a[0];
-    const last = a.pop()!;
-    if (a.length) {
+    const last = a.pop();
+    if (last && a.length) {
       a[0] = last;
       let i = 0;
       for (;;) {

@@ -37,6 +37,7 @@ export async function* everyHeadRows(model: AttentionModel, a: Analysis, positio
 /** The model view's cells for one query: every layer × head. */
 export async function headCells(model: AttentionModel, a: Analysis, position: number, sinkTokens?: number): Promise<HeadCell[]> {
   const cells: HeadCell[] = [];
-  for await (const r of everyHeadRows(model, a, position)) cells.push(headCell(r.layer, r.head, r.softmax, r.ssmax, model.manifest.normaliser, r.stats, 3, sinkTokens));
+  for await (const r of everyHeadRows(model, a, position))
+    cells.push(headCell(r.layer, r.head, r.softmax, r.ssmax, model.manifest.normaliser, r.stats, 3, sinkTokens));
   return cells;
 }

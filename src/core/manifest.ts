@@ -73,7 +73,10 @@ export interface ModelFiles {
 }
 
 export class ModelFileError extends Error {
-  constructor(readonly file: string, detail: string) {
+  constructor(
+    readonly file: string,
+    detail: string,
+  ) {
     super(`${detail} (${file})`);
   }
 }
@@ -87,7 +90,7 @@ export function parseManifest(text: string, file: string): ModelManifest {
   } catch (e) {
     throw new ModelFileError(file, `model manifest is not valid JSON: ${(e as Error).message}`);
   }
-  const fail = (what: string): never => {
+  const fail: (what: string) => never = (what) => {
     throw new ModelFileError(file, `model manifest is invalid: ${what}`);
   };
   if (m.format !== 'attention-inspector-model-v1') fail('unknown format');
@@ -95,14 +98,17 @@ export function parseManifest(text: string, file: string): ModelManifest {
   if (typeof m.onnx !== 'string' || typeof m.tokenizer !== 'string') fail('onnx and tokenizer file names missing');
   const a = m.architecture as Record<string, unknown> | undefined;
   if (!a || !isPosInt(a.layers) || !isPosInt(a.heads) || !isPosInt(a.headDim) || !isPosInt(a.vocabSize)) fail('architecture incomplete');
-  if (a!.kvHeads !== undefined && (!isPosInt(a!.kvHeads) || (a!.heads as number) % a!.kvHeads !== 0)) fail('kvHeads must divide heads');
+  if (a.kvHeads !== undefined && (!isPosInt(a.kvHeads) || a.heads % a.kvHeads !== 0)) fail('kvHeads must divide heads');
   if (!isPosInt(m.trainingContext)) fail('trainingContext missing');
   if (typeof m.id !== 'string' || !/^[a-z0-9][a-z0-9._-]{0,63}$/.test(m.id)) fail('id must be a short lower-case name');
   if (m.summary !== undefined && typeof m.summary !== 'string') fail('summary must be a string');
   if (m.counterpart !== undefined && typeof m.counterpart !== 'string') fail('counterpart must be a model id');
   if (m.normaliser === 'ssmax') {
     const s = m.s;
-    const ok = Array.isArray(s) && s.length === a!.layers && s.every((row) => Array.isArray(row) && row.length === a!.heads && row.every((v) => typeof v === 'number' && Number.isFinite(v)));
+    const ok =
+      Array.isArray(s) &&
+      s.length === a.layers &&
+      s.every((row) => Array.isArray(row) && row.length === a.heads && row.every((v) => typeof v === 'number' && Number.isFinite(v)));
     if (!ok) fail('an SSMax model needs s as [layers][heads] numbers');
   }
   return m as unknown as ModelManifest;

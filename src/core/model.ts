@@ -23,7 +23,6 @@ import type { HeadChoice, Normaliser } from '../protocol';
 
 export { thisHost } from './ort';
 
-
 export interface LoadOptions {
   /** A manifest written by training/export.py, or a folder exported from Hugging Face (see hfModel.ts). */
   manifestPath: string;
@@ -64,7 +63,6 @@ export const MAX_SCORE_FLOATS = 1 << 22;
 const MIN_CHUNK = 32;
 export { MIN_CHUNK };
 
-
 const EXPECTED_OUTPUTS = (layers: number) => ['logits', ...Array.from({ length: layers }, (_, l) => [`q_${l}`, `k_${l}`, `v_${l}`, `stats_${l}`]).flat()];
 
 /** Below this many keys the plain JavaScript rows are as fast as a graph call. */
@@ -80,12 +78,12 @@ export interface LayerRows {
   entropy: Record<Normaliser, Float32Array>;
 }
 
-
-
-
 /** Runs the graphs training/export.py writes: past_k_N/past_v_N in, q/k/v/stats per layer out. */
 class OwnGraphRunner implements ChunkRunner {
-  constructor(private readonly session: OrtSession, private readonly manifest: ModelManifest) {}
+  constructor(
+    private readonly session: OrtSession,
+    private readonly manifest: ModelManifest,
+  ) {}
 
   chunkFor(P: number, requested: number, unbounded: boolean): number {
     // Bound the graph's biggest intermediates ([heads, T, P+T] scores) so memory stays flat as P grows.
@@ -105,7 +103,10 @@ class OwnGraphRunner implements ChunkRunner {
     }
     const out = await this.session.run(feeds);
     const get = (name: string) => out[name].data as Float32Array;
-    return { logits: get('logits'), layers: Array.from({ length: layers }, (_, l) => ({ q: get(`q_${l}`), k: get(`k_${l}`), v: get(`v_${l}`), stats: get(`stats_${l}`) })) };
+    return {
+      logits: get('logits'),
+      layers: Array.from({ length: layers }, (_, l) => ({ q: get(`q_${l}`), k: get(`k_${l}`), v: get(`v_${l}`), stats: get(`stats_${l}`) })),
+    };
   }
 
   release(): Promise<void> {
@@ -131,7 +132,12 @@ export class AttentionModel {
   static async load(opts: LoadOptions): Promise<AttentionModel> {
     if (isHfFolder(opts.manifestPath)) {
       const threads = opts.threads ?? defaultThreads();
-      const hf = await loadHfFolder(opts.manifestPath, { provider: opts.provider, threads, trainingContext: opts.trainingContext, createSession: opts.createSession });
+      const hf = await loadHfFolder(opts.manifestPath, {
+        provider: opts.provider,
+        threads,
+        trainingContext: opts.trainingContext,
+        createSession: opts.createSession,
+      });
       // no rows graph: it takes one key per query head and 1/√d scores (our layout); rows of these models are computed in JavaScript
       return new AttentionModel(hf.files, hf.tokenizer, hf.runner, hf.provider, hf.skipped);
     }
@@ -155,9 +161,19 @@ export class AttentionModel {
     const missing = EXPECTED_OUTPUTS(files.manifest.architecture.layers).filter((o) => !session.outputNames.includes(o));
     if (missing.length || !session.inputNames.includes('input_ids')) {
       await session.release();
-      throw new ModelFileError(files.onnxPath, `the ONNX model does not have the inputs/outputs this extension needs (missing: ${missing.join(', ') || 'input_ids'})`);
+      throw new ModelFileError(
+        files.onnxPath,
+        `the ONNX model does not have the inputs/outputs this extension needs (missing: ${missing.join(', ') || 'input_ids'})`,
+      );
     }
-    return new AttentionModel(files, tokenizer, new OwnGraphRunner(session, files.manifest), result.provider, result.skipped, await rowsSessionFor(files, threads, opts));
+    return new AttentionModel(
+      files,
+      tokenizer,
+      new OwnGraphRunner(session, files.manifest),
+      result.provider,
+      result.skipped,
+      await rowsSessionFor(files, threads, opts),
+    );
   }
 
   tokenize(text: string, maxTokens: number): { tokens: ReturnType<BpeTokenizer['encode']>; totalTokens: number } {
@@ -213,7 +229,8 @@ export class AttentionModel {
     const softmax = pick(all.softmax);
     const ssmax = pick(all.ssmax);
     // one head: the graph's statistics; the mean over heads is another distribution, so its own (one row per view)
-    const stat = (view: Normaliser, row: Float32Array): FocusStats => (head.head === 'mean' ? focusStats(row) : statsOf(all.max[view][head.head], all.entropy[view][head.head], n));
+    const stat = (view: Normaliser, row: Float32Array): FocusStats =>
+      head.head === 'mean' ? focusStats(row) : statsOf(all.max[view][head.head], all.entropy[view][head.head], n);
     return { position, n, head, softmax, ssmax, stats: { softmax: stat('softmax', softmax), ssmax: stat('ssmax', ssmax) } };
   }
 
@@ -223,7 +240,15 @@ export class AttentionModel {
     const L = analysis.layers[layer];
     const shape = attentionShape(this.manifest);
     // the rows graph takes one key per query head and scores scaled by 1/√d: our own models' layout
-    if (!this.rowsSession || n < ROWS_GRAPH_MIN_KEYS || position >= analysis.analysed || !L || shape.kvHeads !== shape.heads || this.manifest.architecture.scoreScale !== undefined) return undefined;
+    if (
+      !this.rowsSession ||
+      n < ROWS_GRAPH_MIN_KEYS ||
+      position >= analysis.analysed ||
+      !L ||
+      shape.kvHeads !== shape.heads ||
+      this.manifest.architecture.scoreScale !== undefined
+    )
+      return undefined;
     const { Tensor } = ort();
     const { heads, headDim } = this.manifest.architecture;
     // scores[n, heads] = K[n, heads·d] × Q_blockdiag[heads·d, heads]: no transpose of the key buffer, which is fed as is
@@ -243,7 +268,12 @@ export class AttentionModel {
       c_softmax: new Tensor('float32', cSoftmax, [heads, 1]),
       c_ssmax: new Tensor('float32', cSsmax, [heads, 1]),
     });
-    const rows: LayerRows = { softmax: out.softmax.data as Float32Array, ssmax: out.ssmax.data as Float32Array, max: { softmax: new Float32Array(heads), ssmax: new Float32Array(heads) }, entropy: { softmax: new Float32Array(heads), ssmax: new Float32Array(heads) } };
+    const rows: LayerRows = {
+      softmax: out.softmax.data as Float32Array,
+      ssmax: out.ssmax.data as Float32Array,
+      max: { softmax: new Float32Array(heads), ssmax: new Float32Array(heads) },
+      entropy: { softmax: new Float32Array(heads), ssmax: new Float32Array(heads) },
+    };
     for (const view of VIEWS) {
       const max = out[`${view}_max`];
       const entropy = out[`${view}_entropy`];
@@ -285,7 +315,12 @@ export class AttentionModel {
       const row = logits.subarray(i * V, (i + 1) * V);
       let best = 0;
       let max = -Infinity;
-      for (let j = 0; j < V; j++) if (row[j] > max) ((max = row[j]), (best = j));
+      for (let j = 0; j < V; j++) {
+        if (row[j] > max) {
+          max = row[j];
+          best = j;
+        }
+      }
       let sum = 0;
       for (let j = 0; j < V; j++) sum += Math.exp(row[j] - max);
       a.prediction[P + i] = best;
@@ -320,5 +355,7 @@ async function rowsSessionFor(files: ModelFiles, threads: number, opts: LoadOpti
   const beside = path.join(path.dirname(files.manifestPath), 'rows.onnx');
   const rowsPath = existsSync(beside) ? beside : shippedGraph('rows.onnx');
   if (opts.createSession || !rowsPath) return undefined;
-  return ort().InferenceSession.create(rowsPath, { intraOpNumThreads: threads, enableCpuMemArena: false }).catch(() => undefined);
+  return ort()
+    .InferenceSession.create(rowsPath, { intraOpNumThreads: threads, enableCpuMemArena: false })
+    .catch(() => undefined);
 }

@@ -32,7 +32,11 @@ export class OnnxFormatError extends Error {}
 
 class Reader {
   pos = 0;
-  constructor(private readonly buf: Uint8Array, private readonly end = buf.length, start = 0) {
+  constructor(
+    private readonly buf: Uint8Array,
+    private readonly end = buf.length,
+    start = 0,
+  ) {
     this.pos = start;
   }
 

@@ -51,7 +51,8 @@ export interface ProviderResult<S> {
 }
 
 const HINTS: Record<ProviderName, string> = {
-  webgpu: 'WebGPU needs a GPU with a Vulkan (Linux), Direct3D 12 (Windows) or Metal (macOS) driver; onnxruntime-node ships it for linux-x64, win32-x64/arm64 and darwin-arm64',
+  webgpu:
+    'WebGPU needs a GPU with a Vulkan (Linux), Direct3D 12 (Windows) or Metal (macOS) driver; onnxruntime-node ships it for linux-x64, win32-x64/arm64 and darwin-arm64',
   cuda: 'CUDA runs only on Linux x64 with an NVIDIA GPU, CUDA 12 and cuDNN 9, and onnxruntime-node installed with its CUDA libraries (ONNXRUNTIME_NODE_INSTALL_CUDA=v12 npm install, on a machine with internet)',
   dml: 'DirectML needs Windows 10+ with a DirectX 12 GPU',
   coreml: 'CoreML needs macOS on Apple silicon',
@@ -64,10 +65,7 @@ function shortReason(e: unknown): string {
 }
 
 /** Tries the providers in order; throws only if the last one (CPU) fails too, with every reason. */
-export async function createWithFallback<S>(
-  order: ProviderName[],
-  create: (provider: ProviderName) => Promise<S>,
-): Promise<ProviderResult<S>> {
+export async function createWithFallback<S>(order: ProviderName[], create: (provider: ProviderName) => Promise<S>): Promise<ProviderResult<S>> {
   const skipped: SkippedProvider[] = [];
   for (const provider of order) {
     try {

@@ -11,7 +11,7 @@ export interface TokenRanges {
 
 /** Text and 0-based line of each token, in one pass over the text. */
 export function tokenInfos(text: string, tokens: TokenRanges): TokenInfo[] {
-  const out: TokenInfo[] = new Array(tokens.starts.length);
+  const out = new Array<TokenInfo>(tokens.starts.length);
   let line = 0;
   let scanned = 0;
   for (let i = 0; i < tokens.starts.length; i++) {
@@ -45,6 +45,10 @@ export function tokenAtOffset(tokens: TokenRanges, offset: number): number {
 
 /** A short, single-line label for a token (whitespace made visible). */
 export function tokenLabel(text: string): string {
-  const shown = text.replace(/\r\n/g, '↵').replace(/[\n\r]/g, '↵').replace(/\t/g, '→').replace(/ /g, '·');
+  const shown = text
+    .replace(/\r\n/g, '↵')
+    .replace(/[\n\r]/g, '↵')
+    .replace(/\t/g, '→')
+    .replace(/ /g, '·');
   return shown.length > 24 ? `${shown.slice(0, 23)}…` : shown || '∅';
 }

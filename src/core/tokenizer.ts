@@ -70,7 +70,7 @@ export class BpeTokenizer implements Tokenizer {
     try {
       spec = JSON.parse(json);
     } catch (e) {
-      throw new Error(`tokenizer file is not valid JSON (${(e as Error).message})`);
+      throw new Error(`tokenizer file is not valid JSON (${(e as Error).message})`, { cause: e });
     }
     return new BpeTokenizer(spec as TokenizerSpec);
   }

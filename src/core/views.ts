@@ -56,7 +56,16 @@ export function sinkShare(row: ArrayLike<number>, k = DEFAULT_SINK_TOKENS): numb
  * One cell of the model view from a head's two rows. `stats`, when the rows graph already computed them, saves a
  * logarithm per key (a third of the cell's cost at 32k keys).
  */
-export function headCell(layer: number, head: number, softmax: Float32Array, ssmax: Float32Array, own: Normaliser, stats?: Record<Normaliser, FocusStats>, top = 3, sinkTokens = DEFAULT_SINK_TOKENS): HeadCell {
+export function headCell(
+  layer: number,
+  head: number,
+  softmax: Float32Array,
+  ssmax: Float32Array,
+  own: Normaliser,
+  stats?: Record<Normaliser, FocusStats>,
+  top = 3,
+  sinkTokens = DEFAULT_SINK_TOKENS,
+): HeadCell {
   const ownRow = own === 'ssmax' ? ssmax : softmax;
   return {
     layer,
@@ -133,7 +142,10 @@ export function focusCurve(analysis: Analysis, head: HeadChoice, points = FOCUS_
     const width = to - from;
     let nSum = 0;
     // per query of the bin, its value (the mean over the chosen heads), per statistic and view
-    const values = { maxWeight: { softmax: new Float64Array(width), ssmax: new Float64Array(width) }, normalisedEntropy: { softmax: new Float64Array(width), ssmax: new Float64Array(width) } };
+    const values = {
+      maxWeight: { softmax: new Float64Array(width), ssmax: new Float64Array(width) },
+      normalisedEntropy: { softmax: new Float64Array(width), ssmax: new Float64Array(width) },
+    };
     for (let p = from; p < to; p++) {
       const n = p + 1;
       nSum += n;

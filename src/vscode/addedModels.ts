@@ -47,7 +47,8 @@ export class AddedModels {
 
   /** Validates and remembers a folder; throws the reason (naming the file) when it is not a usable export. */
   async add(dir: string, trainingContext?: number): Promise<CatalogueEntry> {
-    if (!vscode.workspace.isTrusted) throw new Error('models you add are used only in trusted workspaces; trust this workspace first (Workspaces: Manage Workspace Trust)');
+    if (!vscode.workspace.isTrusted)
+      throw new Error('models you add are used only in trusted workspaces; trust this workspace first (Workspaces: Manage Workspace Trust)');
     const entry = addedModelEntry(dir, trainingContext);
     const rest = this.stored.filter((m) => m.dir !== dir);
     await this.state.update(KEY, [...rest, { dir, trainingContext }]);
@@ -57,7 +58,10 @@ export class AddedModels {
   }
 
   async remove(dir: string): Promise<void> {
-    await this.state.update(KEY, this.stored.filter((m) => m.dir !== dir));
+    await this.state.update(
+      KEY,
+      this.stored.filter((m) => m.dir !== dir),
+    );
     this.changed.fire();
   }
 

@@ -72,7 +72,16 @@ export class AnalysisService implements vscode.Disposable {
       if (e.event === 'tokens') {
         // a document closed (forgotten) while its analysis was starting: its late events must not bring it back
         if (!this.tracked.has(e.docKey)) return;
-        const next: DocumentAnalysis = { uri: e.docKey, version: e.version, tokens: e.tokens, analysed: 0, length: e.tokens.ids.length, done: false, ms: 0, reused: 0 };
+        const next: DocumentAnalysis = {
+          uri: e.docKey,
+          version: e.version,
+          tokens: e.tokens,
+          analysed: 0,
+          length: e.tokens.ids.length,
+          done: false,
+          ms: 0,
+          reused: 0,
+        };
         this.analyses.set(e.docKey, next);
         this.changed.fire(next);
       } else if (a && a.version === e.version) {
@@ -83,7 +92,9 @@ export class AnalysisService implements vscode.Disposable {
       }
     });
     this.engine.onExit(() => {
-      void vscode.window.showWarningMessage('Attention Inspector: the model process stopped unexpectedly; it was restarted and inspected documents are analysed again.');
+      void vscode.window.showWarningMessage(
+        'Attention Inspector: the model process stopped unexpectedly; it was restarted and inspected documents are analysed again.',
+      );
       for (const uri of this.tracked) this.schedule(uri, 0);
     });
     this.disposables.push(
@@ -126,18 +137,26 @@ export class AnalysisService implements vscode.Disposable {
     const custom = this.config.modelPath;
     if (custom) return path.isAbsolute(custom) ? custom : path.resolve(vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? '', custom);
     const chosen = findModel(this.catalogue, this.config.model);
-    if (!chosen && this.catalogue.length) this.log.warn(`attentionInspector.model "${this.config.model}" is not a shipped or added model (in this workspace); using ${this.catalogue[0].id}`);
+    if (!chosen && this.catalogue.length)
+      this.log.warn(`attentionInspector.model "${this.config.model}" is not a shipped or added model (in this workspace); using ${this.catalogue[0].id}`);
     return (chosen ?? this.catalogue[0])?.manifestPath ?? path.join(this.extensionPath, 'models', 'ssmax.json');
   }
 
   ensureModel(): Promise<LoadedModelInfo> {
     this.modelLoad ??= (async () => {
       if (this.config.modelPathIgnoredForTrust) {
-        void vscode.window.showInformationMessage('Attention Inspector: attentionInspector.modelPath is ignored because this workspace is not trusted; the shipped model is used.');
+        void vscode.window.showInformationMessage(
+          'Attention Inspector: attentionInspector.modelPath is ignored because this workspace is not trusted; the shipped model is used.',
+        );
       }
       const manifestPath = this.manifestPath();
       this.log.info(`loading model ${manifestPath} (execution provider: ${this.config.executionProvider})`);
-      const info = await this.engine.request('load', { manifestPath, provider: this.config.executionProvider, threads: this.config.threads, trainingContext: this.added.trainingContextOf(manifestPath) });
+      const info = await this.engine.request('load', {
+        manifestPath,
+        provider: this.config.executionProvider,
+        threads: this.config.threads,
+        trainingContext: this.added.trainingContextOf(manifestPath),
+      });
       this.model = info;
       const fallback = describeFallback(info);
       if (fallback) {
@@ -147,7 +166,10 @@ export class AnalysisService implements vscode.Disposable {
         if (!this.memento?.get<boolean>(key)) {
           void this.memento?.update(key, true);
           if (this.config.executionProvider !== 'auto') void vscode.window.showWarningMessage(fallback);
-          else void vscode.window.showInformationMessage(`Attention Inspector runs on the CPU: no GPU provider was available (details in the log).`, 'Show Log').then((a) => a && this.log.show());
+          else
+            void vscode.window
+              .showInformationMessage(`Attention Inspector runs on the CPU: no GPU provider was available (details in the log).`, 'Show Log')
+              .then((a) => a && this.log.show());
         }
       }
       this.log.info(`model ${info.displayName} loaded on ${info.provider}`);
@@ -202,14 +224,22 @@ export class AnalysisService implements vscode.Disposable {
       await this.ensureModel();
       // closed while the model was loading: forget() found nothing to cancel yet, so don't start it now
       if (doc.isClosed) throw new EngineError('the document was closed', true);
-      const result = await this.engine.request('analyse', { docKey: uri, version, text, maxTokens: this.config.maxTokens, memoryBudgetMb: this.config.memoryBudgetMb });
+      const result = await this.engine.request('analyse', {
+        docKey: uri,
+        version,
+        text,
+        maxTokens: this.config.maxTokens,
+        memoryBudgetMb: this.config.memoryBudgetMb,
+      });
       const a = this.analyses.get(uri);
       if (!a || a.version !== version) throw new EngineError('superseded by a newer version', true);
       a.ms = result.ms;
       a.reused = result.reused;
       a.cappedByMemory = result.cappedByMemory;
       a.done = true;
-      this.log.info(`analysed ${path.basename(doc.fileName)} v${version}: ${result.length} tokens in ${result.ms.toFixed(0)} ms (${result.reused} reused), ${(result.bytes / 2 ** 20).toFixed(0)} MiB`);
+      this.log.info(
+        `analysed ${path.basename(doc.fileName)} v${version}: ${result.length} tokens in ${result.ms.toFixed(0)} ms (${result.reused} reused), ${(result.bytes / 2 ** 20).toFixed(0)} MiB`,
+      );
       this.changed.fire(a);
       return a;
     })();
@@ -251,7 +281,15 @@ export class AnalysisService implements vscode.Disposable {
       if (lean) return lean;
     }
     const cacheKey = opts.lean ? `${key}\0lean` : key;
-    const request = this.askAbout(uri, version, position, 'rows', { docKey: uri, version, position, head, topK, sinkTokens: this.config.sinkTokens, lean: opts.lean });
+    const request = this.askAbout(uri, version, position, 'rows', {
+      docKey: uri,
+      version,
+      position,
+      head,
+      topK,
+      sinkTokens: this.config.sinkTokens,
+      lean: opts.lean,
+    });
     this.rowsCache.set(cacheKey, request);
     // a small recent set: the clicks of the last moments, not a store (the model process holds the analysis)
     while (this.rowsCache.size > ROWS_CACHE_SIZE) this.rowsCache.delete(this.rowsCache.keys().next().value as string);
@@ -275,7 +313,13 @@ export class AnalysisService implements vscode.Disposable {
    * Asks the model process about an analysed position of this version; undefined (logged) when the position is not
    * analysed yet, the version is not the one analysed, or the process cannot answer (a newer version replaced it).
    */
-  private async askAbout<M extends 'rows' | 'heads' | 'focusCurve'>(uri: string, version: number, position: number, method: M, params: EngineMethods[M]['params']): Promise<EngineMethods[M]['result'] | undefined> {
+  private async askAbout<M extends 'rows' | 'heads' | 'focusCurve'>(
+    uri: string,
+    version: number,
+    position: number,
+    method: M,
+    params: EngineMethods[M]['params'],
+  ): Promise<EngineMethods[M]['result'] | undefined> {
     const a = this.analyses.get(uri);
     if (!a || a.version !== version || position >= a.analysed) return undefined;
     try {

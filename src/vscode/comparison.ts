@@ -74,7 +74,11 @@ export class ComparisonService implements vscode.Disposable {
   otherManifestPath(): string | undefined {
     const primary = this.analyses.model;
     if (!primary) return undefined;
-    const other = comparisonModel(this.analyses.catalogue.filter((e) => e.manifestPath !== primary.manifestPath), primary.id, this.config.compareModel);
+    const other = comparisonModel(
+      this.analyses.catalogue.filter((e) => e.manifestPath !== primary.manifestPath),
+      primary.id,
+      this.config.compareModel,
+    );
     return other?.manifestPath;
   }
 
@@ -101,7 +105,14 @@ export class ComparisonService implements vscode.Disposable {
       if (!manifestPath) return;
       this.other ??= await this.analyses.engine.request('loadOther', { manifestPath, trainingContext: this.analyses.added.trainingContextOf(manifestPath) });
       const version = doc.version;
-      const result = await this.analyses.engine.request('analyse', { docKey: uri, model: manifestPath, version, text: doc.getText(), maxTokens: this.config.maxTokens, memoryBudgetMb: this.config.memoryBudgetMb });
+      const result = await this.analyses.engine.request('analyse', {
+        docKey: uri,
+        model: manifestPath,
+        version,
+        text: doc.getText(),
+        maxTokens: this.config.maxTokens,
+        memoryBudgetMb: this.config.memoryBudgetMb,
+      });
       if (this.state?.uri === uri && this.state.version === version) {
         this.state.analysed = result.analysed;
         this.state.done = true;
@@ -118,7 +129,15 @@ export class ComparisonService implements vscode.Disposable {
     const s = this.state;
     if (!this.other || !s || s.uri !== uri || s.version !== version || position >= s.analysed) return undefined;
     try {
-      return await this.analyses.engine.request('rows', { docKey: uri, model: this.other.manifestPath, version, position, head, topK, sinkTokens: this.config.sinkTokens });
+      return await this.analyses.engine.request('rows', {
+        docKey: uri,
+        model: this.other.manifestPath,
+        version,
+        position,
+        head,
+        topK,
+        sinkTokens: this.config.sinkTokens,
+      });
     } catch (e) {
       this.log.debug(`comparison rows unavailable: ${(e as Error).message}`);
       return undefined;

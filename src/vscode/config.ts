@@ -15,9 +15,20 @@ export class Config implements vscode.Disposable {
 
   constructor() {
     this.subscription = vscode.workspace.onDidChangeConfiguration((e) => {
-      const changed = ['executionProvider', 'threads', 'sinkTokens', 'maxTokens', 'model', 'compareModel', 'modelPath', 'defaultLayer', 'defaultHead', 'overlay', 'topK', 'memoryBudgetMb'].filter((k) =>
-        e.affectsConfiguration(`${SECTION}.${k}`),
-      );
+      const changed = [
+        'executionProvider',
+        'threads',
+        'sinkTokens',
+        'maxTokens',
+        'model',
+        'compareModel',
+        'modelPath',
+        'defaultLayer',
+        'defaultHead',
+        'overlay',
+        'topK',
+        'memoryBudgetMb',
+      ].filter((k) => e.affectsConfiguration(`${SECTION}.${k}`));
       if (changed.length) this.emitter.fire(changed);
     });
   }

@@ -39,7 +39,9 @@ export class AttentionHoverProvider implements vscode.HoverProvider {
     const md = new vscode.MarkdownString(undefined, true);
     md.isTrusted = false;
     md.supportHtml = false;
-    md.appendMarkdown(`**Attention** of \`${escapeCode(tokenLabel(infos[i].text))}\` · position n = ${rows.n} · ${headLabel(head)} · ${escapeMd(model.displayName)}\n\n`);
+    md.appendMarkdown(
+      `**Attention** of \`${escapeCode(tokenLabel(infos[i].text))}\` · position n = ${rows.n} · ${headLabel(head)} · ${escapeMd(model.displayName)}\n\n`,
+    );
     md.appendMarkdown(`| # | token | line | softmax${mark('softmax')} | SSMax${mark('ssmax')} |\n|---:|---|---:|---:|---:|\n`);
     rows.top.slice(0, 8).forEach((t, r) => {
       const info = infos[t.position];

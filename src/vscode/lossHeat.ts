@@ -48,7 +48,13 @@ export class LossHeat implements vscode.Disposable {
     private readonly log: vscode.LogOutputChannel,
   ) {
     const underline = (colour: string, width: number) =>
-      vscode.window.createTextEditorDecorationType({ borderStyle: 'solid', borderWidth: `0 0 ${width}px 0`, borderColor: colour, overviewRulerColor: colour, overviewRulerLane: vscode.OverviewRulerLane.Full });
+      vscode.window.createTextEditorDecorationType({
+        borderStyle: 'solid',
+        borderWidth: `0 0 ${width}px 0`,
+        borderColor: colour,
+        overviewRulerColor: colour,
+        overviewRulerLane: vscode.OverviewRulerLane.Full,
+      });
     this.lossTypes = LOSS_LEVELS.map((_, l) => underline(`rgba(230, 60, 60, ${(0.3 + (0.7 * (l + 1)) / LOSS_LEVELS.length).toFixed(2)})`, l >= 2 ? 3 : 2));
     this.worseTypes = DIFF_LEVELS.map((_, l) => underline(`rgba(230, 60, 60, ${(0.35 + (0.65 * (l + 1)) / DIFF_LEVELS.length).toFixed(2)})`, l >= 2 ? 3 : 2));
     this.betterTypes = DIFF_LEVELS.map((_, l) => underline(`rgba(40, 180, 90, ${(0.35 + (0.65 * (l + 1)) / DIFF_LEVELS.length).toFixed(2)})`, l >= 2 ? 3 : 2));
@@ -74,7 +80,9 @@ export class LossHeat implements vscode.Disposable {
       this.log.info(msg);
       void vscode.window.showInformationMessage(`Attention Inspector: ${msg}`);
     } else if (this.on) {
-      void vscode.window.showInformationMessage('Attention Inspector: inspect a document first ("Attention: Inspect Attention"); its loss heat appears when its analysis is done.');
+      void vscode.window.showInformationMessage(
+        'Attention Inspector: inspect a document first ("Attention: Inspect Attention"); its loss heat appears when its analysis is done.',
+      );
     }
     return this.state;
   }
@@ -97,7 +105,9 @@ export class LossHeat implements vscode.Disposable {
     const c = this.comparison.current;
     const otherPath = this.comparison.other?.manifestPath;
     const other =
-      c && otherPath && c.uri === uri && c.version === a.version && c.done ? await this.analyses.engine.request('loss', { docKey: uri, version: a.version, model: otherPath }).catch(() => undefined) : undefined;
+      c && otherPath && c.uri === uri && c.version === a.version && c.done
+        ? await this.analyses.engine.request('loss', { docKey: uri, version: a.version, model: otherPath }).catch(() => undefined)
+        : undefined;
     if (ticket !== this.ticket) return;
     const sameTokens = !!other && other.ids.length === main.ids.length && other.ids.every((id, i) => id === main.ids[i]);
     const values = sameTokens && other ? lossDifference(main.nll, other.nll) : main.nll;

@@ -6,7 +6,19 @@
 import * as vscode from 'vscode';
 import type { LoadedModelInfo, RowsResult } from '../core/engineProtocol';
 import { PROVIDER_LABEL } from '../core/providers';
-import { FOCUS_CURVE_POINTS, isWebviewState, parseWebviewMessage, type AttentionPayload, type ExportFormat, type ViewId, type HostToWebview, type ProbePayload, type ModelInfo, type TokenInfo, type WebviewToHost } from '../protocol';
+import {
+  FOCUS_CURVE_POINTS,
+  isWebviewState,
+  parseWebviewMessage,
+  type AttentionPayload,
+  type ExportFormat,
+  type ViewId,
+  type HostToWebview,
+  type ProbePayload,
+  type ModelInfo,
+  type TokenInfo,
+  type WebviewToHost,
+} from '../protocol';
 import { makeNonce, renderWebviewHtml } from '../webviewHtml';
 import type { AnalysisService, DocumentAnalysis } from './analyses';
 import type { ComparisonService } from './comparison';
@@ -57,7 +69,12 @@ export class AttentionPanel implements vscode.Disposable {
       AttentionPanel.current.panel.reveal(vscode.ViewColumn.Beside, true);
       return AttentionPanel.current;
     }
-    const panel = vscode.window.createWebviewPanel(PANEL_VIEW_TYPE, 'Attention', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, AttentionPanel.webviewOptions(deps.extensionUri));
+    const panel = vscode.window.createWebviewPanel(
+      PANEL_VIEW_TYPE,
+      'Attention',
+      { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
+      AttentionPanel.webviewOptions(deps.extensionUri),
+    );
     return new AttentionPanel(panel, deps, uri);
   }
 
@@ -116,7 +133,13 @@ export class AttentionPanel implements vscode.Disposable {
   private html(): string {
     const webview = this.panel.webview;
     const asUri = (...p: string[]) => webview.asWebviewUri(vscode.Uri.joinPath(this.deps.extensionUri, ...p)).toString();
-    return renderWebviewHtml({ cspSource: webview.cspSource, nonce: makeNonce(), scriptUri: asUri('out', 'webview.js'), styleUri: asUri('media', 'webview.css'), title: 'Attention' });
+    return renderWebviewHtml({
+      cspSource: webview.cspSource,
+      nonce: makeNonce(),
+      scriptUri: asUri('out', 'webview.js'),
+      styleUri: asUri('media', 'webview.css'),
+      title: 'Attention',
+    });
   }
 
   /** Shows a message in the panel (the webview's message line), e.g. why an analysis failed. */
@@ -196,7 +219,9 @@ export class AttentionPanel implements vscode.Disposable {
         this.deps.runProbe(this.uri);
         break;
       case 'export':
-        void this.deps.saveExport(this.uri, msg.view, msg.format, msg.data).catch((e: unknown) => this.post({ type: 'message', level: 'error', text: `Export failed: ${(e as Error).message}` }));
+        void this.deps
+          .saveExport(this.uri, msg.view, msg.format, msg.data)
+          .catch((e: unknown) => this.post({ type: 'message', level: 'error', text: `Export failed: ${(e as Error).message}` }));
         break;
     }
   }
@@ -221,10 +246,17 @@ export class AttentionPanel implements vscode.Disposable {
       this.sentVersion = a.version;
       const tokens = this.deps.analyses.tokenInfos(a);
       if (!tokens) return;
-      this.post({ type: 'document', doc: { uri: a.uri, fileName: doc.fileName, version: a.version, tokens, totalTokens: a.tokens.totalTokens, maxTokens: tokens.length }, model });
+      this.post({
+        type: 'document',
+        doc: { uri: a.uri, fileName: doc.fileName, version: a.version, tokens, totalTokens: a.tokens.totalTokens, maxTokens: tokens.length },
+        model,
+      });
       void this.postAttention();
     }
-    this.post({ type: 'progress', progress: { uri: a.uri, version: a.version, analysedTokens: a.analysed, totalTokens: a.length, done: a.done, elapsedMs: a.ms } });
+    this.post({
+      type: 'progress',
+      progress: { uri: a.uri, version: a.version, analysedTokens: a.analysed, totalTokens: a.length, done: a.done, elapsedMs: a.ms },
+    });
     const sel = this.deps.selection.current;
     if (sel.uri === a.uri && sel.position !== undefined && sel.position < a.analysed && !this.attentionShown) void this.postAttention();
     this.focusCurveUpdates.run(a.done);
@@ -303,7 +335,10 @@ export class AttentionPanel implements vscode.Disposable {
     if (!curve || a.version !== this.sentVersion || now.layer !== head.layer || now.head !== head.head) return;
     const { analysed, ...points } = curve;
     this.sentCurve = `${a.version}:${analysed}:${head.layer}:${head.head}`;
-    this.post({ type: 'focusCurve', curve: { uri: a.uri, version: a.version, head, trainingContext: model.trainingContext, analysedTokens: analysed, ...points } });
+    this.post({
+      type: 'focusCurve',
+      curve: { uri: a.uri, version: a.version, head, trainingContext: model.trainingContext, analysedTokens: analysed, ...points },
+    });
   }
 
   dispose(): void {
@@ -341,7 +376,16 @@ function postedSummary(msg: HostToWebview): PostedMessage {
 
 /** A loaded model as the webview sees it. */
 export function toModelInfo(m: LoadedModelInfo): ModelInfo {
-  return { id: m.id, displayName: m.displayName, summary: m.summary, normaliser: m.normaliser, trainingContext: m.trainingContext, layers: m.layers, heads: m.heads, executionProvider: PROVIDER_LABEL[m.provider] };
+  return {
+    id: m.id,
+    displayName: m.displayName,
+    summary: m.summary,
+    normaliser: m.normaliser,
+    trainingContext: m.trainingContext,
+    layers: m.layers,
+    heads: m.heads,
+    executionProvider: PROVIDER_LABEL[m.provider],
+  };
 }
 
 export function toPayload(a: DocumentAnalysis, rows: RowsResult, head: AttentionPayload['head'], lines: TokenInfo[]): AttentionPayload {
@@ -354,7 +398,13 @@ export function toPayload(a: DocumentAnalysis, rows: RowsResult, head: Attention
     softmax: Array.from(rows.softmax),
     ssmax: Array.from(rows.ssmax),
     stats: rows.stats,
-    top: rows.top.map((t) => ({ position: t.position, text: lines[t.position]?.text ?? '', line: lines[t.position]?.line ?? 0, softmax: t.softmax, ssmax: t.ssmax })),
+    top: rows.top.map((t) => ({
+      position: t.position,
+      text: lines[t.position]?.text ?? '',
+      line: lines[t.position]?.line ?? 0,
+      softmax: t.softmax,
+      ssmax: t.ssmax,
+    })),
     distance: rows.distance,
   };
 }

@@ -35,7 +35,9 @@ async function pickContext(trainingContext: number, documentTokens: number | und
     picked: n === DEFAULT_CONTEXT,
   }));
   const sorted = [...items.filter((i) => i.n === DEFAULT_CONTEXT), ...items.filter((i) => i.n !== DEFAULT_CONTEXT)];
-  const pick = await vscode.window.showQuickPick(sorted, { placeHolder: 'How much of the document to probe (a copy of its first tokens; the document is not changed)' });
+  const pick = await vscode.window.showQuickPick(sorted, {
+    placeHolder: 'How much of the document to probe (a copy of its first tokens; the document is not changed)',
+  });
   return pick?.n;
 }
 
@@ -104,7 +106,12 @@ export async function probeKeyRetrieval(deps: ProbeDeps, uri?: vscode.Uri, conte
     payload.done = true;
     deps.log.info(
       `probe of ${path.basename(doc.fileName)} (${context} tokens, value ${value}): ` +
-        payload.depths.map((d) => `depth ${d.depth}: ${d.models.map((m) => `${m.normaliser} ${(m.best[m.normaliser] * 100).toFixed(1)}% ${JSON.stringify(m.prediction)}`).join(', ')}`).join('; '),
+        payload.depths
+          .map(
+            (d) =>
+              `depth ${d.depth}: ${d.models.map((m) => `${m.normaliser} ${(m.best[m.normaliser] * 100).toFixed(1)}% ${JSON.stringify(m.prediction)}`).join(', ')}`,
+          )
+          .join('; '),
     );
   } catch (e) {
     payload.done = true;

@@ -15,4 +15,3 @@ export function startToken(cursor: number, length: number, lastVisible: number):
   if (lastVisible + 1 >= MIN_TELLING_KEYS && lastVisible < length) return lastVisible;
   return Math.max(cursor, Math.floor(length / 2));
 }
-

@@ -129,23 +129,35 @@ describe('Attention Inspector in real VS Code (code-server + Chromium)', { timeo
         await web.locator('#tokens span.tok[data-pos]').first().waitFor({ timeout: 90_000 });
         await web.locator('#tokens span.tok.selected').first().waitFor({ timeout: 60_000 });
         // coloured: some token has a non-transparent background
-        await wb.waitFor('a token with a coloured background', async () => {
-          const n = await web.locator('#tokens span.tok[data-pos]').evaluateAll(
-            (spans) => spans.filter((s) => !/^(transparent|rgba\(0, 0, 0, 0\))$/.test(getComputedStyle(s).backgroundColor)).length,
-          );
-          return { ok: n > 0, coloured: n };
-        }, 120_000, 500);
+        await wb.waitFor(
+          'a token with a coloured background',
+          async () => {
+            const n = await web
+              .locator('#tokens span.tok[data-pos]')
+              .evaluateAll((spans) => spans.filter((s) => !/^(transparent|rgba\(0, 0, 0, 0\))$/.test(getComputedStyle(s).backgroundColor)).length);
+            return { ok: n > 0, coloured: n };
+          },
+          120_000,
+          500,
+        );
       } catch (e) {
         await wb.shot('inspect-failed');
-        throw new Error(`${e.message}${diagnostics()}`);
+        throw new Error(`${e.message}${diagnostics()}`, { cause: e });
       }
       // the panel title and the status bar (model and execution provider)
-      await wb.page.locator('.tab', { hasText: `Attention: ${FILE}` }).first().waitFor({ timeout: 10_000 });
-      const status = await wb.waitFor('the status bar item with the execution provider', async () => {
-        const items = await wb.statusBarItems();
-        const it = items.find((t) => /CPU/.test(t));
-        return { ok: !!it, items };
-      }, 60_000);
+      await wb.page
+        .locator('.tab', { hasText: `Attention: ${FILE}` })
+        .first()
+        .waitFor({ timeout: 10_000 });
+      const status = await wb.waitFor(
+        'the status bar item with the execution provider',
+        async () => {
+          const items = await wb.statusBarItems();
+          const it = items.find((t) => /CPU/.test(t));
+          return { ok: !!it, items };
+        },
+        60_000,
+      );
       log(`status bar: ${JSON.stringify(status.items.filter((t) => /CPU|Attention/i.test(t)))}`);
       const selected = Number(await web.locator('#tokens span.tok.selected').first().getAttribute('data-pos'));
       assert.ok(selected > 0, `a query token deep in the file is selected (data-pos ${selected})`);
@@ -159,17 +171,21 @@ describe('Attention Inspector in real VS Code (code-server + Chromium)', { timeo
       beforeClick = await wb.cursor();
       // a token some way back whose text is a word (so it is easy to see), at least two lines earlier. The token view
       // is virtualised: only the lines in view are in the DOM, each a .tok-line[data-line] of the token spans on it.
-      const rendered = await web.locator('#tokens span.tok[data-pos]').evaluateAll((spans) => spans.map((s) => {
-        const row = s.closest('.tok-line');
-        let col = 0;
-        for (const el of row.children) {
-          if (el === s) break;
-          col += (el.textContent ?? '').length;
-        }
-        return { pos: Number(s.dataset.pos), text: s.textContent ?? '', line: Number(row.dataset.line), col, lineText: row.textContent ?? '' };
-      }));
+      const rendered = await web.locator('#tokens span.tok[data-pos]').evaluateAll((spans) =>
+        spans.map((s) => {
+          const row = s.closest('.tok-line');
+          let col = 0;
+          for (const el of row.children) {
+            if (el === s) break;
+            col += (el.textContent ?? '').length;
+          }
+          return { pos: Number(s.dataset.pos), text: s.textContent ?? '', line: Number(row.dataset.line), col, lineText: row.textContent ?? '' };
+        }),
+      );
       const byPos = new Map(rendered.map((r) => [r.pos, r]));
-      const fileLines = readFileSync(join(workspace, FILE), 'utf8').split('\n').map((l) => l.replace(/\r$/, ''));
+      const fileLines = readFileSync(join(workspace, FILE), 'utf8')
+        .split('\n')
+        .map((l) => l.replace(/\r$/, ''));
       const contiguous = rendered.every((r) => fileLines[r.line] === r.lineText); // webview lines are the document's own text
       let target = -1;
       for (let p = selected - 30; p > 0; p--) {
@@ -182,9 +198,13 @@ describe('Attention Inspector in real VS Code (code-server + Chromium)', { timeo
       }
       assert.ok(target >= 0, 'found a word token before the query');
       await web.locator(`#tokens span.tok[data-pos="${target}"]`).click();
-      await wb.waitFor(`token ${target} selected in the webview`, async () => ({
-        ok: (await web.locator('#tokens span.tok.selected').first().getAttribute('data-pos')) === String(target),
-      }), 15_000);
+      await wb.waitFor(
+        `token ${target} selected in the webview`,
+        async () => ({
+          ok: (await web.locator('#tokens span.tok.selected').first().getAttribute('data-pos')) === String(target),
+        }),
+        15_000,
+      );
       // the webview has the focus now, so the status bar shows no cursor: back to the editor by its tab
       await wb.focusEditor(FILE);
       if (contiguous) {
@@ -195,7 +215,9 @@ describe('Attention Inspector in real VS Code (code-server + Chromium)', { timeo
         log(`clicked token ${target} ${JSON.stringify(byPos.get(target).text)}; cursor ${beforeClick.text} -> ${c.text}`);
       } else {
         const c = await wb.waitCursor((c) => c.line !== beforeClick.line || c.col !== beforeClick.col, 'the editor cursor to move');
-        log(`clicked token ${target}; cursor ${beforeClick.text} -> ${c.text} (webview tokens are not the contiguous document text, so only the move is checked)`);
+        log(
+          `clicked token ${target}; cursor ${beforeClick.text} -> ${c.text} (webview tokens are not the contiguous document text, so only the move is checked)`,
+        );
       }
       await wb.shot('token-clicked');
     });
@@ -234,20 +256,29 @@ describe('Attention Inspector in real VS Code (code-server + Chromium)', { timeo
       // editor (the wheel moves the view, not the cursor, so the query stays) until some are in view
       const box = await wb.editor().boundingBox();
       await wb.page.mouse.move(box.x + box.width * 0.7, box.y + box.height * 0.5);
-      decoBefore = await wb.waitFor('softmax highlights in the editor', async () => {
-        const d = await wb.decorationCounts();
-        if (d.softmax === 0) await wb.page.mouse.wheel(0, -300);
-        return { ok: d.softmax > 0, ...d };
-      }, 40_000, 300);
+      decoBefore = await wb.waitFor(
+        'softmax highlights in the editor',
+        async () => {
+          const d = await wb.decorationCounts();
+          if (d.softmax === 0) await wb.page.mouse.wheel(0, -300);
+          return { ok: d.softmax > 0, ...d };
+        },
+        40_000,
+        300,
+      );
       await wb.page.mouse.move(5, 500);
       log(`overlay ${overlayBefore ? 'on' : 'off'}; editor decorations ${JSON.stringify(decoBefore)}`);
       assert.equal(decoBefore.ssmax > 0, overlayBefore, 'SSMax outlines in the editor iff the overlay is on');
       await web.locator('#overlay-toggle').click();
       await wb.waitFor('body.overlay-on to flip', async () => ({ ok: (await overlayOn()) === !overlayBefore }), 10_000);
-      const after = await wb.waitFor('the editor overlay decorations to follow', async () => {
-        const d = await wb.decorationCounts();
-        return { ok: (d.ssmax > 0) === !overlayBefore && d.softmax > 0, ...d };
-      }, 15_000);
+      const after = await wb.waitFor(
+        'the editor overlay decorations to follow',
+        async () => {
+          const d = await wb.decorationCounts();
+          return { ok: d.ssmax > 0 === !overlayBefore && d.softmax > 0, ...d };
+        },
+        15_000,
+      );
       log(`after the checkbox: overlay ${!overlayBefore ? 'on' : 'off'}; editor decorations ${JSON.stringify(after)}`);
       await wb.shot('overlay-checkbox');
     });
@@ -256,13 +287,21 @@ describe('Attention Inspector in real VS Code (code-server + Chromium)', { timeo
       const web = wb.webview();
       await wb.focusEditor(FILE);
       await wb.command('Attention: Toggle SSMax Overlay');
-      await wb.waitFor('body.overlay-on to flip back', async () => ({
-        ok: ((await web.locator('body').getAttribute('class'))?.split(/\s+/).includes('overlay-on') ?? false) === overlayBefore,
-      }), 10_000);
-      const d = await wb.waitFor('the editor overlay decorations to come back', async () => {
-        const d = await wb.decorationCounts();
-        return { ok: (d.ssmax > 0) === overlayBefore && d.softmax > 0, ...d };
-      }, 15_000);
+      await wb.waitFor(
+        'body.overlay-on to flip back',
+        async () => ({
+          ok: ((await web.locator('body').getAttribute('class'))?.split(/\s+/).includes('overlay-on') ?? false) === overlayBefore,
+        }),
+        10_000,
+      );
+      const d = await wb.waitFor(
+        'the editor overlay decorations to come back',
+        async () => {
+          const d = await wb.decorationCounts();
+          return { ok: d.ssmax > 0 === overlayBefore && d.softmax > 0, ...d };
+        },
+        15_000,
+      );
       log(`after the command: editor decorations ${JSON.stringify(d)}`);
       await wb.shot('overlay-command');
     });
@@ -275,7 +314,11 @@ describe('Attention Inspector in real VS Code (code-server + Chromium)', { timeo
       const cell = web.locator('svg.heads-grid g.head-cell[data-layer="1"][data-head="2"]');
       await cell.click();
       // the host takes the choice and sends it back (settings), and the grid marks the cell
-      await wb.waitFor('L1 H2 selected after the host round trip', async () => ({ ok: /head-cell-selected/.test((await cell.getAttribute('class')) ?? '') }), 15_000);
+      await wb.waitFor(
+        'L1 H2 selected after the host round trip',
+        async () => ({ ok: /head-cell-selected/.test((await cell.getAttribute('class')) ?? '') }),
+        15_000,
+      );
       const stats = await cell.locator('[data-value]').evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-value'))));
       assert.ok(stats.length >= 4 && stats.every((v) => v >= 0 && v <= 1), `max weight and normalised entropy under both views: ${stats}`);
       await wb.shot('heads-tab');
@@ -285,10 +328,14 @@ describe('Attention Inspector in real VS Code (code-server + Chromium)', { timeo
       const web = wb.webview();
       await web.locator('#tab-focus').click();
       const lines = web.locator('#panel-focus polyline[data-series]');
-      const info = await wb.waitFor('focus curves from the host', async () => {
-        const points = await lines.evaluateAll((ls) => ls.map((l) => l.getAttribute('points').trim().split(/\s+/).length));
-        return { ok: points.length >= 2 && points.every((p) => p > 100), points };
-      }, 30_000);
+      const info = await wb.waitFor(
+        'focus curves from the host',
+        async () => {
+          const points = await lines.evaluateAll((ls) => ls.map((l) => l.getAttribute('points').trim().split(/\s+/).length));
+          return { ok: points.length >= 2 && points.every((p) => p > 100), points };
+        },
+        30_000,
+      );
       log(`focus curves: ${JSON.stringify(info.points)} points`);
       assert.match(await web.locator('#panel-focus').innerText(), /training length 512/);
       await wb.shot('focus-tab');
@@ -299,52 +346,71 @@ describe('Attention Inspector in real VS Code (code-server + Chromium)', { timeo
       const web = wb.webview();
       await web.locator('#tab-compare').click();
       const sides = web.locator('#panel-compare .compare-side');
-      const models = await wb.waitFor('both models side by side with numbers', async () => {
-        const ids = await sides.evaluateAll((s) => s.map((x) => ({ model: x.dataset.model, numbers: x.querySelectorAll('[data-stat][data-value]').length })));
-        return { ok: ids.length === 2 && ids.every((x) => x.numbers > 0), ids };
-      }, 200_000, 500);
+      const models = await wb.waitFor(
+        'both models side by side with numbers',
+        async () => {
+          const ids = await sides.evaluateAll((s) => s.map((x) => ({ model: x.dataset.model, numbers: x.querySelectorAll('[data-stat][data-value]').length })));
+          return { ok: ids.length === 2 && ids.every((x) => x.numbers > 0), ids };
+        },
+        200_000,
+        500,
+      );
       log(`compare: ${JSON.stringify(models.ids)}`);
       assert.notEqual(models.ids[0].model, models.ids[1].model);
       await wb.shot('compare-tab');
       await wb.command('Attention: Compare Models Side by Side'); // off again: frees the other model's analysis
     });
 
-    it('"Attention: Select Comparison Model" lists every shipped model; picking the retrofit shows it beside the main model', { timeout: 240_000 }, async () => {
-      const quick = wb.page.locator('.quick-input-widget');
-      const pickRow = async (filter, label) => {
+    it(
+      '"Attention: Select Comparison Model" lists every shipped model; picking the retrofit shows it beside the main model',
+      { timeout: 240_000 },
+      async () => {
+        const quick = wb.page.locator('.quick-input-widget');
+        const pickRow = async (filter, label) => {
+          await quick.locator('.monaco-list-row', { hasText: 'Automatic' }).first().waitFor({ timeout: 30_000 });
+          await quick.locator('input').fill(filter);
+          await quick.locator('.monaco-list-row.focused', { hasText: label }).first().waitFor({ timeout: 15_000 });
+          await wb.page.keyboard.press('Enter');
+        };
+        // the previous step left the focus in the webview (its Compare tab): F1 goes to the editor's workbench from there
+        await wb.focusEditor(FILE);
+        await wb.command('Attention: Select Comparison Model', { waitHidden: false });
         await quick.locator('.monaco-list-row', { hasText: 'Automatic' }).first().waitFor({ timeout: 30_000 });
-        await quick.locator('input').fill(filter);
-        await quick.locator('.monaco-list-row.focused', { hasText: label }).first().waitFor({ timeout: 15_000 });
+        const labels = await quick.locator('.monaco-list-row').allInnerTexts();
+        log(`comparison picker: ${JSON.stringify(labels.map((l) => l.split('\n')[0]))}`);
+        for (const want of ['Automatic', 'SSMax-trained', 'softmax-trained', 'retrofit']) {
+          assert.ok(
+            labels.some((l) => l.includes(want)),
+            `the picker lists ${want}`,
+          );
+        }
+        await wb.shot('comparison-picker');
+        await quick.locator('input').fill('retrofit 4.2M');
+        await quick.locator('.monaco-list-row.focused', { hasText: 'retrofit 4.2M' }).first().waitFor({ timeout: 15_000 });
         await wb.page.keyboard.press('Enter');
-      };
-      // the previous step left the focus in the webview (its Compare tab): F1 goes to the editor's workbench from there
-      await wb.focusEditor(FILE);
-      await wb.command('Attention: Select Comparison Model', { waitHidden: false });
-      await quick.locator('.monaco-list-row', { hasText: 'Automatic' }).first().waitFor({ timeout: 30_000 });
-      const labels = await quick.locator('.monaco-list-row').allInnerTexts();
-      log(`comparison picker: ${JSON.stringify(labels.map((l) => l.split('\n')[0]))}`);
-      for (const want of ['Automatic', 'SSMax-trained', 'softmax-trained', 'retrofit']) {
-        assert.ok(labels.some((l) => l.includes(want)), `the picker lists ${want}`);
-      }
-      await wb.shot('comparison-picker');
-      await quick.locator('input').fill('retrofit 4.2M');
-      await quick.locator('.monaco-list-row.focused', { hasText: 'retrofit 4.2M' }).first().waitFor({ timeout: 15_000 });
-      await wb.page.keyboard.press('Enter');
-      const web = wb.webview();
-      await web.locator('#tab-compare').click();
-      const sides = web.locator('#panel-compare .compare-side');
-      const models = await wb.waitFor('the retrofit beside the main model, with numbers', async () => {
-        const ids = await sides.evaluateAll((s) => s.map((x) => ({ model: x.dataset.model, numbers: x.querySelectorAll('[data-stat][data-value]').length })));
-        return { ok: ids.length === 2 && ids.some((x) => x.model === 'retrofit') && ids.every((x) => x.numbers > 0), ids };
-      }, 200_000, 500);
-      log(`compare with the retrofit: ${JSON.stringify(models.ids)}`);
-      await wb.shot('compare-retrofit');
-      // back to the automatic choice (comparison stays on), then off; the palette key goes to the editor, not the webview
-      await wb.focusEditor(FILE);
-      await wb.command('Attention: Select Comparison Model', { waitHidden: false });
-      await pickRow('Automatic', 'Automatic');
-      await wb.command('Attention: Compare Models Side by Side');
-    });
+        const web = wb.webview();
+        await web.locator('#tab-compare').click();
+        const sides = web.locator('#panel-compare .compare-side');
+        const models = await wb.waitFor(
+          'the retrofit beside the main model, with numbers',
+          async () => {
+            const ids = await sides.evaluateAll((s) =>
+              s.map((x) => ({ model: x.dataset.model, numbers: x.querySelectorAll('[data-stat][data-value]').length })),
+            );
+            return { ok: ids.length === 2 && ids.some((x) => x.model === 'retrofit') && ids.every((x) => x.numbers > 0), ids };
+          },
+          200_000,
+          500,
+        );
+        log(`compare with the retrofit: ${JSON.stringify(models.ids)}`);
+        await wb.shot('compare-retrofit');
+        // back to the automatic choice (comparison stays on), then off; the palette key goes to the editor, not the webview
+        await wb.focusEditor(FILE);
+        await wb.command('Attention: Select Comparison Model', { waitHidden: false });
+        await pickRow('Automatic', 'Automatic');
+        await wb.command('Attention: Compare Models Side by Side');
+      },
+    );
 
     it('"Attention: Probe Key Retrieval" plants the key in a copy and shows both models at every depth', { timeout: 240_000 }, async () => {
       const quick = wb.page.locator('.quick-input-widget');
@@ -374,10 +440,14 @@ describe('Attention Inspector in real VS Code (code-server + Chromium)', { timeo
       const quick = wb.page.locator('.quick-input-widget');
       await quick.waitFor({ state: 'visible', timeout: 15_000 });
       // the simple dialog fills its path in after it opens
-      const { suggested } = await wb.waitFor('the suggested file name in the save dialog', async () => {
-        const v = await quick.locator('input').inputValue();
-        return { ok: /long_sample\.py-focus\.svg$/.test(v), suggested: v };
-      }, 15_000);
+      const { suggested } = await wb.waitFor(
+        'the suggested file name in the save dialog',
+        async () => {
+          const v = await quick.locator('input').inputValue();
+          return { ok: /long_sample\.py-focus\.svg$/.test(v), suggested: v };
+        },
+        15_000,
+      );
       log(`save dialog suggests ${suggested}`);
       assert.ok(suggested.startsWith(workspace), 'in the workspace folder');
       await wb.page.keyboard.press('Enter');
@@ -401,141 +471,214 @@ describe('Attention Inspector in real VS Code (code-server + Chromium)', { timeo
       await wb.page.reload();
       await wb.ready(FILE);
       // the restored panel: its tab, then the tokens and the same query, from the webview state through the serializer
-      await wb.page.locator('.tab', { hasText: `Attention: ${FILE}` }).first().waitFor({ timeout: 60_000 });
+      await wb.page
+        .locator('.tab', { hasText: `Attention: ${FILE}` })
+        .first()
+        .waitFor({ timeout: 60_000 });
       try {
         await wb.webview().locator('#tokens span.tok[data-pos]').first().waitFor({ timeout: 120_000 });
         // the panel fills in while the file is still being analysed (the status bar shows n/total): a serializer that
         // waits for the whole analysis keeps the restored panel blank for minutes (a bug this test found)
         // the count shows in the status bar ("n/total") and in the panel's progress ("n / total tokens") once the first
         // chunk reports; read whichever comes first
-        const { progress, items } = await wb.waitFor('an analysis count in the status bar or the panel', async () => {
-          const items = await wb.statusBarItems();
-          const panel = await wb.webview().locator('#progress').textContent({ timeout: 1_000 }).catch(() => '');
-          const progress = [...items, panel ?? ''].map((t) => /(\d+) ?\/ ?(\d+)/.exec(t)).find(Boolean);
-          return { ok: !!progress, progress, items: [...items, `panel: ${panel}`] };
-        }, 30_000, 250);
+        const { progress, items } = await wb.waitFor(
+          'an analysis count in the status bar or the panel',
+          async () => {
+            const items = await wb.statusBarItems();
+            const panel = await wb
+              .webview()
+              .locator('#progress')
+              .textContent({ timeout: 1_000 })
+              .catch(() => '');
+            const progress = [...items, panel ?? ''].map((t) => /(\d+) ?\/ ?(\d+)/.exec(t)).find(Boolean);
+            return { ok: !!progress, progress, items: [...items, `panel: ${panel}`] };
+          },
+          30_000,
+          250,
+        );
         log(`restored panel shows tokens; ${JSON.stringify(items.filter((t) => /CPU|panel/.test(t)))}`);
         assert.ok(Number(progress[1]) < Number(progress[2]), `the restored panel showed tokens only once the analysis was done (${JSON.stringify(items)})`);
-        await wb.waitFor(`token ${selected} selected after the reload`, async () => ({
-          ok: (await wb.webview().locator('#tokens span.tok.selected').first().getAttribute('data-pos', { timeout: 1_000 })) === selected,
-        }), 120_000, 500);
+        await wb.waitFor(
+          `token ${selected} selected after the reload`,
+          async () => ({
+            ok: (await wb.webview().locator('#tokens span.tok.selected').first().getAttribute('data-pos', { timeout: 1_000 })) === selected,
+          }),
+          120_000,
+          500,
+        );
       } catch (e) {
         await wb.shot('reload-failed');
-        throw new Error(`${e.message}${diagnostics()}`);
+        throw new Error(`${e.message}${diagnostics()}`, { cause: e });
       }
       assert.equal(await wb.page.locator('.tab', { hasText: 'Attention:' }).count(), 1, 'one panel after the reload');
       assert.equal(sha256(join(workspace, FILE)), hashBefore, 'the file on disk is unchanged');
       await wb.shot('reloaded');
     });
 
-    it('"Attention: Add Model…" takes a Hugging Face export folder; Inspect, hover, overlay and Compare with the shipped SSMax model work on it', { timeout: 300_000 }, async () => {
-      // a random-weight decoder in the layout optimum writes for Llama (grouped-query attention), from training/hf_decoders.py
-      const exportDir = join(tmp, 'my-llama-export');
-      cpSync(join(ROOT, 'test', 'fixtures', 'hf', 'llama'), exportDir, { recursive: true });
-      const listing = () => readdirSync(exportDir).sort().map((f) => `${f}:${sha256(join(exportDir, f))}`);
-      const exportBefore = listing();
-      await wb.focusEditor(FILE);
-      await wb.command('Attention: Add Model…', { waitHidden: false });
-      // code-server's folder dialog is a quick input with a path: type the folder and accept it (the first Enter may
-      // only open the folder in the dialog, the next accepts it)
-      const quick = wb.page.locator('.quick-input-widget');
-      const input = quick.locator('input');
-      // the simple dialog fills in its own start folder after it opens: wait for that, then type ours until it sticks
-      await wb.waitFor('the folder dialog with its start folder', async () => ({ ok: (await input.inputValue()).endsWith('/') }), 15_000);
-      await wb.waitFor('our folder in the dialog', async () => {
-        const v = await input.inputValue();
-        if (v.replace(/\/$/, '') !== exportDir) await input.fill(exportDir);
-        await wb.page.waitForTimeout(300);
-        return { ok: (await input.inputValue()).replace(/\/$/, '') === exportDir, v };
-      }, 15_000, 200);
-      await wb.shot('add-model-dialog');
-      for (let i = 0; i < 3 && (await quick.isVisible()); i++) {
-        await wb.page.keyboard.press('Enter');
-        await wb.page.waitForTimeout(800);
-      }
-      const status = await wb.waitFor('the added model loaded (status bar)', async () => {
-        const items = await wb.statusBarItems();
-        return { ok: items.some((t) => t.includes('my-llama-export') && /CPU/.test(t)), items };
-      }, 90_000, 500);
-      log(`after Add Model: ${JSON.stringify(status.items.filter((t) => /Attention|CPU|llama/i.test(t)))}`);
-      await wb.focusEditor(FILE);
-      await wb.gotoLine(DEEP_LINE);
-      await wb.command('Attention: Inspect Attention');
-      const web = wb.webview();
-      await wb.waitFor('the panel on the added model, a query selected', async () => {
-        const header = await web.locator('body').innerText({ timeout: 2_000 }).catch(() => '');
-        const selected = await web.locator('#tokens span.tok.selected').count();
-        return { ok: header.includes('my-llama-export') && selected > 0 };
-      }, 120_000, 500);
-      await wb.shot('added-model-inspected');
-      // hover: the added model's numbers under both views
-      const hover = wb.page.locator('.monaco-hover:visible', { hasText: 'SSMax' }).first();
-      for (let nth = 0; nth < 4; nth++) {
-        const target = await wb.hoverWord({ nth: nth * 3 });
-        try {
-          await hover.waitFor({ timeout: 8_000 });
-          log(`hover over "${target.word}" on the added model`);
-          break;
-        } catch {
-          await wb.page.mouse.move(5, 500);
+    it(
+      '"Attention: Add Model…" takes a Hugging Face export folder; Inspect, hover, overlay and Compare with the shipped SSMax model work on it',
+      { timeout: 300_000 },
+      async () => {
+        // a random-weight decoder in the layout optimum writes for Llama (grouped-query attention), from training/hf_decoders.py
+        const exportDir = join(tmp, 'my-llama-export');
+        cpSync(join(ROOT, 'test', 'fixtures', 'hf', 'llama'), exportDir, { recursive: true });
+        const listing = () =>
+          readdirSync(exportDir)
+            .sort()
+            .map((f) => `${f}:${sha256(join(exportDir, f))}`);
+        const exportBefore = listing();
+        await wb.focusEditor(FILE);
+        await wb.command('Attention: Add Model…', { waitHidden: false });
+        // code-server's folder dialog is a quick input with a path: type the folder and accept it (the first Enter may
+        // only open the folder in the dialog, the next accepts it)
+        const quick = wb.page.locator('.quick-input-widget');
+        const input = quick.locator('input');
+        // the simple dialog fills in its own start folder after it opens: wait for that, then type ours until it sticks
+        await wb.waitFor('the folder dialog with its start folder', async () => ({ ok: (await input.inputValue()).endsWith('/') }), 15_000);
+        await wb.waitFor(
+          'our folder in the dialog',
+          async () => {
+            const v = await input.inputValue();
+            if (v.replace(/\/$/, '') !== exportDir) await input.fill(exportDir);
+            await wb.page.waitForTimeout(300);
+            return { ok: (await input.inputValue()).replace(/\/$/, '') === exportDir, v };
+          },
+          15_000,
+          200,
+        );
+        await wb.shot('add-model-dialog');
+        for (let i = 0; i < 3 && (await quick.isVisible()); i++) {
+          await wb.page.keyboard.press('Enter');
+          await wb.page.waitForTimeout(800);
         }
-      }
-      assert.match(await hover.innerText(), /softmax[\s\S]*SSMax/);
-      await wb.shot('added-model-hover');
-      await wb.page.keyboard.press('Escape');
-      await wb.page.mouse.move(5, 500);
-      // the overlay: SSMax outlines in the editor follow the toggle
-      await wb.focusEditor(FILE);
-      const box = await wb.editor().boundingBox();
-      await wb.page.mouse.move(box.x + box.width * 0.7, box.y + box.height * 0.5);
-      const d0 = await wb.waitFor('highlights from the added model', async () => {
-        const d = await wb.decorationCounts();
-        if (d.softmax === 0) await wb.page.mouse.wheel(0, -300);
-        return { ok: d.softmax > 0, ...d };
-      }, 40_000, 300);
-      await wb.page.mouse.move(5, 500);
-      await wb.command('Attention: Toggle SSMax Overlay');
-      const d1 = await wb.waitFor('the overlay to flip in the editor', async () => {
-        const d = await wb.decorationCounts();
-        return { ok: (d.ssmax > 0) !== (d0.ssmax > 0), ...d };
-      }, 15_000);
-      log(`overlay on the added model: ${JSON.stringify(d0)} -> ${JSON.stringify(d1)}`);
-      await wb.command('Attention: Toggle SSMax Overlay');
-      // Compare: the added model beside the shipped SSMax-trained one (its automatic counterpart)
-      await wb.command('Attention: Compare Models Side by Side');
-      await web.locator('#tab-compare').click();
-      const sides = web.locator('#panel-compare .compare-side');
-      const models = await wb.waitFor('the added model beside the SSMax-trained one, with numbers', async () => {
-        const ids = await sides.evaluateAll((s) => s.map((x) => ({ model: x.dataset.model, numbers: x.querySelectorAll('[data-stat][data-value]').length })));
-        return { ok: ids.length === 2 && ids.some((x) => x.model === 'hf-my-llama-export') && ids.some((x) => x.model === 'ssmax') && ids.every((x) => x.numbers > 0), ids };
-      }, 200_000, 500);
-      log(`compare: ${JSON.stringify(models.ids)}`);
-      await wb.shot('added-model-compare');
-      await wb.command('Attention: Compare Models Side by Side');
-      // back to the shipped default (the setting is the user's, and the in-host suite below runs on the same profile data)
-      await wb.focusEditor(FILE);
-      await wb.command('Attention: Select Model', { waitHidden: false });
-      await quick.locator('.monaco-list-row', { hasText: 'my-llama-export' }).first().waitFor({ timeout: 30_000 });
-      const picker = await quick.locator('.monaco-list-row').allInnerTexts();
-      assert.ok(picker.some((l) => l.includes('Add Model')), 'the model picker offers Add Model…');
-      await quick.locator('input').fill('SSMax-trained 4.2M');
-      await quick.locator('.monaco-list-row.focused', { hasText: 'SSMax-trained 4.2M' }).first().waitFor({ timeout: 15_000 });
-      await wb.shot('select-model-picker');
-      await wb.page.keyboard.press('Enter');
-      await quick.waitFor({ state: 'hidden', timeout: 15_000 });
-      try {
-        await wb.waitFor('the shipped model back in the status bar', async () => {
-          const items = await wb.statusBarItems();
-          return { ok: items.some((t) => t.includes('SSMax-trained')), items: items.filter((t) => /CPU|Attention/.test(t)) };
-        }, 90_000, 500);
-      } catch (e) {
-        await wb.shot('select-model-failed');
-        throw new Error(`${e.message}${diagnostics()}`);
-      }
-      assert.deepEqual(listing(), exportBefore, 'nothing was written into the model folder');
-      assert.equal(await wb.isDirty(FILE), false, 'the editor tab is not dirty');
-      assert.equal(sha256(join(workspace, FILE)), hashBefore, 'the file on disk is unchanged');
-    });
+        const status = await wb.waitFor(
+          'the added model loaded (status bar)',
+          async () => {
+            const items = await wb.statusBarItems();
+            return { ok: items.some((t) => t.includes('my-llama-export') && /CPU/.test(t)), items };
+          },
+          90_000,
+          500,
+        );
+        log(`after Add Model: ${JSON.stringify(status.items.filter((t) => /Attention|CPU|llama/i.test(t)))}`);
+        await wb.focusEditor(FILE);
+        await wb.gotoLine(DEEP_LINE);
+        await wb.command('Attention: Inspect Attention');
+        const web = wb.webview();
+        await wb.waitFor(
+          'the panel on the added model, a query selected',
+          async () => {
+            const header = await web
+              .locator('body')
+              .innerText({ timeout: 2_000 })
+              .catch(() => '');
+            const selected = await web.locator('#tokens span.tok.selected').count();
+            return { ok: header.includes('my-llama-export') && selected > 0 };
+          },
+          120_000,
+          500,
+        );
+        await wb.shot('added-model-inspected');
+        // hover: the added model's numbers under both views
+        const hover = wb.page.locator('.monaco-hover:visible', { hasText: 'SSMax' }).first();
+        for (let nth = 0; nth < 4; nth++) {
+          const target = await wb.hoverWord({ nth: nth * 3 });
+          try {
+            await hover.waitFor({ timeout: 8_000 });
+            log(`hover over "${target.word}" on the added model`);
+            break;
+          } catch {
+            await wb.page.mouse.move(5, 500);
+          }
+        }
+        assert.match(await hover.innerText(), /softmax[\s\S]*SSMax/);
+        await wb.shot('added-model-hover');
+        await wb.page.keyboard.press('Escape');
+        await wb.page.mouse.move(5, 500);
+        // the overlay: SSMax outlines in the editor follow the toggle
+        await wb.focusEditor(FILE);
+        const box = await wb.editor().boundingBox();
+        await wb.page.mouse.move(box.x + box.width * 0.7, box.y + box.height * 0.5);
+        const d0 = await wb.waitFor(
+          'highlights from the added model',
+          async () => {
+            const d = await wb.decorationCounts();
+            if (d.softmax === 0) await wb.page.mouse.wheel(0, -300);
+            return { ok: d.softmax > 0, ...d };
+          },
+          40_000,
+          300,
+        );
+        await wb.page.mouse.move(5, 500);
+        await wb.command('Attention: Toggle SSMax Overlay');
+        const d1 = await wb.waitFor(
+          'the overlay to flip in the editor',
+          async () => {
+            const d = await wb.decorationCounts();
+            return { ok: d.ssmax > 0 !== d0.ssmax > 0, ...d };
+          },
+          15_000,
+        );
+        log(`overlay on the added model: ${JSON.stringify(d0)} -> ${JSON.stringify(d1)}`);
+        await wb.command('Attention: Toggle SSMax Overlay');
+        // Compare: the added model beside the shipped SSMax-trained one (its automatic counterpart)
+        await wb.command('Attention: Compare Models Side by Side');
+        await web.locator('#tab-compare').click();
+        const sides = web.locator('#panel-compare .compare-side');
+        const models = await wb.waitFor(
+          'the added model beside the SSMax-trained one, with numbers',
+          async () => {
+            const ids = await sides.evaluateAll((s) =>
+              s.map((x) => ({ model: x.dataset.model, numbers: x.querySelectorAll('[data-stat][data-value]').length })),
+            );
+            return {
+              ok:
+                ids.length === 2 &&
+                ids.some((x) => x.model === 'hf-my-llama-export') &&
+                ids.some((x) => x.model === 'ssmax') &&
+                ids.every((x) => x.numbers > 0),
+              ids,
+            };
+          },
+          200_000,
+          500,
+        );
+        log(`compare: ${JSON.stringify(models.ids)}`);
+        await wb.shot('added-model-compare');
+        await wb.command('Attention: Compare Models Side by Side');
+        // back to the shipped default (the setting is the user's, and the in-host suite below runs on the same profile data)
+        await wb.focusEditor(FILE);
+        await wb.command('Attention: Select Model', { waitHidden: false });
+        await quick.locator('.monaco-list-row', { hasText: 'my-llama-export' }).first().waitFor({ timeout: 30_000 });
+        const picker = await quick.locator('.monaco-list-row').allInnerTexts();
+        assert.ok(
+          picker.some((l) => l.includes('Add Model')),
+          'the model picker offers Add Model…',
+        );
+        await quick.locator('input').fill('SSMax-trained 4.2M');
+        await quick.locator('.monaco-list-row.focused', { hasText: 'SSMax-trained 4.2M' }).first().waitFor({ timeout: 15_000 });
+        await wb.shot('select-model-picker');
+        await wb.page.keyboard.press('Enter');
+        await quick.waitFor({ state: 'hidden', timeout: 15_000 });
+        try {
+          await wb.waitFor(
+            'the shipped model back in the status bar',
+            async () => {
+              const items = await wb.statusBarItems();
+              return { ok: items.some((t) => t.includes('SSMax-trained')), items: items.filter((t) => /CPU|Attention/.test(t)) };
+            },
+            90_000,
+            500,
+          );
+        } catch (e) {
+          await wb.shot('select-model-failed');
+          throw new Error(`${e.message}${diagnostics()}`, { cause: e });
+        }
+        assert.deepEqual(listing(), exportBefore, 'nothing was written into the model folder');
+        assert.equal(await wb.isDirty(FILE), false, 'the editor tab is not dirty');
+        assert.equal(sha256(join(workspace, FILE)), hashBefore, 'the file on disk is unchanged');
+      },
+    );
   });
 
   it('the mocha suite passes inside the extension host (payload extensionTestsPath)', { timeout: 600_000 }, async () => {
@@ -609,7 +752,7 @@ describe('Attention Inspector in real VS Code (code-server + Chromium)', { timeo
         await wb.webview().locator('#tokens span.tok[data-pos]').first().waitFor({ timeout: 120_000 });
       } catch (e) {
         await wb.shot('untrusted-failed');
-        throw new Error(`${e.message}${diagnostics()}`);
+        throw new Error(`${e.message}${diagnostics()}`, { cause: e });
       }
       const errors = await wb.page.locator('.notification-toast', { hasText: 'custom.json' }).count();
       assert.equal(errors, 0, 'no error about the custom model file: it was never read');

@@ -47,7 +47,10 @@ export class Workbench {
 
   async openFromExplorer(fileName) {
     await this.page.getByRole('treeitem', { name: fileName }).first().click();
-    await this.page.locator(`.tabs-container .tab[aria-label*="${fileName}"], .tabs-container .tab:has-text("${fileName}")`).first().waitFor({ timeout: 30_000 });
+    await this.page
+      .locator(`.tabs-container .tab[aria-label*="${fileName}"], .tabs-container .tab:has-text("${fileName}")`)
+      .first()
+      .waitFor({ timeout: 30_000 });
     await this.editor().locator('.view-line').first().waitFor({ timeout: 30_000 });
   }
 

@@ -30,7 +30,13 @@ function zipEntries(file) {
     const nameLen = buf.readUInt16LE(at + 28);
     const extraLen = buf.readUInt16LE(at + 30);
     const commentLen = buf.readUInt16LE(at + 32);
-    names.push({ name: buf.toString('utf8', at + 46, at + 46 + nameLen), size: buf.readUInt32LE(at + 24), method: buf.readUInt16LE(at + 10), compressed: buf.readUInt32LE(at + 20), offset: buf.readUInt32LE(at + 42) });
+    names.push({
+      name: buf.toString('utf8', at + 46, at + 46 + nameLen),
+      size: buf.readUInt32LE(at + 24),
+      method: buf.readUInt16LE(at + 10),
+      compressed: buf.readUInt32LE(at + 20),
+      offset: buf.readUInt32LE(at + 42),
+    });
     at += 46 + nameLen + extraLen + commentLen;
   }
   return names;
@@ -62,7 +68,18 @@ describe('VSIX per platform', { timeout: 900_000 }, () => {
       const vsixManifest = entries.find((e) => e.name === 'extension.vsixmanifest');
       assert.ok(vsixManifest, 'a VSIX manifest');
       assert.match(zipText(file, vsixManifest), new RegExp(`TargetPlatform="${target}"`), 'the VSIX manifest names its target platform');
-      for (const f of ['package.json', 'out/extension.js', 'out/engine.js', 'out/webview.js', 'out/cli.js', 'media/webview.css', 'models/catalogue.json', 'models/tokenizer.json', 'models/rows.onnx', 'models/stats.onnx']) {
+      for (const f of [
+        'package.json',
+        'out/extension.js',
+        'out/engine.js',
+        'out/webview.js',
+        'out/cli.js',
+        'media/webview.css',
+        'models/catalogue.json',
+        'models/tokenizer.json',
+        'models/rows.onnx',
+        'models/stats.onnx',
+      ]) {
         assert.ok(names.has(f), `${target} has ${f}`);
       }
       const catalogue = JSON.parse(readFileSync(join(ROOT, 'models', 'catalogue.json'), 'utf8')).models;

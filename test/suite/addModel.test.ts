@@ -27,7 +27,11 @@ suite('Add Model (extension host)', () => {
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 
-  const listing = (dir: string) => fs.readdirSync(dir).sort().map((f) => `${f}:${fs.statSync(path.join(dir, f)).size}:${fs.statSync(path.join(dir, f)).mtimeMs}`);
+  const listing = (dir: string) =>
+    fs
+      .readdirSync(dir)
+      .sort()
+      .map((f) => `${f}:${fs.statSync(path.join(dir, f)).size}:${fs.statSync(path.join(dir, f)).mtimeMs}`);
 
   test('a folder that is not an export is refused; the catalogue and the model stay as they were', async () => {
     const bad = path.join(tmp, 'not-a-model');
@@ -37,7 +41,9 @@ suite('Add Model (extension host)', () => {
     const added = await vscode.commands.executeCommand('attentionInspector.addModel', bad);
     assert.equal(added, undefined);
     assert.deepEqual(api.catalogue(), before);
-    assert.deepEqual(listing(bad), ['config.json:' + fs.statSync(path.join(bad, 'config.json')).size + ':' + fs.statSync(path.join(bad, 'config.json')).mtimeMs]);
+    assert.deepEqual(listing(bad), [
+      'config.json:' + fs.statSync(path.join(bad, 'config.json')).size + ':' + fs.statSync(path.join(bad, 'config.json')).mtimeMs,
+    ]);
   });
 
   test('an export is added, listed after the shipped models, used, and analyses a document; its folder is unchanged', async () => {

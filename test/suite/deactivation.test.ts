@@ -34,14 +34,18 @@ suite('Deactivation (extension host, last)', () => {
     assert.equal(r.timers, 0, 'no timer left');
     assert.equal(r.panel, false, 'no panel object left');
     await until('the panel tab to close', () => panelTabs().length === 0, 10_000);
-    await until(`the model process ${pid} to exit`, () => {
-      try {
-        process.kill(pid, 0);
-        return false;
-      } catch (e) {
-        return (e as NodeJS.ErrnoException).code === 'ESRCH';
-      }
-    }, 10_000);
+    await until(
+      `the model process ${pid} to exit`,
+      () => {
+        try {
+          process.kill(pid, 0);
+          return false;
+        } catch (e) {
+          return (e as NodeJS.ErrnoException).code === 'ESRCH';
+        }
+      },
+      10_000,
+    );
     assert.equal(api.modelProcessPid(), undefined);
     const commands = (await vscode.commands.getCommands(true)).filter((c) => c.startsWith('attentionInspector.'));
     assert.deepEqual(commands, [], 'no command left registered');

@@ -80,7 +80,8 @@ suite('Attention Inspector (extension host)', () => {
   });
 
   test('every contributed command is registered', async () => {
-    const contributed: string[] = (ext.packageJSON.contributes?.commands ?? []).map((c: { command: string }) => c.command);
+    const pkg = ext.packageJSON as { contributes?: { commands?: { command: string }[] } };
+    const contributed = (pkg.contributes?.commands ?? []).map((c) => c.command);
     assert.ok(contributed.length >= 3, 'package.json contributes commands');
     for (const id of ['attentionInspector.inspect', 'attentionInspector.toggleOverlay', 'attentionInspector.selectHead']) {
       assert.ok(contributed.includes(id), `${id} is contributed`);
@@ -141,11 +142,11 @@ suite('Attention Inspector (extension host)', () => {
     assert.equal(drawn().ssmax > 0, on0, `SSMax outlines are drawn iff the overlay is on (now ${on0})`);
     await vscode.commands.executeCommand('attentionInspector.toggleOverlay');
     assert.equal(api.selection().overlay, !on0);
-    await until(`SSMax decorations ${on0 ? 'cleared' : 'drawn'}`, () => ((drawn().ssmax > 0) === !on0 ? true : undefined));
+    await until(`SSMax decorations ${on0 ? 'cleared' : 'drawn'}`, () => (drawn().ssmax > 0 === !on0 ? true : undefined));
     assert.ok(drawn().softmax > 0, 'the softmax highlights stay');
     await vscode.commands.executeCommand('attentionInspector.toggleOverlay');
     assert.equal(api.selection().overlay, on0);
-    await until('the overlay decorations restored', () => ((drawn().ssmax > 0) === on0 ? true : undefined));
+    await until('the overlay decorations restored', () => (drawn().ssmax > 0 === on0 ? true : undefined));
   });
 
   test('the document is never modified', async () => {
@@ -167,7 +168,9 @@ suite('Attention Inspector (extension host)', () => {
     };
     const first = await until(`a first query that sees at least ${MIN_TELLING_KEYS} keys (now ${JSON.stringify(api.selection())})`, telling, 15_000);
     assert.ok(first + 1 >= MIN_TELLING_KEYS);
-    const note = api.panel()?.posted.find((m) => m.type === 'message' && /^Started on token \d+ \(line \d+, n = \d+\): the token at the cursor sees only 1 key/.test(m.text ?? ''));
+    const note = api
+      .panel()
+      ?.posted.find((m) => m.type === 'message' && /^Started on token \d+ \(line \d+, n = \d+\): the token at the cursor sees only 1 key/.test(m.text ?? ''));
     assert.ok(note, 'the panel says why it started there');
     // moving the cursor makes the token under it the query, as always
     const target = sample.positionAt(sample.getText().indexOf('\n', 5000) + 1);

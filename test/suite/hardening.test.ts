@@ -68,12 +68,21 @@ suite('Hardening (extension host)', () => {
   };
   /** Waits until an analysis of `doc` is under way but not done (the moment to interfere with it). */
   const midRun = (doc: vscode.TextDocument) =>
-    until('the analysis to be under way', () => {
-      const a = api.analysis(doc.uri.toString());
-      if (a?.done) throw new Error('the analysis finished before the test could act in the middle of it: use a longer text');
-      return !!a && a.analysed > 0;
-    }, 60_000, 10);
-  const settle = (p: Promise<unknown>) => p.then(() => 'resolved', (e: unknown) => `rejected: ${(e as Error).message}`);
+    until(
+      'the analysis to be under way',
+      () => {
+        const a = api.analysis(doc.uri.toString());
+        if (a?.done) throw new Error('the analysis finished before the test could act in the middle of it: use a longer text');
+        return !!a && a.analysed > 0;
+      },
+      60_000,
+      10,
+    );
+  const settle = (p: Promise<unknown>) =>
+    p.then(
+      () => 'resolved',
+      (e: unknown) => `rejected: ${(e as Error).message}`,
+    );
 
   suiteSetup(async () => {
     ({ ext, api } = await activeApi());
@@ -193,7 +202,10 @@ suite('Hardening (extension host)', () => {
       return p?.some((m) => m.type === 'attention' && m.version === doc.version) ? p : undefined;
     });
     for (let i = 1; i < posted.length; i++) {
-      assert.ok(posted[i].version! >= posted[i - 1].version!, `message ${i} (${posted[i].type} v${posted[i].version}) follows v${posted[i - 1].version}`);
+      assert.ok(
+        (posted[i].version ?? 0) >= (posted[i - 1].version ?? 0),
+        `message ${i} (${posted[i].type} v${posted[i].version}) follows v${posted[i - 1].version}`,
+      );
     }
     assert.equal(posted.filter((m) => m.type === 'document').at(-1)?.version, doc.version);
     console.log(`typing: ${gaps.length} edits, versions shown in the panel: ${[...new Set(posted.map((m) => m.version))].join(', ')}`);
@@ -239,7 +251,9 @@ suite('Hardening (extension host)', () => {
     assert.equal(api.panel()?.uri, uri, 'a new panel object for the document');
     // the tab model reaches the extension host a moment after the panel is created
     await until('a new panel tab', () => panelTabs().length === 1, 10_000);
-    await until('the new panel to get the document', () => api.panel()?.posted.some((m) => m.type === 'document' && m.uri === uri && m.version === doc.version));
+    await until('the new panel to get the document', () =>
+      api.panel()?.posted.some((m) => m.type === 'document' && m.uri === uri && m.version === doc.version),
+    );
   });
 
   test('two inspections of two documents: one panel, reused and retitled for the second', async () => {
@@ -273,18 +287,33 @@ suite('Hardening (extension host)', () => {
     const { doc } = await untitled(text.slice(0, 1_000));
     await inspect();
     const uri = doc.uri.toString();
-    const length = api.analysis(uri)!.length;
+    const analysed = api.analysis(uri);
+    assert.ok(analysed, 'the document is analysed');
+    const length = analysed.length;
     const before = api.selection();
     assert.equal(before.uri, uri);
     const rejected0 = api.panelRejectedMessages();
     const cyclic: Record<string, unknown> = { type: 'selectToken' };
     cyclic.position = cyclic;
     const bad: unknown[] = [
-      null, 42, 'ready', [], {}, { type: 'nope' }, { type: 'toString' }, { type: 'selectToken' },
-      { type: 'selectToken', position: -1 }, { type: 'selectToken', position: 1.5 }, { type: 'selectToken', position: '1' },
-      { type: 'selectToken', position: 1, extra: true }, { type: 'selectToken', position: 1, pad: 'x'.repeat(1_000_000) },
-      { type: 'selectHead', head: { layer: '0', head: 0 } }, { type: 'selectHead', head: { layer: 0, head: 'all' } },
-      { type: 'setOverlay', on: 'yes' }, { type: 'ready', now: true }, cyclic,
+      null,
+      42,
+      'ready',
+      [],
+      {},
+      { type: 'nope' },
+      { type: 'toString' },
+      { type: 'selectToken' },
+      { type: 'selectToken', position: -1 },
+      { type: 'selectToken', position: 1.5 },
+      { type: 'selectToken', position: '1' },
+      { type: 'selectToken', position: 1, extra: true },
+      { type: 'selectToken', position: 1, pad: 'x'.repeat(1_000_000) },
+      { type: 'selectHead', head: { layer: '0', head: 0 } },
+      { type: 'selectHead', head: { layer: 0, head: 'all' } },
+      { type: 'setOverlay', on: 'yes' },
+      { type: 'ready', now: true },
+      cyclic,
     ];
     for (const [i, m] of bad.entries()) {
       api.receiveFromWebview(m);
@@ -305,7 +334,9 @@ suite('Hardening (extension host)', () => {
     const { doc } = await untitled('x = 1\n');
     await inspect();
     assert.equal(api.panel()?.uri, doc.uri.toString());
-    const options = api.panel()!.options;
+    const panel = api.panel();
+    assert.ok(panel, 'a panel is open');
+    const options = panel.options;
     assert.equal(options.enableScripts, true);
     assert.deepEqual(
       (options.localResourceRoots ?? []).map((u) => u.toString()),
@@ -339,7 +370,9 @@ suite('Hardening (extension host)', () => {
     h.disable();
     const p = (q: number) => (h.percentile(q) / 1e6).toFixed(1);
     const max = h.max / 1e6;
-    console.log(`event-loop delay during a ${api.analysis(doc.uri.toString())?.length}-token analysis (${(ms / 1000).toFixed(1)} s): p50 ${p(50)} ms, p99 ${p(99)} ms, max ${max.toFixed(1)} ms`);
+    console.log(
+      `event-loop delay during a ${api.analysis(doc.uri.toString())?.length}-token analysis (${(ms / 1000).toFixed(1)} s): p50 ${p(50)} ms, p99 ${p(99)} ms, max ${max.toFixed(1)} ms`,
+    );
     // timed assertions are flaky on this shared 2-core machine: only a stall of seconds (the model in the host) fails
     assert.ok(max < 2_000, `the host's event loop stalled for ${max.toFixed(0)} ms`);
   });

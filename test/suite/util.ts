@@ -50,7 +50,9 @@ export async function closeDocument(doc: vscode.TextDocument): Promise<void> {
 
 /** The tabs of our webview panel, in every editor group. */
 export function panelTabs(): vscode.Tab[] {
-  return vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) => t.input instanceof vscode.TabInputWebview && t.input.viewType.endsWith('attentionInspector.panel'));
+  return vscode.window.tabGroups.all
+    .flatMap((g) => g.tabs)
+    .filter((t) => t.input instanceof vscode.TabInputWebview && t.input.viewType.endsWith('attentionInspector.panel'));
 }
 
 export function hoverText(hovers: vscode.Hover[] | undefined): string {

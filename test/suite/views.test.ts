@@ -25,14 +25,19 @@ suite('Views (extension host)', () => {
     await api.whenIdle(doc.uri.toString());
     await vscode.commands.executeCommand('attentionInspector.compareModels');
     assert.equal(api.selection().comparison, true);
-    const state = await until('the comparison analysis', () => {
-      const s = api.comparison();
-      return s && s.uri === doc.uri.toString() && s.done ? s : undefined;
-    }, 60_000, 100);
+    const state = await until(
+      'the comparison analysis',
+      () => {
+        const s = api.comparison();
+        return s && s.uri === doc.uri.toString() && s.done ? s : undefined;
+      },
+      60_000,
+      100,
+    );
     return { doc, state };
   }
 
-  test('one click, one rows request: the panel, the editor highlights and the hover share the answer; another token\'s hover asks once, lean', async () => {
+  test("one click, one rows request: the panel, the editor highlights and the hover share the answer; another token's hover asks once, lean", async () => {
     const { doc, editor } = await openUntitled(text.slice(0, 7000));
     await vscode.commands.executeCommand('attentionInspector.inspect');
     await api.whenIdle(doc.uri.toString());
@@ -43,7 +48,10 @@ suite('Views (extension host)', () => {
       let last = rowsSent();
       for (let i = 0; i < 10; i++) {
         await new Promise((r) => setTimeout(r, 100));
-        if (rowsSent() !== last) (last = rowsSent()), (i = 0);
+        if (rowsSent() !== last) {
+          last = rowsSent();
+          i = 0;
+        }
       }
       return last;
     };
@@ -51,7 +59,15 @@ suite('Views (extension host)', () => {
     const target = Math.floor(a.length * 0.6);
     const before = rowsSent();
     api.receiveFromWebview({ type: 'selectToken', position: target }); // a click on a token in the panel
-    await until('the panel and the highlights on the new query', () => api.selection().position === target && api.decorationsDrawn().uri === doc.uri.toString() && api.panel()?.posted.some((m) => m.type === 'attention') ? true : undefined, 30_000, 50);
+    await until(
+      'the panel and the highlights on the new query',
+      () =>
+        api.selection().position === target && api.decorationsDrawn().uri === doc.uri.toString() && api.panel()?.posted.some((m) => m.type === 'attention')
+          ? true
+          : undefined,
+      30_000,
+      50,
+    );
     const afterClick = await settle();
     assert.equal(afterClick - before, 1, 'one rows request for the panel and the highlights together');
     // the hover over the same token: answered from the same request
@@ -69,15 +85,21 @@ suite('Views (extension host)', () => {
   test('Probe Key Retrieval: every depth for both models, and the document is unchanged', async () => {
     const { doc } = await openUntitled(text.slice(0, 8000));
     const version = doc.version;
-    const probe = (await vscode.commands.executeCommand('attentionInspector.probe', doc.uri, 600)) as ProbePayload | undefined;
+    const probe = await vscode.commands.executeCommand<ProbePayload | undefined>('attentionInspector.probe', doc.uri, 600);
     assert.ok(probe, 'the probe ran');
     assert.equal(probe.error, undefined);
     assert.ok(probe.done);
     assert.match(probe.expected, /^\d{5}$/);
     assert.equal(probe.needle, `PASSKEY = ${probe.expected}`);
-    assert.deepEqual(probe.depths.map((d) => d.depth), [0, 0.25, 0.5, 0.75, 1]);
+    assert.deepEqual(
+      probe.depths.map((d) => d.depth),
+      [0, 0.25, 0.5, 0.75, 1],
+    );
     for (const d of probe.depths) {
-      assert.deepEqual(d.models.map((m) => m.normaliser), ['ssmax', 'softmax']);
+      assert.deepEqual(
+        d.models.map((m) => m.normaliser),
+        ['ssmax', 'softmax'],
+      );
       assert.ok(d.contextTokens <= 600 && d.needlePosition < d.queryPosition);
       for (const m of d.models) assert.ok(m.best.softmax >= 0 && m.best.softmax <= 1 && m.best.ssmax >= 0 && m.best.ssmax <= 1);
     }
@@ -90,7 +112,7 @@ suite('Views (extension host)', () => {
     const { doc, state } = await compareOn(text.slice(0, 9000));
     const version = doc.version;
     assert.ok(state.done);
-    const on = (await vscode.commands.executeCommand('attentionInspector.toggleLossHeat')) as ReturnType<AttentionInspectorApi['lossHeat']>;
+    const on = await vscode.commands.executeCommand<ReturnType<AttentionInspectorApi['lossHeat']>>('attentionInspector.toggleLossHeat');
     assert.equal(on.uri, doc.uri.toString());
     assert.equal(on.mode, 'difference', 'with Compare on: main − comparison, token by token');
     assert.ok(on.marked > 0, 'some tokens differ by half a nat or more');
@@ -100,9 +122,14 @@ suite('Views (extension host)', () => {
     for (const b of on.buckets) assert.ok(b.mean > 0 && b.mean < 20 && b.count > 0, `bucket ${b.from}–${b.to}: ${b.mean}`);
     // Compare off: the main model's own loss
     await vscode.commands.executeCommand('attentionInspector.compareModels');
-    const loss = await until('the heat of the main model alone', () => (api.lossHeat().mode === 'loss' && api.lossHeat().marked > 0 ? api.lossHeat() : undefined), 30_000, 100);
+    const loss = await until(
+      'the heat of the main model alone',
+      () => (api.lossHeat().mode === 'loss' && api.lossHeat().marked > 0 ? api.lossHeat() : undefined),
+      30_000,
+      100,
+    );
     assert.ok(loss.marked > 0 && loss.otherBuckets === undefined);
-    const off = (await vscode.commands.executeCommand('attentionInspector.toggleLossHeat')) as ReturnType<AttentionInspectorApi['lossHeat']>;
+    const off = await vscode.commands.executeCommand<ReturnType<AttentionInspectorApi['lossHeat']>>('attentionInspector.toggleLossHeat');
     assert.equal(off.mode, 'off');
     assert.equal(off.marked, 0);
     assert.equal(doc.version, version, 'the loss heat never edits the document');
@@ -126,10 +153,15 @@ suite('Views (extension host)', () => {
     await cfg().update('compareModel', 'retrofit', vscode.ConfigurationTarget.Global);
     try {
       const { doc } = await compareOn(text.slice(0, 3000));
-      const c = await until('the retrofit to analyse the document beside the main model', () => {
-        const s = api.comparison();
-        return s?.modelId === 'retrofit' && s.uri === doc.uri.toString() && s.done ? s : undefined;
-      }, 60_000, 100);
+      const c = await until(
+        'the retrofit to analyse the document beside the main model',
+        () => {
+          const s = api.comparison();
+          return s?.modelId === 'retrofit' && s.uri === doc.uri.toString() && s.done ? s : undefined;
+        },
+        60_000,
+        100,
+      );
       assert.equal(c.normaliser, 'ssmax', 'the retrofit runs SSMax');
       await vscode.commands.executeCommand('attentionInspector.compareModels');
       assert.equal(api.selection().comparison, false);
@@ -152,11 +184,14 @@ suite('Views (extension host)', () => {
     }
   });
 
-  test('closing the compared document drops the other model\'s analysis of it, in the host and in the model process', async () => {
+  test("closing the compared document drops the other model's analysis of it, in the host and in the model process", async () => {
     const { doc } = await compareOn(text.slice(6000, 10_000));
     const uri = doc.uri.toString();
     // the second model's analyses are keyed `${manifest}\0${uri}` in the model process
-    assert.ok((await api.modelProcessDocuments()).some((k) => k.endsWith(`\0${uri}`)), 'held while the document is open');
+    assert.ok(
+      (await api.modelProcessDocuments()).some((k) => k.endsWith(`\0${uri}`)),
+      'held while the document is open',
+    );
     await closeDocument(doc);
     await until('the comparison to let go of the closed document', () => api.comparison() === undefined);
     await until('the model process to drop the second analysis', async () => !(await api.modelProcessDocuments()).some((k) => k.endsWith(`\0${uri}`)));

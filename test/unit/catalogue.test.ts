@@ -8,7 +8,18 @@ import { ModelFileError } from '../../src/core/manifest';
 import { fixture, modelsDir, ROOT } from './paths';
 
 const entry = (id: string, normaliser: 'softmax' | 'ssmax', counterpart?: string): CatalogueEntry => ({
-  id, manifestPath: `/m/${id}.json`, displayName: id, summary: id, normaliser, trainingContext: 512, layers: 4, heads: 4, kvHeads: 4, bytesPerToken: 1, source: 'shipped', counterpart,
+  id,
+  manifestPath: `/m/${id}.json`,
+  displayName: id,
+  summary: id,
+  normaliser,
+  trainingContext: 512,
+  layers: 4,
+  heads: 4,
+  kvHeads: 4,
+  bytesPerToken: 1,
+  source: 'shipped',
+  counterpart,
 });
 
 describe('model catalogue: the shipped models', () => {
@@ -22,7 +33,9 @@ describe('model catalogue: the shipped models', () => {
   });
 
   it("package.json's model and compareModel settings name every shipped id and take added ones (no closed enum)", () => {
-    const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { contributes: { configuration: { properties: Record<string, { enum?: string[]; markdownDescription: string }> } } };
+    const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
+      contributes: { configuration: { properties: Record<string, { enum?: string[]; markdownDescription: string }> } };
+    };
     const props = pkg.contributes.configuration.properties;
     for (const key of ['attentionInspector.model', 'attentionInspector.compareModel']) {
       assert.equal(props[key].enum, undefined, `${key} accepts the id of an added model`);
@@ -75,13 +88,16 @@ describe('model catalogue: a broken catalogue names its file', () => {
       const dir = mkdtempSync(path.join(os.tmpdir(), 'ai-catalogue-'));
       copyFileSync(path.join(modelsDir, 'ssmax.json'), path.join(dir, 'ssmax.json'));
       writeFileSync(path.join(dir, 'catalogue.json'), text);
-      assert.throws(() => loadCatalogue(dir), (e: unknown) => e instanceof ModelFileError && e.message.includes(dir) && detail.test(e.message));
+      assert.throws(
+        () => loadCatalogue(dir),
+        (e: unknown) => e instanceof ModelFileError && e.message.includes(dir) && detail.test(e.message),
+      );
     });
   }
 });
 
 describe('model catalogue: added Hugging Face folders', () => {
-  it("describes a folder from its config.json: family, heads and key heads, training length, memory per token", () => {
+  it('describes a folder from its config.json: family, heads and key heads, training length, memory per token', () => {
     const e = addedModelEntry(fixture('hf', 'llama'));
     assert.equal(e.source, 'added');
     assert.equal(e.family, 'Llama');

@@ -25,7 +25,10 @@ describe('model process: views, a second model, the probe (real child process, r
     const rows = await client.request('rows', { docKey: 'doc', version: 1, position: 1100, head: { layer: 2, head: 3 }, topK: 3 });
     const cell = h.cells[2 * 4 + 3];
     assert.ok(Math.abs(cell.stats.ssmax.maxWeight - rows.stats.ssmax.maxWeight) < 1e-6);
-    assert.deepEqual(cell.top.map((t) => t.position), rows.top.map((t) => t.position));
+    assert.deepEqual(
+      cell.top.map((t) => t.position),
+      rows.top.map((t) => t.position),
+    );
     assert.ok(Math.abs(rows.distance.ssmax.reduce((a, b) => a + b, 0) - 1) < 1e-4, 'the distance profile covers every key');
     await assert.rejects(client.request('heads', { docKey: 'doc', version: 1, position: 5000 }), /not analysed/);
   });
@@ -34,7 +37,7 @@ describe('model process: views, a second model, the probe (real child process, r
     const c = await client.request('focusCurve', { docKey: 'doc', version: 1, head: { layer: 3, head: 'mean' }, points: 128 });
     assert.equal(c.analysed, 1200);
     assert.equal(c.n[0], 1);
-    assert.ok(c.n.length <= 128 && c.n.at(-1)! > 1000);
+    assert.ok(c.n.length <= 128 && (c.n.at(-1) ?? 0) > 1000);
     assert.equal(c.maxWeight.softmax.length, c.n.length);
     await assert.rejects(client.request('focusCurve', { docKey: 'doc', version: 1, head: { layer: 9, head: 0 }, points: 10 }), /no head/);
   });
@@ -46,24 +49,49 @@ describe('model process: views, a second model, the probe (real child process, r
     const off = client.onEvent((e) => events.push(e));
     await client.request('analyse', { docKey: 'doc', model: softmax, version: 1, text, maxTokens: 1200 });
     off();
-    assert.ok(events.every((e) => e.event !== 'probe' && e.model === softmax), 'its events name the model');
+    assert.ok(
+      events.every((e) => e.event !== 'probe' && e.model === softmax),
+      'its events name the model',
+    );
     const own = await client.request('rows', { docKey: 'doc', version: 1, position: 1000, head: { layer: 3, head: 0 }, topK: 3 });
     const other = await client.request('rows', { docKey: 'doc', model: softmax, version: 1, position: 1000, head: { layer: 3, head: 0 }, topK: 3 });
     assert.notDeepEqual(Array.from(own.softmax.slice(0, 50)), Array.from(other.softmax.slice(0, 50)), 'different models, different attention');
     // forgetting the second model's analysis leaves the first
     assert.equal(await client.request('forget', { docKey: 'doc', model: softmax }), true);
-    await assert.rejects(client.request('rows', { docKey: 'doc', model: softmax, version: 1, position: 10, head: { layer: 0, head: 0 }, topK: 1 }), /no analysis/);
+    await assert.rejects(
+      client.request('rows', { docKey: 'doc', model: softmax, version: 1, position: 10, head: { layer: 0, head: 0 }, topK: 1 }),
+      /no analysis/,
+    );
     await client.request('rows', { docKey: 'doc', version: 1, position: 10, head: { layer: 0, head: 0 }, topK: 1 });
   });
 
   it('probe: results per depth for both models as events, and a cancel stops it', async () => {
     const events: EngineEvent[] = [];
     const off = client.onEvent((e) => events.push(e));
-    const results = await client.request('probe', { probeKey: 'p1', text, key: 'PASSKEY', value: '48151', depths: [0, 1], contextTokens: 300, models: [ssmax, softmax] });
+    const results = await client.request('probe', {
+      probeKey: 'p1',
+      text,
+      key: 'PASSKEY',
+      value: '48151',
+      depths: [0, 1],
+      contextTokens: 300,
+      models: [ssmax, softmax],
+    });
     off();
     assert.equal(results.length, 2);
-    assert.deepEqual(events.filter((e) => e.event === 'probe').map((e) => (e.event === 'probe' ? e.completed : 0)), [1, 2, 3, 4]);
-    const cancelled = client.request('probe', { probeKey: 'p2', text, key: 'PASSKEY', value: '1', depths: [0, 0.5, 1], contextTokens: 2000, models: [ssmax, softmax] });
+    assert.deepEqual(
+      events.filter((e) => e.event === 'probe').map((e) => (e.event === 'probe' ? e.completed : 0)),
+      [1, 2, 3, 4],
+    );
+    const cancelled = client.request('probe', {
+      probeKey: 'p2',
+      text,
+      key: 'PASSKEY',
+      value: '1',
+      depths: [0, 0.5, 1],
+      contextTokens: 2000,
+      models: [ssmax, softmax],
+    });
     await client.request('cancel', { docKey: 'p2' });
     await assert.rejects(cancelled, /cancel/);
     await assert.rejects(client.request('probe', { probeKey: 'p3', text, key: 'K', value: '1', depths: [2], contextTokens: 300, models: [ssmax] }), /depths/);

@@ -7,7 +7,12 @@ import { focusCaption, meanOver, summariseFocus } from '../../webview/focusCapti
 function curve(maxN: number, softmax: (n: number) => number, ssmax: (n: number) => number): FocusCurvePayload {
   const n = Array.from({ length: maxN }, (_, i) => i + 1);
   return {
-    uri: 'file:///x', version: 1, head: { layer: 0, head: 'mean' }, trainingContext: 512, analysedTokens: maxN, n,
+    uri: 'file:///x',
+    version: 1,
+    head: { layer: 0, head: 'mean' },
+    trainingContext: 512,
+    analysedTokens: maxN,
+    n,
     maxWeight: { softmax: n.map(softmax), ssmax: n.map(ssmax) },
     normalisedEntropy: { softmax: n.map(() => 0.5), ssmax: n.map(() => 0.5) },
     quartiles: {
@@ -19,7 +24,11 @@ function curve(maxN: number, softmax: (n: number) => number, ssmax: (n: number) 
 
 describe('focus caption: says what the curve of this file shows', () => {
   it('a fading softmax and a steady SSMax, with the numbers of each range', () => {
-    const c = curve(8192, (n) => (n <= 512 ? 0.5 : 0.2), () => 0.4);
+    const c = curve(
+      8192,
+      (n) => (n <= 512 ? 0.5 : 0.2),
+      () => 0.4,
+    );
     const s = summariseFocus(c);
     assert.ok(s);
     assert.equal(s.early.upTo, 512);
@@ -32,14 +41,26 @@ describe('focus caption: says what the curve of this file shows', () => {
   });
 
   it('does not claim fading when the data show none (or the reverse)', () => {
-    const text = focusCaption(curve(8192, (n) => (n <= 512 ? 0.2 : 0.3), (n) => (n <= 512 ? 0.4 : 0.1)), 'ssmax', 'L1 H2');
+    const text = focusCaption(
+      curve(
+        8192,
+        (n) => (n <= 512 ? 0.2 : 0.3),
+        (n) => (n <= 512 ? 0.4 : 0.1),
+      ),
+      'ssmax',
+      'L1 H2',
+    );
     assert.match(text, /SSMax's fell from 0\.40 to 0\.10/);
     assert.match(text, /softmax's rose from 0\.20 to 0\.30/);
     assert.doesNotMatch(text, /keeps|fades/);
   });
 
   it('a file that does not reach past twice the training length says so instead', () => {
-    const c = curve(900, () => 0.5, () => 0.5);
+    const c = curve(
+      900,
+      () => 0.5,
+      () => 0.5,
+    );
     assert.equal(summariseFocus(c), undefined);
     assert.match(focusCaption(c, 'ssmax', 'L0 mean'), /does not reach past twice the training length/);
   });

@@ -24,7 +24,7 @@ const ENGINE = path.join(ROOT, 'out', 'engine.js');
 /** Deterministic pseudo-random numbers (LCG), so that a failure reproduces. */
 function rng(seed: number): () => number {
   let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
 }
 
 /** 0-based line of `offset`, computed independently of tokenText.ts: line starts after \n, after \r\n, after a lone \r. */
@@ -71,7 +71,10 @@ function assertRowsEqual(x: Analysis, y: Analysis, positions: number[], tol = 1e
   assert.equal(x.length, y.length);
   assert.deepEqual(Array.from(x.tokens.ids), Array.from(y.tokens.ids));
   for (const p of positions) {
-    for (const head of [{ layer: 0, head: 0 }, { layer: 3, head: 'mean' as const }]) {
+    for (const head of [
+      { layer: 0, head: 0 },
+      { layer: 3, head: 'mean' as const },
+    ]) {
       const a = x.rows(p, head);
       const b = y.rows(p, head);
       for (const view of ['softmax', 'ssmax'] as const) {
@@ -87,13 +90,41 @@ function assertRowsEqual(x: Analysis, y: Analysis, positions: number[], tol = 1e
 /** A minified-JavaScript-like line: identifiers, numbers, punctuation, string literals, no line ends. */
 function minifiedLike(chars: number, seed: number): string {
   const r = rng(seed);
-  const words = ['function', 'return', 'var', 'this', 'null', 'typeof', 'e', 't', 'n', 'r', 'o', 'i', 'a', 'length', 'prototype', 'call', 'push', 'Object', 'exports', 'module'];
+  const words = [
+    'function',
+    'return',
+    'var',
+    'this',
+    'null',
+    'typeof',
+    'e',
+    't',
+    'n',
+    'r',
+    'o',
+    'i',
+    'a',
+    'length',
+    'prototype',
+    'call',
+    'push',
+    'Object',
+    'exports',
+    'module',
+  ];
   const punct = ['(', ')', '{', '}', ';', ',', '.', '=', '==', '===', '&&', '||', '!', '?', ':', '+', '[', ']', '=>'];
   const parts: string[] = [];
   let len = 0;
   while (len < chars) {
     const x = r();
-    const piece = x < 0.45 ? words[Math.floor(r() * words.length)] : x < 0.85 ? punct[Math.floor(r() * punct.length)] : x < 0.95 ? String(Math.floor(r() * 1000)) : `"${words[Math.floor(r() * words.length)]}"`;
+    const piece =
+      x < 0.45
+        ? words[Math.floor(r() * words.length)]
+        : x < 0.85
+          ? punct[Math.floor(r() * punct.length)]
+          : x < 0.95
+            ? String(Math.floor(r() * 1000))
+            : `"${words[Math.floor(r() * words.length)]}"`;
     parts.push(piece);
     len += piece.length;
   }
@@ -118,7 +149,10 @@ describe('hardening: documents the model is given (real model, CPU, one thread)'
     assert.deepEqual(progress, [0], 'one progress report (the tokens), no chunk run');
     assert.deepEqual(tokenInfos('', a.tokens), []);
     assert.equal(a.tokenAt(0), -1);
-    assert.throws(() => a.rows(0, { layer: 0, head: 0 }), (e: Error) => e instanceof RangeError && /position 0 is not analysed yet \(0 of 0\)/.test(e.message));
+    assert.throws(
+      () => a.rows(0, { layer: 0, head: 0 }),
+      (e: Error) => e instanceof RangeError && /position 0 is not analysed yet \(0 of 0\)/.test(e.message),
+    );
   });
 
   const r = rng(7);
@@ -235,12 +269,15 @@ describe('hardening: documents the model is given (real model, CPU, one thread)'
       const fresh = await model.analyse(text, { maxTokens: 2000 });
       const changed = incremental.tokens.ids.findIndex((id, i) => id !== last.tokens.ids[i]);
       const firstChange = changed < 0 ? Math.min(last.length, incremental.length) : changed;
-      const positions = [...new Set([0, firstChange - 1, firstChange, Math.floor(incremental.length / 2), incremental.length - 1])].filter((p) => p >= 0 && p < incremental.length);
+      const positions = [...new Set([0, firstChange - 1, firstChange, Math.floor(incremental.length / 2), incremental.length - 1])].filter(
+        (p) => p >= 0 && p < incremental.length,
+      );
       assertTiles(text, incremental);
       assertRowsEqual(incremental, fresh, positions);
       // nll (-log p of the next token) everywhere, the reused prefix's last position included: known at every
       // position but the last, never a NaN carried over from an earlier version
-      for (let i = 0; i < incremental.length - 1; i++) assert.ok(Math.abs(incremental.nll[i] - fresh.nll[i]) < 1e-3, `edit ${k}: nll at ${i}: ${incremental.nll[i]} vs ${fresh.nll[i]}`);
+      for (let i = 0; i < incremental.length - 1; i++)
+        assert.ok(Math.abs(incremental.nll[i] - fresh.nll[i]) < 1e-3, `edit ${k}: nll at ${i}: ${incremental.nll[i]} vs ${fresh.nll[i]}`);
       assert.ok(Number.isNaN(incremental.nll[incremental.length - 1]));
       last = incremental;
     }
@@ -251,7 +288,9 @@ describe('hardening: documents the model is given (real model, CPU, one thread)'
     const ctrl = new AbortController();
     let partial: Analysis | undefined;
     const run = model.analyse(text, {
-      maxTokens: 1000, chunkSize: 64, signal: ctrl.signal,
+      maxTokens: 1000,
+      chunkSize: 64,
+      signal: ctrl.signal,
       onProgress: (a) => {
         partial = a;
         if (a.analysed >= 128) ctrl.abort();
@@ -275,7 +314,8 @@ describe('hardening: documents the model is given (real model, CPU, one thread)'
     let before = 0;
     // a huge requested chunk: unbounded, the first chunk alone would be heads × n × n floats
     const a = await model.analyse(text, {
-      maxTokens: 1600, chunkSize: 8192,
+      maxTokens: 1600,
+      chunkSize: 8192,
       onProgress: (x) => {
         if (x.analysed > before) chunks.push([before, x.analysed - before]);
         before = x.analysed;
@@ -307,7 +347,10 @@ describe('hardening: the model process', () => {
 
   it('rejects rows out of range with a clear message, and stays up', async () => {
     await client.request('analyse', { docKey: 'd', version: 1, text: 'a b c', maxTokens: 100 });
-    await assert.rejects(client.request('rows', { docKey: 'd', version: 1, position: 999, head: { layer: 0, head: 0 }, topK: 3 }), /position 999 is not analysed/);
+    await assert.rejects(
+      client.request('rows', { docKey: 'd', version: 1, position: 999, head: { layer: 0, head: 0 }, topK: 3 }),
+      /position 999 is not analysed/,
+    );
     await assert.rejects(client.request('rows', { docKey: 'd', version: 1, position: 0, head: { layer: 9, head: 0 }, topK: 3 }), /layer 9 does not exist/);
     const mem = await client.request('memory', {});
     assert.ok(mem.analyses >= 1);
@@ -320,7 +363,8 @@ describe('hardening: the model process', () => {
       if (e.event === 'progress' && e.docKey === 'closing' && e.analysed > 0) progressed = true;
     });
     const running = client.request('analyse', { docKey: 'closing', version: 1, text, maxTokens: 3000, chunkSize: 64 });
-    for (const t0 = Date.now(); !progressed; await new Promise((res) => setTimeout(res, 10))) assert.ok(Date.now() - t0 < 30_000, 'no progress from the model process');
+    for (const t0 = Date.now(); !progressed; await new Promise((res) => setTimeout(res, 10)))
+      assert.ok(Date.now() - t0 < 30_000, 'no progress from the model process');
     off();
     assert.equal(await client.request('forget', { docKey: 'closing' }), true);
     await assert.rejects(running, (e: EngineError) => e.cancelled && /cancelled/.test(e.message));
@@ -333,8 +377,14 @@ describe('hardening: the model process', () => {
     for (let i = 0; i < 6; i++) await client.request('analyse', { docKey: `lru${i}`, version: 1, text: `value_${i} = ${i}\n`, maxTokens: 100 });
     const mem = await client.request('memory', {});
     assert.equal(mem.analyses, 4);
-    for (const i of [0, 1]) await assert.rejects(client.request('rows', { docKey: `lru${i}`, version: 1, position: 0, head: { layer: 0, head: 0 }, topK: 1 }), /no analysis/, `lru${i} evicted`);
-    for (const i of [2, 3, 4, 5]) assert.equal((await client.request('rows', { docKey: `lru${i}`, version: 1, position: 0, head: { layer: 0, head: 0 }, topK: 1 })).n, 1, `lru${i} kept`);
+    for (const i of [0, 1])
+      await assert.rejects(
+        client.request('rows', { docKey: `lru${i}`, version: 1, position: 0, head: { layer: 0, head: 0 }, topK: 1 }),
+        /no analysis/,
+        `lru${i} evicted`,
+      );
+    for (const i of [2, 3, 4, 5])
+      assert.equal((await client.request('rows', { docKey: `lru${i}`, version: 1, position: 0, head: { layer: 0, head: 0 }, topK: 1 })).n, 1, `lru${i} kept`);
   });
 
   it('rejects every request after dispose() with a clear message', async () => {
@@ -380,7 +430,7 @@ describe('hardening: the model process', () => {
         [7, 'rows', null],
         [8, 'analyse', { docKey: 'd' }],
       ];
-      for (const [id, method, params] of bad) child.send({ id, method, params } as object);
+      for (const [id, method, params] of bad) child.send({ id, method, params });
       child.send({ id: 100, method: 'memory', params: {} });
       const ok = await waitFor(100);
       assert.ok(ok.ok, 'the process still answers');
@@ -563,7 +613,10 @@ describe('hardening: execution providers', () => {
     const model = await AttentionModel.load({ manifestPath: MANIFEST, provider: 'auto', threads: 1 });
     try {
       assert.equal(model.provider, 'cpu');
-      assert.deepEqual(model.skippedProviders.map((s) => s.provider), ['webgpu']);
+      assert.deepEqual(
+        model.skippedProviders.map((s) => s.provider),
+        ['webgpu'],
+      );
       assert.match(model.skippedProviders[0].reason, /adapter/i, 'onnxruntime says there is no WebGPU adapter');
       assert.match(describeFallback({ provider: model.provider, skipped: model.skippedProviders }) ?? '', /runs on CPU: WebGPU was skipped/);
     } finally {
@@ -582,7 +635,10 @@ describe('hardening: execution providers', () => {
     assert.deepEqual(tried, ['cuda', 'dml', 'cpu']);
     assert.equal(result.provider, 'cpu');
     assert.equal(result.session, 'session on cpu');
-    assert.deepEqual(result.skipped.map((s) => s.provider), ['cuda', 'dml']);
+    assert.deepEqual(
+      result.skipped.map((s) => s.provider),
+      ['cuda', 'dml'],
+    );
     assert.match(result.skipped[0].reason, /error 126/);
     assert.doesNotMatch(result.skipped[0].reason, /second line/, 'only the first line of a native error');
     assert.match(result.skipped[0].reason, /CUDA 12 and cuDNN 9/, 'with a hint');
@@ -618,7 +674,8 @@ describe('hardening: execution providers', () => {
         const real = await ort.InferenceSession.create(readFileSync(onnxPath), { executionProviders: ['cpu'], intraOpNumThreads: 1 });
         const run = real.run.bind(real);
         // same session, but its second run() fails as a device lost or out of GPU memory would
-        (real as { run: typeof real.run }).run = ((feeds: Parameters<typeof real.run>[0]) => (++calls === failAt ? Promise.reject(new Error('device lost: out of memory')) : run(feeds))) as typeof real.run;
+        (real as { run: typeof real.run }).run = (feeds: Parameters<typeof real.run>[0]) =>
+          ++calls === failAt ? Promise.reject(new Error('device lost: out of memory')) : run(feeds);
         return real;
       },
     });
@@ -649,7 +706,10 @@ describe('hardening: execution providers', () => {
     });
     try {
       assert.equal(model.provider, 'cpu');
-      assert.deepEqual(model.skippedProviders.map((s) => s.provider), providerOrder('auto', thisHost()).slice(0, -1));
+      assert.deepEqual(
+        model.skippedProviders.map((s) => s.provider),
+        providerOrder('auto', thisHost()).slice(0, -1),
+      );
       const a = await model.analyse('print("still works")\n', { maxTokens: 100 });
       assert.ok(a.done && a.length > 0);
     } finally {

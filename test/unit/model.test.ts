@@ -24,7 +24,11 @@ const LOGIT_TOL = 5e-3;
 const PROB_TOL = 2e-4;
 
 // the retrofit is the softmax model's weights run with SSMax (s = 1/ln N): its own graph and its own reference
-for (const [variant, normaliser] of [['softmax', 'softmax'], ['ssmax', 'ssmax'], ['retrofit', 'ssmax']] as const) {
+for (const [variant, normaliser] of [
+  ['softmax', 'softmax'],
+  ['ssmax', 'ssmax'],
+  ['retrofit', 'ssmax'],
+] as const) {
   describe(`shipped ${variant} model`, () => {
     let model: AttentionModel;
     const ref = JSON.parse(readFileSync(fixture(`${variant}.reference.json`), 'utf8')) as Reference;
@@ -54,7 +58,10 @@ for (const [variant, normaliser] of [['softmax', 'softmax'], ['ssmax', 'ssmax'],
       const text = ref.text;
       const a = await model.analyse(text, { maxTokens: ref.ids.length, chunkSize: 256 });
       assert.equal(a.analysed, ref.ids.length);
-      assert.ok(ref.positions.some((p) => p > model.manifest.trainingContext), 'references include positions beyond the training length');
+      assert.ok(
+        ref.positions.some((p) => p > model.manifest.trainingContext),
+        'references include positions beyond the training length',
+      );
       // logits: the graph's logits are not kept by the analysis, so compare its predictions (the next test re-runs
       // one chunk for the logits themselves)
       for (const p of ref.positions) assert.equal(a.prediction[p], ref.argmax[String(p)], `argmax at ${p}`);
@@ -82,9 +89,12 @@ for (const [variant, normaliser] of [['softmax', 'softmax'], ['ssmax', 'ssmax'],
       const ort = await import('onnxruntime-node');
       const session = await ort.InferenceSession.create(readFileSync(loadModelFiles(path.join(modelsDir, `${variant}.json`)).onnxPath));
       const T = 256;
-      const feeds: Record<string, InstanceType<typeof ort.Tensor>> = { input_ids: new ort.Tensor('int64', BigInt64Array.from(ref.ids.slice(0, T), BigInt), [1, T]) };
+      const feeds: Record<string, InstanceType<typeof ort.Tensor>> = {
+        input_ids: new ort.Tensor('int64', BigInt64Array.from(ref.ids.slice(0, T), BigInt), [1, T]),
+      };
       const { layers, heads, headDim } = model.manifest.architecture;
-      for (let l = 0; l < layers; l++) for (const kv of ['k', 'v']) feeds[`past_${kv}_${l}`] = new ort.Tensor('float32', new Float32Array(0), [0, heads, headDim]);
+      for (let l = 0; l < layers; l++)
+        for (const kv of ['k', 'v']) feeds[`past_${kv}_${l}`] = new ort.Tensor('float32', new Float32Array(0), [0, heads, headDim]);
       const out = await session.run(feeds);
       const logits = out.logits.data as Float32Array;
       const vocab = model.manifest.architecture.vocabSize;
@@ -100,7 +110,11 @@ for (const [variant, normaliser] of [['softmax', 'softmax'], ['ssmax', 'ssmax'],
     it('rows from the rows graph equal the JavaScript rows (long rows, every head and the mean)', async () => {
       const a = await model.analyse(ref.text, { maxTokens: ref.ids.length });
       const position = ref.ids.length - 1;
-      for (const head of [{ layer: 0, head: 0 }, { layer: 2, head: 3 }, { layer: 3, head: 'mean' as const }]) {
+      for (const head of [
+        { layer: 0, head: 0 },
+        { layer: 2, head: 3 },
+        { layer: 3, head: 'mean' as const },
+      ]) {
         const fast = await model.rows(a, position, head);
         const slow = a.rows(position, head);
         assert.equal(fast.n, slow.n);
@@ -111,7 +125,10 @@ for (const [variant, normaliser] of [['softmax', 'softmax'], ['ssmax', 'ssmax'],
         for (const view of ['softmax', 'ssmax'] as const) {
           assert.ok(Math.abs(fast.stats[view].entropy - slow.stats[view].entropy) < 1e-3, `${view} entropy`);
           assert.ok(Math.abs(fast.stats[view].maxWeight - slow.stats[view].maxWeight) < 1e-5, `${view} max weight`);
-          assert.ok(Math.abs(fast.stats[view].effectiveSupport - slow.stats[view].effectiveSupport) < 1e-3 * slow.stats[view].effectiveSupport, `${view} support`);
+          assert.ok(
+            Math.abs(fast.stats[view].effectiveSupport - slow.stats[view].effectiveSupport) < 1e-3 * slow.stats[view].effectiveSupport,
+            `${view} support`,
+          );
         }
       }
     });
@@ -147,14 +164,20 @@ describe('model loading failures', () => {
   };
 
   it('names the missing manifest', async () => {
-    await assert.rejects(AttentionModel.load({ manifestPath: path.join(tmp, 'nope.json'), provider: 'cpu' }), (e: Error) => e instanceof ModelFileError && /nope\.json/.test(e.message) && /ENOENT/.test(e.message));
+    await assert.rejects(
+      AttentionModel.load({ manifestPath: path.join(tmp, 'nope.json'), provider: 'cpu' }),
+      (e: Error) => e instanceof ModelFileError && /nope\.json/.test(e.message) && /ENOENT/.test(e.message),
+    );
   });
 
   it('names a truncated ONNX file', async () => {
     const manifest = copyModel();
     const bytes = readFileSync(path.join(tmp, 'ssmax.onnx'));
     writeFileSync(path.join(tmp, 'ssmax.onnx'), bytes.subarray(0, bytes.length / 3));
-    await assert.rejects(AttentionModel.load({ manifestPath: manifest, provider: 'cpu' }), (e: Error) => /ssmax\.onnx/.test(e.message) && /could not be loaded/.test(e.message));
+    await assert.rejects(
+      AttentionModel.load({ manifestPath: manifest, provider: 'cpu' }),
+      (e: Error) => /ssmax\.onnx/.test(e.message) && /could not be loaded/.test(e.message),
+    );
   });
 
   it('names a file that is not ONNX at all', async () => {
@@ -178,7 +201,7 @@ describe('model loading failures', () => {
 
   it('rejects a manifest that claims more layers than its graph has', async () => {
     const manifest = copyModel();
-    const m = JSON.parse(readFileSync(manifest, 'utf8'));
+    const m = JSON.parse(readFileSync(manifest, 'utf8')) as { architecture: { layers: number }; s: number[][] };
     m.architecture.layers += 1;
     m.s.push(m.s[0]);
     writeFileSync(manifest, JSON.stringify(m));

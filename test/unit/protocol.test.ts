@@ -11,8 +11,18 @@ describe('webview protocol validation', () => {
     assert.deepEqual(parseWebviewMessage({ type: 'setOverlay', on: false }), { type: 'setOverlay', on: false });
     assert.deepEqual(parseWebviewMessage({ type: 'setComparison', on: true }), { type: 'setComparison', on: true });
     assert.deepEqual(parseWebviewMessage({ type: 'runProbe' }), { type: 'runProbe' });
-    assert.deepEqual(parseWebviewMessage({ type: 'export', view: 'focus', format: 'svg', data: '<svg/>' }), { type: 'export', view: 'focus', format: 'svg', data: '<svg/>' });
-    assert.deepEqual(parseWebviewMessage({ type: 'export', view: 'heads', format: 'png', data: 'iVBORw0KGgo=' }), { type: 'export', view: 'heads', format: 'png', data: 'iVBORw0KGgo=' });
+    assert.deepEqual(parseWebviewMessage({ type: 'export', view: 'focus', format: 'svg', data: '<svg/>' }), {
+      type: 'export',
+      view: 'focus',
+      format: 'svg',
+      data: '<svg/>',
+    });
+    assert.deepEqual(parseWebviewMessage({ type: 'export', view: 'heads', format: 'png', data: 'iVBORw0KGgo=' }), {
+      type: 'export',
+      view: 'heads',
+      format: 'png',
+      data: 'iVBORw0KGgo=',
+    });
   });
 
   it('rejects exports that are not one of ours: unknown view or format, empty, oversized, PNG that is not base64', () => {
@@ -32,11 +42,22 @@ describe('webview protocol validation', () => {
 
   it('rejects malformed, oversized and unknown messages', () => {
     const bad: unknown[] = [
-      null, 'ready', 42, [], {}, { type: 'nope' }, { type: 'ready', extra: 1 },
-      { type: 'selectToken' }, { type: 'selectToken', position: -1 }, { type: 'selectToken', position: 1.5 },
-      { type: 'selectToken', position: '3' }, { type: 'selectToken', position: 1e12 },
-      { type: 'selectHead', head: { layer: 0 } }, { type: 'selectHead', head: { layer: 0, head: 'max' } },
-      { type: 'selectHead', head: { layer: 0, head: 1, x: 1 } }, { type: 'setOverlay', on: 'yes' },
+      null,
+      'ready',
+      42,
+      [],
+      {},
+      { type: 'nope' },
+      { type: 'ready', extra: 1 },
+      { type: 'selectToken' },
+      { type: 'selectToken', position: -1 },
+      { type: 'selectToken', position: 1.5 },
+      { type: 'selectToken', position: '3' },
+      { type: 'selectToken', position: 1e12 },
+      { type: 'selectHead', head: { layer: 0 } },
+      { type: 'selectHead', head: { layer: 0, head: 'max' } },
+      { type: 'selectHead', head: { layer: 0, head: 1, x: 1 } },
+      { type: 'setOverlay', on: 'yes' },
       { type: 'revealToken', position: 1, html: '<script>' },
     ];
     for (const m of bad) assert.equal(parseWebviewMessage(m), undefined, JSON.stringify(m));
@@ -56,7 +77,10 @@ describe('token text helpers', () => {
     const starts = Int32Array.from([0, 1, 2, 3, 5, 6, 7]);
     const ends = Int32Array.from([1, 2, 3, 5, 6, 7, 8]);
     const infos = tokenInfos(text, { starts, ends });
-    assert.deepEqual(infos.map((t) => t.line), [0, 0, 1, 1, 2, 2, 3]);
+    assert.deepEqual(
+      infos.map((t) => t.line),
+      [0, 0, 1, 1, 2, 2, 3],
+    );
     assert.equal(infos[3].text, '\r\n');
   });
 

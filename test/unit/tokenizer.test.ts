@@ -21,7 +21,10 @@ function assertTiles(text: string) {
   for (let i = 0; i < ids.length; i++) {
     if (ends[i] > starts[i]) {
       const first = text.charCodeAt(starts[i]);
-      assert.ok(!(first >= 0xdc00 && first <= 0xdfff && starts[i] > 0 && text.charCodeAt(starts[i] - 1) >= 0xd800 && text.charCodeAt(starts[i] - 1) <= 0xdbff), 'range starts inside a surrogate pair');
+      assert.ok(
+        !(first >= 0xdc00 && first <= 0xdfff && starts[i] > 0 && text.charCodeAt(starts[i] - 1) >= 0xd800 && text.charCodeAt(starts[i] - 1) <= 0xdbff),
+        'range starts inside a surrogate pair',
+      );
     }
   }
 }
@@ -41,9 +44,36 @@ describe('tokenizer', () => {
   });
 
   it('gives token ranges that tile the text exactly, whatever the text (generated strings)', () => {
-    const alphabet = ['a', 'Z', '_', ' ', '  ', '\t', '\n', '\r\n', '\r', '7', '{', '}', '(', "'s", 'é', 'e\u0301', '注', '😀', '👨‍👩‍👧', '\u200d', 'ש', 'م', '\ud800', '\udfff', '\u0000', '\ufeff'];
+    const alphabet = [
+      'a',
+      'Z',
+      '_',
+      ' ',
+      '  ',
+      '\t',
+      '\n',
+      '\r\n',
+      '\r',
+      '7',
+      '{',
+      '}',
+      '(',
+      "'s",
+      'é',
+      'e\u0301',
+      '注',
+      '😀',
+      '👨‍👩‍👧',
+      '\u200d',
+      'ש',
+      'م',
+      '\ud800',
+      '\udfff',
+      '\u0000',
+      '\ufeff',
+    ];
     let seed = 12345;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
     for (let t = 0; t < 300; t++) {
       const len = Math.floor(rand() * 40);
       let s = '';
@@ -75,7 +105,11 @@ describe('tokenizer', () => {
     const pieces = Array.from(starts, (s, i) => text.slice(s, ends[i]));
     assert.equal(pieces.join(''), text);
     // the '\r' and the '\n' of each line end are covered by tokens at their exact offsets
-    for (const at of [5, 6, 12, 13]) assert.ok(Array.from(starts).some((s, i) => s <= at && at < ends[i]), `offset ${at} covered`);
+    for (const at of [5, 6, 12, 13])
+      assert.ok(
+        Array.from(starts).some((s, i) => s <= at && at < ends[i]),
+        `offset ${at} covered`,
+      );
   });
 
   it('rejects a corrupt tokenizer file with a clear message', () => {

@@ -33,8 +33,14 @@ export function documentMessage(uri, text, { fileName = uri.split('/').pop(), ve
     type: 'document',
     doc: { uri, fileName, version, tokens, totalTokens: all.length, maxTokens: cap ?? 8192 },
     model: {
-      id: 'fixture-ssmax', displayName: 'Fixture Tiny (SSMax)', summary: 'a stand-in model for the webview test', normaliser: 'ssmax', trainingContext: 512,
-      layers: 4, heads: 4, executionProvider: 'CPU',
+      id: 'fixture-ssmax',
+      displayName: 'Fixture Tiny (SSMax)',
+      summary: 'a stand-in model for the webview test',
+      normaliser: 'ssmax',
+      trainingContext: 512,
+      layers: 4,
+      heads: 4,
+      executionProvider: 'CPU',
     },
   };
 }
@@ -83,10 +89,18 @@ export function generatedAttention(docMessage, position, head) {
   const soft = softmax(z, 1);
   const ss = softmax(z, SSMAX_S * Math.log(Math.max(n, 2)));
   const own = model.normaliser === 'ssmax' ? ss : soft;
-  const order = own.map((_, i) => i).sort((a, b) => own[b] - own[a] || a - b).slice(0, TOP_K);
+  const order = own
+    .map((_, i) => i)
+    .sort((a, b) => own[b] - own[a] || a - b)
+    .slice(0, TOP_K);
   return {
-    uri: doc.uri, version: doc.version, position, n, head,
-    softmax: soft, ssmax: ss,
+    uri: doc.uri,
+    version: doc.version,
+    position,
+    n,
+    head,
+    softmax: soft,
+    ssmax: ss,
     stats: { softmax: focus(soft), ssmax: focus(ss) },
     top: order.map((p) => ({ position: p, text: doc.tokens[p].text, line: doc.tokens[p].line, softmax: soft[p], ssmax: ss[p] })),
   };
@@ -96,8 +110,14 @@ export function loadFixture() {
   if (existsSync(FIXTURE_JSON)) {
     const json = JSON.parse(readFileSync(FIXTURE_JSON, 'utf8'));
     return {
-      source: 'webview-fixture.json, from the shipped models', document: json.document, attention: json.attention, text: documentText(json.document),
-      heads: json.heads ?? {}, focus: json.focus ?? {}, comparison: json.comparison, probe: json.probe,
+      source: 'webview-fixture.json, from the shipped models',
+      document: json.document,
+      attention: json.attention,
+      text: documentText(json.document),
+      heads: json.heads ?? {},
+      focus: json.focus ?? {},
+      comparison: json.comparison,
+      probe: json.probe,
     };
   }
   const text = readFileSync(SAMPLE, 'utf8').split('\n').slice(0, 300).join('\n') + '\n';
@@ -128,15 +148,23 @@ export function tiledDocument(fixture, minTokens) {
   for (let k = 0; k < tiles; k++) {
     for (const t of base) tokens.push({ ...t, line: t.line + k * tileLines, start: t.start + k * tileText.length, end: t.end + k * tileText.length });
   }
-  const document = { type: 'document', doc: { ...fixture.document.doc, uri: 'file:///work/big.py', fileName: 'big.py', tokens, totalTokens: tokens.length, maxTokens: tokens.length }, model: fixture.document.model };
+  const document = {
+    type: 'document',
+    doc: { ...fixture.document.doc, uri: 'file:///work/big.py', fileName: 'big.py', tokens, totalTokens: tokens.length, maxTokens: tokens.length },
+    model: fixture.document.model,
+  };
   const n = tokens.length;
   const lastRow = fixture.attention[String(base.length - 1)];
   if (!lastRow) throw new Error('the fixture has no row for its last token');
   const tile = (row) => Array.from({ length: tiles }, () => row).flat();
   const offset = (tiles - 1) * base.length;
   const row = {
-    ...lastRow, uri: document.doc.uri, position: n - 1, n,
-    softmax: tile(lastRow.softmax), ssmax: tile(lastRow.ssmax),
+    ...lastRow,
+    uri: document.doc.uri,
+    position: n - 1,
+    n,
+    softmax: tile(lastRow.softmax),
+    ssmax: tile(lastRow.ssmax),
     top: lastRow.top.map((t) => ({ ...t, position: t.position + offset, line: t.line + (tiles - 1) * tileLines })),
   };
   return { document, row };

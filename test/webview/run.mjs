@@ -47,24 +47,29 @@ function alphaOf(css) {
  * (the view is virtualised: only the lines in view and a margin exist).
  */
 async function tokenStyles(page, from, to) {
-  return page.evaluate(([a, b]) => {
-    const out = [];
-    for (let i = a; i <= b; i++) {
-      const span = document.querySelector(`#tokens span.tok[data-pos="${i}"]`);
-      if (!span) {
-        out.push(null);
-        continue;
+  return page.evaluate(
+    ([a, b]) => {
+      const out = [];
+      for (let i = a; i <= b; i++) {
+        const span = document.querySelector(`#tokens span.tok[data-pos="${i}"]`);
+        if (!span) {
+          out.push(null);
+          continue;
+        }
+        const s = getComputedStyle(span);
+        out.push({ bg: s.backgroundColor, shadow: s.boxShadow, cls: span.className, wOwn: span.style.getPropertyValue('--w-own') });
       }
-      const s = getComputedStyle(span);
-      out.push({ bg: s.backgroundColor, shadow: s.boxShadow, cls: span.className, wOwn: span.style.getPropertyValue('--w-own') });
-    }
-    return out;
-  }, [from, to]);
+      return out;
+    },
+    [from, to],
+  );
 }
 
 /** The document's lines as the token view shows them (newlines are row breaks, a CR before one is not shown). */
 function documentLines(docMessage) {
-  return documentText(docMessage).split('\n').map((l) => l.replace(/\r$/, ''));
+  return documentText(docMessage)
+    .split('\n')
+    .map((l) => l.replace(/\r$/, ''));
 }
 
 /** Scrolls the (virtualised) token view so the line of token `position` is in the middle, and waits for its span. */
@@ -103,7 +108,12 @@ async function clickToken(page, host, position) {
   const from = host.received.length;
   await page.locator(`#tokens span.tok[data-pos="${position}"]`).click();
   const msg = await host.waitFor((m) => m.type === 'selectToken', from);
-  await page.waitForFunction((p) => document.querySelector(`#tokens span.tok[data-pos="${p}"]`)?.classList.contains('selected') && document.querySelector('[data-stat="n"]')?.textContent === String(p + 1), position);
+  await page.waitForFunction(
+    (p) =>
+      document.querySelector(`#tokens span.tok[data-pos="${p}"]`)?.classList.contains('selected') &&
+      document.querySelector('[data-stat="n"]')?.textContent === String(p + 1),
+    position,
+  );
   return msg;
 }
 
@@ -116,7 +126,10 @@ function pickQuery(host, minKeys = 40) {
 /** Opens a tab of the views area by clicking it. */
 async function openTab(page, view) {
   await page.locator(`#tab-${view}`).click();
-  await page.waitForFunction((v) => document.getElementById(`tab-${v}`).getAttribute('aria-selected') === 'true' && !document.getElementById(`panel-${v}`).hidden, view);
+  await page.waitForFunction(
+    (v) => document.getElementById(`tab-${v}`).getAttribute('aria-selected') === 'true' && !document.getElementById(`panel-${v}`).hidden,
+    view,
+  );
 }
 
 function sameHeadChoice(a, b) {
@@ -180,7 +193,9 @@ describe(`webview in Chromium (fixture: ${fixture.source}, ${doc.tokens.length} 
     const { page } = panel;
     const rendered = await page.evaluate(() => {
       const lines = [...document.querySelectorAll('#tokens .tok-line')].map((l) => ({
-        line: Number(l.dataset.line), text: l.textContent, top: l.getBoundingClientRect().top,
+        line: Number(l.dataset.line),
+        text: l.textContent,
+        top: l.getBoundingClientRect().top,
         positions: [...l.querySelectorAll('span.tok')].map((s) => Number(s.dataset.pos)),
         foreign: l.querySelectorAll(':scope > :not(span.tok, span.tok-cont)').length,
       }));
@@ -230,10 +245,12 @@ describe(`webview in Chromium (fixture: ${fixture.source}, ${doc.tokens.length} 
     assert.ok(alphas[top1] > 0.5);
   });
 
-  it('shows the payload\'s numbers in #stats', async () => {
+  it("shows the payload's numbers in #stats", async () => {
     const { page, host } = panel;
     const a = host.attentionFor(host.selection);
-    const stats = await page.evaluate(() => Object.fromEntries([...document.querySelectorAll('#stats [data-stat]')].map((e) => [e.dataset.stat, { text: e.textContent, value: e.dataset.value }])));
+    const stats = await page.evaluate(() =>
+      Object.fromEntries([...document.querySelectorAll('#stats [data-stat]')].map((e) => [e.dataset.stat, { text: e.textContent, value: e.dataset.value }])),
+    );
     assert.equal(stats.n.text, String(a.n));
     for (const norm of ['softmax', 'ssmax']) {
       const s = a.stats[norm];
@@ -281,7 +298,10 @@ describe(`webview in Chromium (fixture: ${fixture.source}, ${doc.tokens.length} 
     from = host.received.length;
     await page.keyboard.press('ArrowLeft');
     assert.deepEqual(await host.waitFor((m) => m.type === 'selectToken', from), { type: 'selectToken', position: q });
-    await page.waitForFunction((p) => document.querySelector(`span.tok[data-pos="${p}"]`).classList.contains('selected') && document.querySelectorAll('span.tok.selected').length === 1, q);
+    await page.waitForFunction(
+      (p) => document.querySelector(`span.tok[data-pos="${p}"]`).classList.contains('selected') && document.querySelectorAll('span.tok.selected').length === 1,
+      q,
+    );
   });
 
   it('clears the colours of keys a shorter row no longer covers', async () => {
@@ -301,10 +321,26 @@ describe(`webview in Chromium (fixture: ${fixture.source}, ${doc.tokens.length} 
   it('lists the top-k keys; clicking a row posts revealToken and marks the token', async () => {
     const { page, host } = panel;
     const a = host.attentionFor(host.selection);
-    const rows = await page.evaluate(() => [...document.querySelectorAll('#topk li[data-pos]')].map((li) => ({ pos: Number(li.dataset.pos), line: li.querySelector('.topk-line').textContent, softmax: Number(li.querySelector('.topk-softmax').dataset.value), ssmax: Number(li.querySelector('.topk-ssmax').dataset.value) })));
-    assert.deepEqual(rows.map((r) => r.pos), a.top.map((t) => t.position));
-    assert.deepEqual(rows.map((r) => r.line), a.top.map((t) => `L${t.line + 1}`));
-    assert.deepEqual(rows.map((r) => [r.softmax, r.ssmax]), a.top.map((t) => [t.softmax, t.ssmax]));
+    const rows = await page.evaluate(() =>
+      [...document.querySelectorAll('#topk li[data-pos]')].map((li) => ({
+        pos: Number(li.dataset.pos),
+        line: li.querySelector('.topk-line').textContent,
+        softmax: Number(li.querySelector('.topk-softmax').dataset.value),
+        ssmax: Number(li.querySelector('.topk-ssmax').dataset.value),
+      })),
+    );
+    assert.deepEqual(
+      rows.map((r) => r.pos),
+      a.top.map((t) => t.position),
+    );
+    assert.deepEqual(
+      rows.map((r) => r.line),
+      a.top.map((t) => `L${t.line + 1}`),
+    );
+    assert.deepEqual(
+      rows.map((r) => [r.softmax, r.ssmax]),
+      a.top.map((t) => [t.softmax, t.ssmax]),
+    );
     const target = a.top[2] ?? a.top[0];
     const from = host.received.length;
     await page.locator(`#topk li[data-pos="${target.position}"]`).click();
@@ -332,7 +368,10 @@ describe(`webview in Chromium (fixture: ${fixture.source}, ${doc.tokens.length} 
     host.head = { layer: layers - 1, head: 'mean' };
     // As the real host does after a head change: the row for the new head (the real fixture row again).
     await host.post({ type: 'attention', attention: host.attentionFor(host.selection) });
-    await page.waitForFunction((v) => document.querySelector('[data-stat="softmax-max"]').dataset.value === String(v), host.attentionFor(host.selection).stats.softmax.maxWeight);
+    await page.waitForFunction(
+      (v) => document.querySelector('[data-stat="softmax-max"]').dataset.value === String(v),
+      host.attentionFor(host.selection).stats.softmax.maxWeight,
+    );
     assert.deepEqual(errors, []);
   });
 
@@ -341,7 +380,7 @@ describe(`webview in Chromium (fixture: ${fixture.source}, ${doc.tokens.length} 
     await host.post({ type: 'message', level: 'info', text: 'Model loaded on CPU' });
     await page.waitForFunction(() => !document.getElementById('message').hidden);
     assert.equal(await page.locator('#message').getAttribute('role'), 'status');
-    assert.equal((await page.locator('#message .message-text').textContent()), 'Model loaded on CPU');
+    assert.equal(await page.locator('#message .message-text').textContent(), 'Model loaded on CPU');
     await host.post({ type: 'message', level: 'error', text: 'CUDA unavailable: <b>falling back</b>' });
     await page.waitForFunction(() => document.getElementById('message').getAttribute('role') === 'alert');
     assert.equal(await page.locator('#message b').count(), 0, 'message text is text');
@@ -435,7 +474,9 @@ describe(`webview in Chromium (fixture: ${fixture.source}, ${doc.tokens.length} 
     host.answering = false;
     const n = tokens.length;
     // Handed over in the page: passing 33k token objects through Playwright per call takes seconds by itself.
-    await page.evaluate((m) => { window.__big = m; }, big);
+    await page.evaluate((m) => {
+      window.__big = m;
+    }, big);
     await page.evaluate(() => window.dispatchEvent(new MessageEvent('message', { data: window.__big })));
     assert.equal(await page.locator('#file-name').textContent(), 'big.py');
     const spans = await page.locator('#tokens span.tok').count();
@@ -450,7 +491,9 @@ describe(`webview in Chromium (fixture: ${fixture.source}, ${doc.tokens.length} 
     assert.equal(lineText, documentLines(big)[tokens[middle].line]);
     // Selection: the attention row for the last token, delivered as the host would, then a click on another token.
     await scrollToToken(page, n - 1, big);
-    await page.evaluate((r) => { window.__row = r; }, row);
+    await page.evaluate((r) => {
+      window.__row = r;
+    }, row);
     await page.evaluate(async () => {
       window.dispatchEvent(new MessageEvent('message', { data: { type: 'attention', attention: window.__row } }));
       await new Promise((resolve) => requestAnimationFrame(() => resolve(undefined)));
@@ -532,7 +575,7 @@ describe(`webview in Chromium (fixture: ${fixture.source}, ${doc.tokens.length} 
     await page.waitForFunction((v) => document.querySelector('#head-select').value === v, `${back.head.layer}:${back.head.head}`);
     from = host.received.length;
     await page.keyboard.press('[');
-    await host.waitFor((m, i) => m.type === 'selectHead' && sameHeadChoice(m.head, start), from);
+    await host.waitFor((m) => m.type === 'selectHead' && sameHeadChoice(m.head, start), from);
     await page.waitForFunction((v) => document.querySelector('#head-select').value === v, `${start.layer}:${start.head}`);
     assert.ok((await page.locator('#shortcuts').textContent()).includes('[ / ] head'), 'the shortcuts are documented in the UI');
   });
@@ -540,13 +583,22 @@ describe(`webview in Chromium (fixture: ${fixture.source}, ${doc.tokens.length} 
   it('has tabs with role=tablist/tab/tabpanel, arrow-key navigation and every control labelled', async () => {
     const { page } = panel;
     assert.equal(await page.locator('#view-tabs[role="tablist"]').count(), 1);
-    const tabs = await page.locator('#view-tabs [role="tab"]').evaluateAll((ts) => ts.map((t) => ({ id: t.dataset.view, selected: t.getAttribute('aria-selected'), controls: t.getAttribute('aria-controls'), tabIndex: t.tabIndex })));
-    assert.deepEqual(tabs.map((t) => t.id), ['heads', 'focus', 'distance', 'probe', 'compare']);
+    const tabs = await page
+      .locator('#view-tabs [role="tab"]')
+      .evaluateAll((ts) =>
+        ts.map((t) => ({ id: t.dataset.view, selected: t.getAttribute('aria-selected'), controls: t.getAttribute('aria-controls'), tabIndex: t.tabIndex })),
+      );
+    assert.deepEqual(
+      tabs.map((t) => t.id),
+      ['heads', 'focus', 'distance', 'probe', 'compare'],
+    );
     for (const t of tabs) assert.equal(await page.locator(`#${t.controls}[role="tabpanel"]`).count(), 1);
     assert.equal(tabs.filter((t) => t.selected === 'true').length, 1);
     await page.locator('#tab-heads').click();
     await page.keyboard.press('ArrowRight');
-    await page.waitForFunction(() => document.getElementById('tab-focus').getAttribute('aria-selected') === 'true' && document.activeElement?.id === 'tab-focus');
+    await page.waitForFunction(
+      () => document.getElementById('tab-focus').getAttribute('aria-selected') === 'true' && document.activeElement?.id === 'tab-focus',
+    );
     assert.ok(await page.locator('#panel-focus').isVisible());
     assert.ok(!(await page.locator('#panel-heads').isVisible()));
     await page.keyboard.press('End');
@@ -571,11 +623,22 @@ describe(`webview in Chromium (fixture: ${fixture.source}, ${doc.tokens.length} 
     assert.ok(expected, 'the fixture has the heads of this token');
     const { layers, heads } = fixture.document.model;
     await page.waitForFunction((n) => document.querySelectorAll('#panel-heads g.head-cell').length === n, layers * heads);
-    const cells = await page.locator('#panel-heads g.head-cell').evaluateAll((gs) => gs.map((g) => ({
-      layer: Number(g.dataset.layer), head: Number(g.dataset.head),
-      values: Object.fromEntries([...g.querySelectorAll('text[data-stat] tspan[data-series]')].map((t) => [`${t.closest('text').dataset.stat}-${t.dataset.series}`, Number(t.dataset.value)])),
-      strips: { softmax: g.querySelectorAll('rect.head-strip[data-series="softmax"]').length, ssmax: g.querySelectorAll('rect.head-strip[data-series="ssmax"]').length },
-    })));
+    const cells = await page.locator('#panel-heads g.head-cell').evaluateAll((gs) =>
+      gs.map((g) => ({
+        layer: Number(g.dataset.layer),
+        head: Number(g.dataset.head),
+        values: Object.fromEntries(
+          [...g.querySelectorAll('text[data-stat] tspan[data-series]')].map((t) => [
+            `${t.closest('text').dataset.stat}-${t.dataset.series}`,
+            Number(t.dataset.value),
+          ]),
+        ),
+        strips: {
+          softmax: g.querySelectorAll('rect.head-strip[data-series="softmax"]').length,
+          ssmax: g.querySelectorAll('rect.head-strip[data-series="ssmax"]').length,
+        },
+      })),
+    );
     for (const c of expected.cells) {
       const shown = cells.find((x) => x.layer === c.layer && x.head === c.head);
       assert.ok(shown, `cell L${c.layer} H${c.head}`);
@@ -585,7 +648,8 @@ describe(`webview in Chromium (fixture: ${fixture.source}, ${doc.tokens.length} 
       assert.equal(shown.values['entropy-ssmax'], c.stats.ssmax.normalisedEntropy);
       assert.equal(shown.values['sink-softmax'], c.sink.softmax, 'the attention-sink share, softmax');
       assert.equal(shown.values['sink-ssmax'], c.sink.ssmax, 'the attention-sink share, SSMax');
-      for (const norm of ['softmax', 'ssmax']) assert.equal(shown.strips[norm], c.strip[norm].filter((m) => m > 0).length, `L${c.layer} H${c.head} ${norm} strip`);
+      for (const norm of ['softmax', 'ssmax'])
+        assert.equal(shown.strips[norm], c.strip[norm].filter((m) => m > 0).length, `L${c.layer} H${c.head} ${norm} strip`);
     }
   });
 
@@ -601,7 +665,12 @@ describe(`webview in Chromium (fixture: ${fixture.source}, ${doc.tokens.length} 
     // head only, so this row is fixture.mjs's generated one; the check is that the view follows the head).
     const row = host.attentionFor(host.selection, { layer: 1, head: 2 });
     await page.waitForFunction((v) => document.querySelector('[data-stat="softmax-max"]').dataset.value === String(v), row.stats.softmax.maxWeight);
-    assert.deepEqual(await page.locator('#panel-heads g.head-cell-selected').evaluateAll((gs) => gs.map((g) => [g.dataset.layer, g.dataset.head, g.getAttribute('aria-pressed')])), [['1', '2', 'true']]);
+    assert.deepEqual(
+      await page
+        .locator('#panel-heads g.head-cell-selected')
+        .evaluateAll((gs) => gs.map((g) => [g.dataset.layer, g.dataset.head, g.getAttribute('aria-pressed')])),
+      [['1', '2', 'true']],
+    );
     await page.locator('#views').screenshot({ path: join(shots, 'view-heads-selected.png') });
     // The focus curve follows the head too (real curve for L1 H2).
     await openTab(page, 'focus');
@@ -627,11 +696,22 @@ describe(`webview in Chromium (fixture: ${fixture.source}, ${doc.tokens.length} 
     const a = host.attentionFor(host.selection);
     await page.waitForFunction((n) => document.querySelector('#panel-focus [data-marker="selected"] text')?.textContent === `n = ${n}`, a.n);
     const chart = await page.locator('#panel-focus svg.chart').evaluate((svg) => ({
-      lines: [...svg.querySelectorAll('polyline[data-series]')].map((l) => ({ panel: l.closest('[data-panel]').dataset.panel, series: l.dataset.series, points: l.getAttribute('points').trim().split(/\s+/).length, dashed: getComputedStyle(l).strokeDasharray !== 'none', stroke: getComputedStyle(l).stroke })),
+      lines: [...svg.querySelectorAll('polyline[data-series]')].map((l) => ({
+        panel: l.closest('[data-panel]').dataset.panel,
+        series: l.dataset.series,
+        points: l.getAttribute('points').trim().split(/\s+/).length,
+        dashed: getComputedStyle(l).strokeDasharray !== 'none',
+        stroke: getComputedStyle(l).stroke,
+      })),
       training: svg.querySelector('[data-panel="maxWeight"] [data-marker="training"] text').textContent,
       legend: [...svg.querySelectorAll('.chart-legend')].map((t) => t.textContent),
       xTitle: svg.querySelector('[data-panel="maxWeight"] .chart-axis-title').textContent,
-      bands: [...svg.querySelectorAll('polygon[data-band]')].map((b) => ({ series: b.dataset.band, vertices: b.getAttribute('points').trim().split(/\s+/).length, fill: getComputedStyle(b).fill, opacity: Number(getComputedStyle(b).opacity) })),
+      bands: [...svg.querySelectorAll('polygon[data-band]')].map((b) => ({
+        series: b.dataset.band,
+        vertices: b.getAttribute('points').trim().split(/\s+/).length,
+        fill: getComputedStyle(b).fill,
+        opacity: Number(getComputedStyle(b).opacity),
+      })),
     }));
     assert.equal(chart.lines.length, 4, 'two panels × softmax and SSMax');
     // each line sits in its interquartile band: the upper quartile out, the lower one back, a vertex per bin each way
@@ -645,7 +725,10 @@ describe(`webview in Chromium (fixture: ${fixture.source}, ${doc.tokens.length} 
     assert.equal(chart.training, `training length ${curve.trainingContext}`);
     assert.match(chart.xTitle, /log/);
     const own = fixture.document.model.normaliser;
-    assert.deepEqual(chart.legend, ['softmax', 'ssmax'].map((s) => `${s === 'softmax' ? 'Softmax' : 'SSMax'} (${s === own ? "model's own" : 'counterfactual'})`));
+    assert.deepEqual(
+      chart.legend,
+      ['softmax', 'ssmax'].map((s) => `${s === 'softmax' ? 'Softmax' : 'SSMax'} (${s === own ? "model's own" : 'counterfactual'})`),
+    );
     for (const l of chart.lines) assert.equal(l.dashed, l.series !== own, 'the counterfactual is dashed');
     assert.notEqual(chart.lines.find((l) => l.series === 'softmax').stroke, chart.lines.find((l) => l.series === 'ssmax').stroke);
   });
@@ -655,10 +738,17 @@ describe(`webview in Chromium (fixture: ${fixture.source}, ${doc.tokens.length} 
     await openTab(page, 'distance');
     const d = host.attentionFor(host.selection).distance;
     await page.waitForFunction((k) => document.querySelectorAll('#panel-distance rect.chart-bar[data-series]').length === k, 2 * d.softmax.length);
-    const bars = await page.locator('#panel-distance rect.chart-bar[data-series]').evaluateAll((rs) => rs.map((r) => ({ series: r.dataset.series, group: Number(r.dataset.group), value: Number(r.dataset.value), height: Number(r.getAttribute('height')) })));
+    const bars = await page
+      .locator('#panel-distance rect.chart-bar[data-series]')
+      .evaluateAll((rs) =>
+        rs.map((r) => ({ series: r.dataset.series, group: Number(r.dataset.group), value: Number(r.dataset.value), height: Number(r.getAttribute('height')) })),
+      );
     for (const norm of ['softmax', 'ssmax']) {
       const mine = bars.filter((b) => b.series === norm).sort((x, y) => x.group - y.group);
-      assert.deepEqual(mine.map((b) => b.value), d[norm]);
+      assert.deepEqual(
+        mine.map((b) => b.value),
+        d[norm],
+      );
       const sum = mine.reduce((acc, b) => acc + b.value, 0);
       assert.ok(Math.abs(sum - 1) < 1e-3, `${norm} masses sum to ~1 (${sum})`);
       const biggest = mine.reduce((x, y) => (y.value > x.value ? y : x));
@@ -666,20 +756,23 @@ describe(`webview in Chromium (fixture: ${fixture.source}, ${doc.tokens.length} 
     }
   });
 
-  it('Compare: the switch posts setComparison and shows the other model\'s numbers beside this one', async () => {
+  it("Compare: the switch posts setComparison and shows the other model's numbers beside this one", async () => {
     const { page, host } = panel;
     await openTab(page, 'compare');
     const other = fixture.comparison.attention[String(host.selection)];
-    assert.ok(other, 'the fixture has the other model\'s row for this token');
+    assert.ok(other, "the fixture has the other model's row for this token");
     let from = host.received.length;
     await page.locator('#comparison-toggle').click();
     assert.deepEqual(await host.waitFor((m) => m.type === 'setComparison', from), { type: 'setComparison', on: true });
     await page.waitForFunction(() => document.querySelectorAll('#panel-compare .compare-side').length === 2);
-    const sides = await page.locator('#panel-compare .compare-side').evaluateAll((ss) => ss.map((s) => ({
-      side: s.dataset.side, model: s.dataset.model,
-      stats: Object.fromEntries([...s.querySelectorAll('.compare-stats td[data-stat]')].map((td) => [td.dataset.stat, Number(td.dataset.value)])),
-      top: [...s.querySelectorAll('.compare-top tr[data-pos]')].map((tr) => Number(tr.dataset.pos)),
-    })));
+    const sides = await page.locator('#panel-compare .compare-side').evaluateAll((ss) =>
+      ss.map((s) => ({
+        side: s.dataset.side,
+        model: s.dataset.model,
+        stats: Object.fromEntries([...s.querySelectorAll('.compare-stats td[data-stat]')].map((td) => [td.dataset.stat, Number(td.dataset.value)])),
+        top: [...s.querySelectorAll('.compare-top tr[data-pos]')].map((tr) => Number(tr.dataset.pos)),
+      })),
+    );
     const mine = host.attentionFor(host.selection);
     const current = sides.find((s) => s.side === 'current');
     const theirs = sides.find((s) => s.side === 'other');
@@ -691,8 +784,14 @@ describe(`webview in Chromium (fixture: ${fixture.source}, ${doc.tokens.length} 
         assert.equal(theirs.stats[`${norm}-${key}`], other.stats[norm][key]);
       }
     }
-    assert.deepEqual(theirs.top, other.top.slice(0, 10).map((t) => t.position));
-    assert.deepEqual(current.top, mine.top.slice(0, 10).map((t) => t.position));
+    assert.deepEqual(
+      theirs.top,
+      other.top.slice(0, 10).map((t) => t.position),
+    );
+    assert.deepEqual(
+      current.top,
+      mine.top.slice(0, 10).map((t) => t.position),
+    );
     assert.equal(await page.locator('#panel-compare rect.chart-bar[data-series]').count(), 8, 'the chart has both models × 2 stats × 2 views');
     await page.screenshot({ path: join(shots, 'view-compare-dark.png') });
     from = host.received.length;
@@ -712,16 +811,32 @@ describe(`webview in Chromium (fixture: ${fixture.source}, ${doc.tokens.length} 
     assert.deepEqual(await host.waitFor((m) => m.type === 'runProbe', from), { type: 'runProbe' });
   });
 
-  it('Probe: renders the real ProbePayload (depth × model: weights on the needle, answers)', { skip: fixture.probe ? false : 'the synthetic fixture has no probe (run node out/test/tools/makeWebviewFixture.js)' }, async () => {
-    const { page } = panel;
-    await openTab(page, 'probe');
-    const probe = fixture.probe;
-    await page.waitForFunction(() => document.querySelectorAll('#panel-probe .probe-table tbody tr').length > 0);
-    const rows = await page.locator('#panel-probe .probe-table tbody tr').evaluateAll((trs) => trs.map((tr) => ({ depth: Number(tr.dataset.depth), model: tr.dataset.model, correct: tr.querySelector('[data-correct]').dataset.correct === 'true', values: [...tr.querySelectorAll('td[data-value]')].map((td) => Number(td.dataset.value)) })));
-    const expected = probe.depths.flatMap((d) => d.models.map((m) => ({ depth: d.depth, model: m.modelId, correct: m.correct, values: [m.best.softmax, m.best.ssmax, m.mean.softmax, m.mean.ssmax] })));
-    assert.deepEqual(rows.sort((a, b) => a.depth - b.depth || a.model.localeCompare(b.model)), expected.sort((a, b) => a.depth - b.depth || a.model.localeCompare(b.model)));
-    await page.screenshot({ path: join(shots, 'view-probe-dark.png') });
-  });
+  it(
+    'Probe: renders the real ProbePayload (depth × model: weights on the needle, answers)',
+    { skip: fixture.probe ? false : 'the synthetic fixture has no probe (run node out/test/tools/makeWebviewFixture.js)' },
+    async () => {
+      const { page } = panel;
+      await openTab(page, 'probe');
+      const probe = fixture.probe;
+      await page.waitForFunction(() => document.querySelectorAll('#panel-probe .probe-table tbody tr').length > 0);
+      const rows = await page.locator('#panel-probe .probe-table tbody tr').evaluateAll((trs) =>
+        trs.map((tr) => ({
+          depth: Number(tr.dataset.depth),
+          model: tr.dataset.model,
+          correct: tr.querySelector('[data-correct]').dataset.correct === 'true',
+          values: [...tr.querySelectorAll('td[data-value]')].map((td) => Number(td.dataset.value)),
+        })),
+      );
+      const expected = probe.depths.flatMap((d) =>
+        d.models.map((m) => ({ depth: d.depth, model: m.modelId, correct: m.correct, values: [m.best.softmax, m.best.ssmax, m.mean.softmax, m.mean.ssmax] })),
+      );
+      assert.deepEqual(
+        rows.sort((a, b) => a.depth - b.depth || a.model.localeCompare(b.model)),
+        expected.sort((a, b) => a.depth - b.depth || a.model.localeCompare(b.model)),
+      );
+      await page.screenshot({ path: join(shots, 'view-probe-dark.png') });
+    },
+  );
 
   for (const view of ['heads', 'focus', 'distance', 'compare']) {
     it(`exports ${view} as PNG, SVG, CSV and JSON`, async () => {
@@ -759,7 +874,12 @@ describe(`webview in Chromium (fixture: ${fixture.source}, ${doc.tokens.length} 
       // SVG: well-formed, standalone (no classes or CSS variables left), with the chart's elements.
       const svg = await page.evaluate((text) => {
         const parsed = new DOMParser().parseFromString(text, 'image/svg+xml');
-        return { errors: parsed.getElementsByTagName('parsererror').length, root: parsed.documentElement.localName, ns: parsed.documentElement.namespaceURI, shapes: parsed.querySelectorAll('polyline, rect').length };
+        return {
+          errors: parsed.getElementsByTagName('parsererror').length,
+          root: parsed.documentElement.localName,
+          ns: parsed.documentElement.namespaceURI,
+          shapes: parsed.querySelectorAll('polyline, rect').length,
+        };
       }, files.svg);
       assert.deepEqual({ errors: svg.errors, root: svg.root, ns: svg.ns }, { errors: 0, root: 'svg', ns: 'http://www.w3.org/2000/svg' });
       assert.ok(svg.shapes > 4);
@@ -778,17 +898,38 @@ describe(`webview in Chromium (fixture: ${fixture.source}, ${doc.tokens.length} 
       }
       const a = host.attentionFor(host.selection);
       if (view === 'distance') {
-        assert.deepEqual(json.rows.map((r) => r.softmax), a.distance.softmax);
-        assert.deepEqual(json.rows.map((r) => r.ssmax), a.distance.ssmax);
-        assert.deepEqual(csv.slice(1).map((r) => Number(r[2])), a.distance.softmax);
+        assert.deepEqual(
+          json.rows.map((r) => r.softmax),
+          a.distance.softmax,
+        );
+        assert.deepEqual(
+          json.rows.map((r) => r.ssmax),
+          a.distance.ssmax,
+        );
+        assert.deepEqual(
+          csv.slice(1).map((r) => Number(r[2])),
+          a.distance.softmax,
+        );
       } else if (view === 'focus') {
         const curve = fixture.focus[`${host.head.layer}:${host.head.head}`];
-        assert.deepEqual(json.rows.map((r) => r.n), curve.n);
-        assert.deepEqual(json.rows.map((r) => r.maxWeight_ssmax), curve.maxWeight.ssmax);
-        assert.deepEqual(csv.slice(1).map((r) => Number(r[4])), curve.normalisedEntropy.ssmax);
+        assert.deepEqual(
+          json.rows.map((r) => r.n),
+          curve.n,
+        );
+        assert.deepEqual(
+          json.rows.map((r) => r.maxWeight_ssmax),
+          curve.maxWeight.ssmax,
+        );
+        assert.deepEqual(
+          csv.slice(1).map((r) => Number(r[4])),
+          curve.normalisedEntropy.ssmax,
+        );
       } else if (view === 'heads') {
         const cells = fixture.heads[String(host.selection)].cells;
-        assert.deepEqual(json.rows.map((r) => [r.layer, r.head, r.maxWeight_softmax, r.normalisedEntropy_ssmax]), cells.map((c) => [c.layer, c.head, c.stats.softmax.maxWeight, c.stats.ssmax.normalisedEntropy]));
+        assert.deepEqual(
+          json.rows.map((r) => [r.layer, r.head, r.maxWeight_softmax, r.normalisedEntropy_ssmax]),
+          cells.map((c) => [c.layer, c.head, c.stats.softmax.maxWeight, c.stats.ssmax.normalisedEntropy]),
+        );
         const shown = await page.locator('#panel-heads tspan[data-series="softmax"]').first().getAttribute('data-value');
         assert.equal(Number(csv[1][2]), Number(shown));
       } else {
@@ -825,7 +966,10 @@ describe(`webview in Chromium (fixture: ${fixture.source}, ${doc.tokens.length} 
     const { page, host, errors } = panel;
     assert.deepEqual(host.violations, []);
     assert.deepEqual(await page.evaluate(() => window.__violations), []);
-    assert.deepEqual(errors.filter((e) => /Content Security Policy/i.test(e)), []);
+    assert.deepEqual(
+      errors.filter((e) => /Content Security Policy/i.test(e)),
+      [],
+    );
     // Sanity: the policy is live, so an inline script would have been reported (this is why zero counts).
     await page.evaluate(() => {
       const s = document.createElement('script');

@@ -14,12 +14,26 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 export async function serveWebview() {
   const buildDir = mkdtempSync(join(tmpdir(), 'attn-webview-'));
   await esbuild.build({
-    absWorkingDir: root, bundle: true, platform: 'browser', format: 'iife', target: 'chrome120', sourcemap: 'inline',
-    logLevel: 'warning', entryPoints: { webview: 'webview/main.ts' }, outdir: buildDir,
+    absWorkingDir: root,
+    bundle: true,
+    platform: 'browser',
+    format: 'iife',
+    target: 'chrome120',
+    sourcemap: 'inline',
+    logLevel: 'warning',
+    entryPoints: { webview: 'webview/main.ts' },
+    outdir: buildDir,
   });
   await esbuild.build({
-    absWorkingDir: root, bundle: true, platform: 'node', format: 'esm', target: 'node20', logLevel: 'warning',
-    entryPoints: { webviewHtml: 'src/webviewHtml.ts' }, outdir: buildDir, outExtension: { '.js': '.mjs' },
+    absWorkingDir: root,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    logLevel: 'warning',
+    entryPoints: { webviewHtml: 'src/webviewHtml.ts' },
+    outdir: buildDir,
+    outExtension: { '.js': '.mjs' },
   });
   const { renderWebviewHtml, makeNonce } = await import(pathToFileURL(join(buildDir, 'webviewHtml.mjs')).href);
   const files = {
@@ -31,7 +45,11 @@ export async function serveWebview() {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     if (url.pathname === '/') {
       const html = renderWebviewHtml({
-        cspSource: origin, nonce: makeNonce(), scriptUri: `${origin}/out/webview.js`, styleUri: `${origin}/media/webview.css`, title: 'Attention',
+        cspSource: origin,
+        nonce: makeNonce(),
+        scriptUri: `${origin}/out/webview.js`,
+        styleUri: `${origin}/media/webview.css`,
+        title: 'Attention',
       });
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
       res.end(html);

@@ -137,7 +137,7 @@ export class StandInHost {
       case 'setComparison':
         this.comparison = m.on;
         await this.post(this.settings());
-        await this.post({ type: 'comparison', comparison: m.on ? this.comparisonFor() ?? null : null });
+        await this.post({ type: 'comparison', comparison: m.on ? (this.comparisonFor() ?? null) : null });
         break;
       case 'runProbe':
         // Only the real model's probe results are ever shown: without them in the fixture, nothing comes back.
@@ -150,7 +150,14 @@ export class StandInHost {
 
   progress(done) {
     const { doc } = this.documentMessage;
-    return { uri: doc.uri, version: doc.version, analysedTokens: done ? doc.tokens.length : Math.floor(doc.tokens.length / 3), totalTokens: doc.tokens.length, done, elapsedMs: 1234 };
+    return {
+      uri: doc.uri,
+      version: doc.version,
+      analysedTokens: done ? doc.tokens.length : Math.floor(doc.tokens.length / 3),
+      totalTokens: doc.tokens.length,
+      done,
+      elapsedMs: 1234,
+    };
   }
 
   /** Waits for the next message (after index `from`) that satisfies `pred`. */

@@ -32,7 +32,7 @@ export function barChart(input: BarChartInput): SVGSVGElement {
   const largest = Math.max(1e-9, ...input.groups.flatMap((g) => [g.values.softmax, g.values.ssmax]));
   // Round the axis up to a tick so the tallest bar is labelled.
   const roughTicks = linearTicks([0, Math.max(input.yMax ?? 0, largest)], 4);
-  const step = roughTicks.length > 1 ? roughTicks[1]! - roughTicks[0]! : largest;
+  const step = roughTicks.length > 1 ? roughTicks[1] - roughTicks[0] : largest;
   const top = Math.max(input.yMax ?? 0, Math.ceil(largest / step - 1e-9) * step);
   const ticks = linearTicks([0, top], 4);
   const y = linearScale([0, top], [area.top + area.height, area.top]);
@@ -50,7 +50,15 @@ export function barChart(input: BarChartInput): SVGSVGElement {
       const py = y(Math.max(0, value));
       const rect = svgElement(
         'rect',
-        { x: cx - barWidth + k * barWidth, y: py, width: Math.max(1, barWidth - 1), height: Math.max(0, area.top + area.height - py), 'data-series': norm, 'data-group': i, 'data-value': value },
+        {
+          x: cx - barWidth + k * barWidth,
+          y: py,
+          width: Math.max(1, barWidth - 1),
+          height: Math.max(0, area.top + area.height - py),
+          'data-series': norm,
+          'data-group': i,
+          'data-value': value,
+        },
         `chart-bar ${seriesClass(norm, input.own)}`,
       );
       const title = svgElement('title');

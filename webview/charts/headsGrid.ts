@@ -28,11 +28,17 @@ export interface HeadsGridInput {
 export function headsGrid({ heads, layers, headsPerLayer, own, selected }: HeadsGridInput): SVGSVGElement {
   const cellWidth = (WIDTH - GUTTER - CELL_GAP * (headsPerLayer - 1)) / headsPerLayer;
   const height = LEGEND_HEIGHT + layers * (CELL_HEIGHT + CELL_GAP) + 14;
-  const svg = chartRoot(WIDTH, height, `Every layer and head for token ${heads.position} (n = ${heads.n}): where it looks, max weight and entropy under softmax and SSMax`);
+  const svg = chartRoot(
+    WIDTH,
+    height,
+    `Every layer and head for token ${heads.position} (n = ${heads.n}): where it looks, max weight and entropy under softmax and SSMax`,
+  );
   svg.classList.add('heads-grid');
   const legend = svgElement('g', {}, 'chart-legend-row');
   drawLegend(legend, GUTTER, 12, own, 'bar');
-  legend.append(svgText('strips: keys 0 → query, left to right', { x: WIDTH - 4, y: 12, 'text-anchor': 'end', 'dominant-baseline': 'middle' }, 'chart-text chart-note'));
+  legend.append(
+    svgText('strips: keys 0 → query, left to right', { x: WIDTH - 4, y: 12, 'text-anchor': 'end', 'dominant-baseline': 'middle' }, 'chart-text chart-note'),
+  );
   svg.append(legend);
   for (let layer = 0; layer < layers; layer++) {
     const top = LEGEND_HEIGHT + layer * (CELL_HEIGHT + CELL_GAP);
@@ -81,7 +87,14 @@ function headCellGroup(cell: HeadCell, left: number, top: number, width: number,
       g.append(
         svgElement(
           'rect',
-          { x: stripLeft + i * binWidth, y: stripTop, width: binWidth + 0.3, height: STRIP_HEIGHT, 'fill-opacity': Math.sqrt(mass / max).toFixed(3), 'data-series': norm },
+          {
+            x: stripLeft + i * binWidth,
+            y: stripTop,
+            width: binWidth + 0.3,
+            height: STRIP_HEIGHT,
+            'fill-opacity': Math.sqrt(mass / max).toFixed(3),
+            'data-series': norm,
+          },
           `head-strip ${seriesClass(norm, own)}`,
         ),
       );

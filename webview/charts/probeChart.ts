@@ -12,7 +12,8 @@ const HEIGHT = 300;
 export function probeChart(probe: ProbePayload): SVGSVGElement {
   const svg = chartRoot(WIDTH, HEIGHT, `Needle probe: weight on "${probe.expected}" by depth, per model, softmax and SSMax`);
   const models = new Map<string, { displayName: string; normaliser: Normaliser }>();
-  for (const d of probe.depths) for (const m of d.models) if (!models.has(m.modelId)) models.set(m.modelId, { displayName: m.displayName, normaliser: m.normaliser });
+  for (const d of probe.depths)
+    for (const m of d.models) if (!models.has(m.modelId)) models.set(m.modelId, { displayName: m.displayName, normaliser: m.normaliser });
   const count = Math.max(1, models.size);
   const panelWidth = (WIDTH - 60 - 70 * (count - 1) - 20) / count;
   const depths = [...probe.depths].sort((a, b) => a.depth - b.depth);
@@ -31,21 +32,45 @@ export function probeChart(probe: ProbePayload): SVGSVGElement {
     }
     const x = linearScale([0, 1], [area.left, area.left + area.width]);
     const y = linearScale([0, 1], [area.top + area.height, area.top]);
-    drawAxes(g, area, { scale: x, ticks: linearTicks([0, 1], 4), title: 'Needle depth (0 = start, 1 = end)' }, { scale: y, ticks: linearTicks([0, 1], 4), title: 'Weight on the needle' });
-    const rows = depths.map((d) => ({ depth: d.depth, result: d.models.find((m) => m.modelId === modelId) })).filter((r) => r.result);
+    drawAxes(
+      g,
+      area,
+      { scale: x, ticks: linearTicks([0, 1], 4), title: 'Needle depth (0 = start, 1 = end)' },
+      { scale: y, ticks: linearTicks([0, 1], 4), title: 'Weight on the needle' },
+    );
+    const rows = depths.flatMap((d) => {
+      const result = d.models.find((m) => m.modelId === modelId);
+      return result ? [{ depth: d.depth, result }] : [];
+    });
     for (const norm of ['softmax', 'ssmax'] as const) {
       g.append(
         svgElement(
           'polyline',
-          { points: polylinePoints(rows.map((r) => r.depth), rows.map((r) => r.result!.best[norm]), x, y), 'data-series': norm, 'data-points': rows.length },
+          {
+            points: polylinePoints(
+              rows.map((r) => r.depth),
+              rows.map((r) => r.result.best[norm]),
+              x,
+              y,
+            ),
+            'data-series': norm,
+            'data-points': rows.length,
+          },
           `chart-line ${seriesClass(norm, info.normaliser)}`,
         ),
       );
-      for (const r of rows) g.append(svgElement('circle', { cx: x(r.depth), cy: y(r.result!.best[norm]), r: 2.5 }, `chart-dot ${seriesClass(norm, info.normaliser)}`));
+      for (const r of rows)
+        g.append(svgElement('circle', { cx: x(r.depth), cy: y(r.result.best[norm]), r: 2.5 }, `chart-dot ${seriesClass(norm, info.normaliser)}`));
     }
     for (const r of rows) {
-      const ok = r.result!.correct;
-      g.append(svgText(ok ? '✓' : '✗', { x: x(r.depth), y: area.top - 4, 'text-anchor': 'middle', 'data-correct': String(ok) }, `chart-text ${ok ? 'probe-correct' : 'probe-wrong'}`));
+      const ok = r.result.correct;
+      g.append(
+        svgText(
+          ok ? '✓' : '✗',
+          { x: x(r.depth), y: area.top - 4, 'text-anchor': 'middle', 'data-correct': String(ok) },
+          `chart-text ${ok ? 'probe-correct' : 'probe-wrong'}`,
+        ),
+      );
     }
     svg.append(g);
     index++;

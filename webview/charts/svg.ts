@@ -116,7 +116,9 @@ export function drawAxes(
   g.append(svgText(x.title, { x: area.left + area.width / 2, y: bottom + 30, 'text-anchor': 'middle' }, 'chart-text chart-axis-title'));
   const yTitleX = area.left - 34;
   const yTitleY = area.top + area.height / 2;
-  g.append(svgText(y.title, { x: yTitleX, y: yTitleY, 'text-anchor': 'middle', transform: `rotate(-90 ${yTitleX} ${yTitleY})` }, 'chart-text chart-axis-title'));
+  g.append(
+    svgText(y.title, { x: yTitleX, y: yTitleY, 'text-anchor': 'middle', transform: `rotate(-90 ${yTitleX} ${yTitleY})` }, 'chart-text chart-axis-title'),
+  );
 }
 
 /** What the legend says about a view: which normaliser is the model's own and which the counterfactual. */
@@ -149,8 +151,8 @@ export function drawLegend(g: SVGGElement, x: number, y: number, own: Normaliser
 export function polylinePoints(xs: readonly number[], ys: readonly number[], x: Scale, y: Scale): string {
   const out: string[] = [];
   for (let i = 0; i < xs.length; i++) {
-    const vx = xs[i]!;
-    const vy = ys[i]!;
+    const vx = xs[i];
+    const vy = ys[i];
     if (!Number.isFinite(vx) || !Number.isFinite(vy)) continue;
     out.push(`${x(vx).toFixed(2)},${y(vy).toFixed(2)}`);
   }

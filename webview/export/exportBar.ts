@@ -8,6 +8,7 @@ import type { InspectorView } from '../views/view';
 import { svgToPngBase64 } from './png';
 import { standaloneSvg } from './standaloneSvg';
 import { toCsv, toJson } from './tableFiles';
+import { required } from '../dom';
 
 export interface ExportBarEvents {
   post(message: WebviewToHost): void;
@@ -17,7 +18,12 @@ export interface ExportBarEvents {
 }
 
 const LABEL: Record<ExportFormat, string> = { png: 'PNG', svg: 'SVG', csv: 'CSV', json: 'JSON' };
-const WHAT: Record<ExportFormat, string> = { png: 'the chart as a PNG image', svg: 'the chart as an SVG file', csv: 'the rows as CSV', json: 'the rows and statistics as JSON' };
+const WHAT: Record<ExportFormat, string> = {
+  png: 'the chart as a PNG image',
+  svg: 'the chart as an SVG file',
+  csv: 'the rows as CSV',
+  json: 'the rows and statistics as JSON',
+};
 
 export class ExportBar {
   readonly element = document.createElement('div');
@@ -50,10 +56,10 @@ export class ExportBar {
   refresh(): void {
     const figure = !!this.view?.figure();
     const data = !!this.view?.data();
-    this.buttons.get('png')!.setDisabled(!figure);
-    this.buttons.get('svg')!.setDisabled(!figure);
-    this.buttons.get('csv')!.setDisabled(!data);
-    this.buttons.get('json')!.setDisabled(!data);
+    required(this.buttons.get('png'), 'the png button').setDisabled(!figure);
+    required(this.buttons.get('svg'), 'the svg button').setDisabled(!figure);
+    required(this.buttons.get('csv'), 'the csv button').setDisabled(!data);
+    required(this.buttons.get('json'), 'the json button').setDisabled(!data);
   }
 
   async export(format: ExportFormat): Promise<void> {

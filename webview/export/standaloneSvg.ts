@@ -33,7 +33,7 @@ export function standaloneSvg(chart: SVGSVGElement): StandaloneSvg {
   const source = [chart, ...Array.from(chart.querySelectorAll('*'))];
   const target = [clone, ...Array.from(clone.querySelectorAll('*'))];
   source.forEach((el, i) => {
-    const copy = target[i]!;
+    const copy = target[i];
     const computed = getComputedStyle(el);
     for (const property of PRESENTATION_PROPERTIES) {
       const value = computed.getPropertyValue(property);

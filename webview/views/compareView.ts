@@ -40,7 +40,8 @@ export class CompareView implements InspectorView {
     const bar = document.createElement('div');
     bar.className = 'view-toolbar';
     this.toggle.element.id = 'comparison-toggle';
-    this.toggle.element.title = 'Analyse the document with a second shipped model too (by default the counterpart of this one; setting attentionInspector.compareModel) and show it beside this one';
+    this.toggle.element.title =
+      'Analyse the document with a second shipped model too (by default the counterpart of this one; setting attentionInspector.compareModel) and show it beside this one';
     this.toggle.onChange((on) => {
       this.on = on;
       this.render();
@@ -83,7 +84,16 @@ export class CompareView implements InspectorView {
     const sides = this.sides();
     if (!sides) return undefined;
     const rows = sides.flatMap((s) =>
-      NORMALISERS.map((norm) => [s.key, s.model.id, s.model.normaliser, norm, norm === s.model.normaliser, s.attention.stats[norm].maxWeight, s.attention.stats[norm].entropy, s.attention.stats[norm].normalisedEntropy]),
+      NORMALISERS.map((norm) => [
+        s.key,
+        s.model.id,
+        s.model.normaliser,
+        norm,
+        norm === s.model.normaliser,
+        s.attention.stats[norm].maxWeight,
+        s.attention.stats[norm].entropy,
+        s.attention.stats[norm].normalisedEntropy,
+      ]),
     );
     return {
       title: `Comparison, token ${sides[0].attention.position}, ${headLabel(sides[0].attention.head)}`,
@@ -110,7 +120,11 @@ export class CompareView implements InspectorView {
   private render(): void {
     this.chart = undefined;
     if (!this.on) {
-      this.body.replaceChildren(placeholder('Turn on the comparison to run a second model (by default this one\'s counterpart: softmax- beside SSMax-trained, the retrofit beside its softmax source, a model you added beside the SSMax-trained one; Attention: Select Comparison Model picks another) on this document and see both side by side.'));
+      this.body.replaceChildren(
+        placeholder(
+          "Turn on the comparison to run a second model (by default this one's counterpart: softmax- beside SSMax-trained, the retrofit beside its softmax source, a model you added beside the SSMax-trained one; Attention: Select Comparison Model picks another) on this document and see both side by side.",
+        ),
+      );
       return;
     }
     const c = this.comparison;
@@ -132,7 +146,10 @@ export class CompareView implements InspectorView {
       label: `Token ${sides[0].attention.position}: max weight and normalised entropy under softmax and SSMax, ${sides[0].model.displayName} and ${sides[1].model.displayName}`,
       groups: sides.flatMap((s) => [
         { label: `${shortName(s.model)}: max weight`, values: { softmax: s.attention.stats.softmax.maxWeight, ssmax: s.attention.stats.ssmax.maxWeight } },
-        { label: `${shortName(s.model)}: entropy ÷ ln n`, values: { softmax: s.attention.stats.softmax.normalisedEntropy, ssmax: s.attention.stats.ssmax.normalisedEntropy } },
+        {
+          label: `${shortName(s.model)}: entropy ÷ ln n`,
+          values: { softmax: s.attention.stats.softmax.normalisedEntropy, ssmax: s.attention.stats.ssmax.normalisedEntropy },
+        },
       ]),
       own: undefined,
       xTitle: 'Model and statistic',

@@ -6,8 +6,8 @@ import { placeholder, type InspectorView, type ViewData } from './view';
 
 /** "0", "1", "2–3", "512–700": the distances bucket b covers, [edges[b], edges[b+1]). */
 export function bucketLabel(edges: readonly number[], b: number): string {
-  const from = edges[b]!;
-  const to = edges[b + 1]! - 1;
+  const from = edges[b];
+  const to = edges[b + 1] - 1;
   return to <= from ? String(from) : `${from}–${to}`;
 }
 
@@ -46,7 +46,7 @@ export class DistanceView implements InspectorView {
       title: `Mass by distance, token ${a.position}, ${headLabel(a.head)}`,
       table: {
         columns: ['distance_from', 'distance_to_exclusive', 'softmax', 'ssmax'],
-        rows: d.softmax.map((mass, b) => [d.edges[b]!, d.edges[b + 1]!, mass, d.ssmax[b]!]),
+        rows: d.softmax.map((mass, b) => [d.edges[b], d.edges[b + 1], mass, d.ssmax[b]]),
       },
       meta: { position: a.position, n: a.n, head: a.head, ownNormaliser: this.own, sum: { softmax: sum(d.softmax), ssmax: sum(d.ssmax) } },
     };
@@ -62,7 +62,7 @@ export class DistanceView implements InspectorView {
     const d = a.distance;
     this.chart = barChart({
       label: `Attention mass of token ${a.position} by distance to the key, ${headLabel(a.head)}, softmax and SSMax`,
-      groups: d.softmax.map((mass, b) => ({ label: bucketLabel(d.edges, b), values: { softmax: mass, ssmax: d.ssmax[b]! } })),
+      groups: d.softmax.map((mass, b) => ({ label: bucketLabel(d.edges, b), values: { softmax: mass, ssmax: d.ssmax[b] } })),
       own: this.own,
       xTitle: 'Distance from the query (tokens, log buckets)',
       yTitle: 'Attention mass',

@@ -50,7 +50,7 @@ export class FocusView implements InspectorView {
       title: `Focus vs n, ${headLabel(c.head)}`,
       table: {
         columns: ['n', 'maxWeight_softmax', 'maxWeight_ssmax', 'normalisedEntropy_softmax', 'normalisedEntropy_ssmax'],
-        rows: c.n.map((n, i) => [n, c.maxWeight.softmax[i]!, c.maxWeight.ssmax[i]!, c.normalisedEntropy.softmax[i]!, c.normalisedEntropy.ssmax[i]!]),
+        rows: c.n.map((n, i) => [n, c.maxWeight.softmax[i], c.maxWeight.ssmax[i], c.normalisedEntropy.softmax[i], c.normalisedEntropy.ssmax[i]]),
       },
       meta: { head: c.head, trainingContext: c.trainingContext, analysedTokens: c.analysedTokens, selectedN: this.selectedN ?? null, ownNormaliser: this.own },
     };

@@ -74,14 +74,30 @@ export class HeadsView implements InspectorView {
       title: `Every layer and head, token ${h.position}`,
       table: {
         columns: [
-          'layer', 'head',
-          'maxWeight_softmax', 'maxWeight_ssmax', 'entropy_softmax', 'entropy_ssmax', 'normalisedEntropy_softmax', 'normalisedEntropy_ssmax',
-          'top1', 'top2', 'top3',
+          'layer',
+          'head',
+          'maxWeight_softmax',
+          'maxWeight_ssmax',
+          'entropy_softmax',
+          'entropy_ssmax',
+          'normalisedEntropy_softmax',
+          'normalisedEntropy_ssmax',
+          'top1',
+          'top2',
+          'top3',
         ],
         rows: h.cells.map((c) => [
-          c.layer, c.head,
-          c.stats.softmax.maxWeight, c.stats.ssmax.maxWeight, c.stats.softmax.entropy, c.stats.ssmax.entropy, c.stats.softmax.normalisedEntropy, c.stats.ssmax.normalisedEntropy,
-          c.top[0]?.position ?? '', c.top[1]?.position ?? '', c.top[2]?.position ?? '',
+          c.layer,
+          c.head,
+          c.stats.softmax.maxWeight,
+          c.stats.ssmax.maxWeight,
+          c.stats.softmax.entropy,
+          c.stats.ssmax.entropy,
+          c.stats.softmax.normalisedEntropy,
+          c.stats.ssmax.normalisedEntropy,
+          c.top[0]?.position ?? '',
+          c.top[1]?.position ?? '',
+          c.top[2]?.position ?? '',
         ]),
       },
       meta: { position: h.position, n: h.n, ownNormaliser: this.model?.normaliser ?? null, cells: h.cells },
@@ -94,13 +110,20 @@ export class HeadsView implements InspectorView {
     if (!h || !m) {
       this.chart = undefined;
       this.element.classList.remove('stale');
-      const text = this.selectedPosition >= 0 ? `Waiting for every layer and head of token ${this.selectedPosition}…` : 'Select a token to see every layer and head.';
+      const text =
+        this.selectedPosition >= 0 ? `Waiting for every layer and head of token ${this.selectedPosition}…` : 'Select a token to see every layer and head.';
       this.element.replaceChildren(placeholder(text));
       return;
     }
     const own: Normaliser = m.normaliser;
     const head = this.selectedHead;
-    this.chart = headsGrid({ heads: h, layers: m.layers, headsPerLayer: m.heads, own, selected: head && head.head !== 'mean' ? { layer: head.layer, head: head.head } : undefined });
+    this.chart = headsGrid({
+      heads: h,
+      layers: m.layers,
+      headsPerLayer: m.heads,
+      own,
+      selected: head && head.head !== 'mean' ? { layer: head.layer, head: head.head } : undefined,
+    });
     const caption = document.createElement('p');
     caption.className = 'view-caption';
     caption.textContent = `Token ${h.position} (n = ${h.n}). Click a cell, or press Enter on it, to show that head above; arrow keys move between cells.`;

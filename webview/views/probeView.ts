@@ -66,15 +66,54 @@ export class ProbeView implements InspectorView {
     const p = this.probe;
     if (!p) return undefined;
     const rows = p.depths.flatMap((d) =>
-      d.models.map((m) => [d.depth, d.contextTokens, d.needlePosition, d.queryPosition, m.modelId, m.normaliser, m.prediction, m.correct, m.best.layer, m.best.head, m.best.softmax, m.best.ssmax, m.mean.softmax, m.mean.ssmax]),
+      d.models.map((m) => [
+        d.depth,
+        d.contextTokens,
+        d.needlePosition,
+        d.queryPosition,
+        m.modelId,
+        m.normaliser,
+        m.prediction,
+        m.correct,
+        m.best.layer,
+        m.best.head,
+        m.best.softmax,
+        m.best.ssmax,
+        m.mean.softmax,
+        m.mean.ssmax,
+      ]),
     );
     return {
       title: `Needle probe, ${p.fileName}`,
       table: {
-        columns: ['depth', 'contextTokens', 'needlePosition', 'queryPosition', 'model', 'trainedWith', 'prediction', 'correct', 'bestLayer', 'bestHead', 'best_softmax', 'best_ssmax', 'mean_softmax', 'mean_ssmax'],
+        columns: [
+          'depth',
+          'contextTokens',
+          'needlePosition',
+          'queryPosition',
+          'model',
+          'trainedWith',
+          'prediction',
+          'correct',
+          'bestLayer',
+          'bestHead',
+          'best_softmax',
+          'best_ssmax',
+          'mean_softmax',
+          'mean_ssmax',
+        ],
         rows,
       },
-      meta: { needle: p.needle, question: p.question, expected: p.expected, trainingContext: p.trainingContext, completedRuns: p.completedRuns, totalRuns: p.totalRuns, done: p.done, error: p.error ?? null },
+      meta: {
+        needle: p.needle,
+        question: p.question,
+        expected: p.expected,
+        trainingContext: p.trainingContext,
+        completedRuns: p.completedRuns,
+        totalRuns: p.totalRuns,
+        done: p.done,
+        error: p.error ?? null,
+      },
     };
   }
 
@@ -88,7 +127,9 @@ export class ProbeView implements InspectorView {
     this.status.classList.toggle('error', !!p?.error);
     if (!p) {
       this.chart = undefined;
-      this.body.replaceChildren(placeholder('Plants a key-value line at several depths of a copy of this document (never the document itself) and asks each model for the value.'));
+      this.body.replaceChildren(
+        placeholder('Plants a key-value line at several depths of a copy of this document (never the document itself) and asks each model for the value.'),
+      );
       return;
     }
     const intro = document.createElement('p');
@@ -108,7 +149,17 @@ export class ProbeView implements InspectorView {
     const caption = table.createCaption();
     caption.textContent = 'Weight on the needle: the best head (own view) and the mean over every head, under both views';
     const head = table.createTHead().insertRow();
-    for (const label of ['Depth', 'Tokens', 'Model', 'Answer', 'Best head', `Best ${NORMALISER_NAME.softmax}`, `Best ${NORMALISER_NAME.ssmax}`, `Mean ${NORMALISER_NAME.softmax}`, `Mean ${NORMALISER_NAME.ssmax}`]) {
+    for (const label of [
+      'Depth',
+      'Tokens',
+      'Model',
+      'Answer',
+      'Best head',
+      `Best ${NORMALISER_NAME.softmax}`,
+      `Best ${NORMALISER_NAME.ssmax}`,
+      `Mean ${NORMALISER_NAME.softmax}`,
+      `Mean ${NORMALISER_NAME.ssmax}`,
+    ]) {
       const th = document.createElement('th');
       th.scope = 'col';
       th.textContent = label;
