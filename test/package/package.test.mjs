@@ -4,10 +4,14 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inflateRawSync } from 'node:zlib';
 import { binariesOf, TARGETS } from '../../scripts/package.mjs';
+import { ensureCodeServer, startCodeServer, workbenchUrl } from '../../scripts/code-server.mjs';
+import { ensureChromium } from '../../scripts/tooling.mjs';
+import { launchBrowser, Workbench } from '../e2e/workbench.mjs';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -95,6 +99,53 @@ describe('VSIX per platform', { timeout: 900_000 }, () => {
       console.log(`${target}: ${mb.toFixed(1)} MB, ${entries.length} files, binaries ${bins.map((b) => b.split('/').pop()).join(', ')}`);
     });
   }
+
+  it('the linux-x64 VSIX, installed into code-server, inspects the sample file (no development checkout involved)', { timeout: 420_000 }, async (t) => {
+    if (process.platform !== 'linux' || process.arch !== 'x64') return t.skip('code-server runs here only on linux-x64');
+    ensureChromium();
+    const entry = ensureCodeServer();
+    const tmp = mkdtempSync(join(tmpdir(), 'ai-vsix-'));
+    const home = join(tmp, 'home');
+    const extensions = join(tmp, 'ext');
+    const workspace = join(tmp, 'workspace');
+    mkdirSync(home, { recursive: true });
+    cpSync(join(ROOT, 'media', 'sample'), workspace, { recursive: true });
+    const vsix = join(ROOT, 'dist', 'attention-inspector-linux-x64.vsix');
+    execFileSync(process.execPath, [entry, '--install-extension', vsix, '--extensions-dir', extensions], {
+      env: { ...process.env, HOME: home },
+      stdio: 'inherit',
+    });
+    const installed = readdirSync(extensions).filter((d) => d.startsWith('attention-inspector.'));
+    assert.equal(installed.length, 1, `the extension is installed (${readdirSync(extensions).join(', ')})`);
+    const cs = await startCodeServer({ workspace, extensionsDir: extensions, env: { HOME: home } });
+    const context = await launchBrowser({ profileDir: join(tmp, 'profile'), home });
+    try {
+      const page = context.pages()[0] ?? (await context.newPage());
+      const wb = new Workbench(page, { shotsDir: join(ROOT, 'test-results', 'vsix'), log: (...a) => console.log('[vsix]', ...a) });
+      await page.goto(workbenchUrl(cs.url, { folder: workspace }));
+      await wb.ready('long_sample.py');
+      await wb.openFromExplorer('long_sample.py');
+      await wb.focusEditor('long_sample.py');
+      await wb.gotoLine(300);
+      await wb.command('Attention: Inspect Attention');
+      await wb.webview().locator('#tokens span.tok.selected').first().waitFor({ timeout: 180_000 });
+      const status = await wb.waitFor(
+        'the shipped model on the CPU in the status bar',
+        async () => {
+          const items = await wb.statusBarItems();
+          return { ok: items.some((i) => i.includes('SSMax-trained') && /CPU/.test(i)), items };
+        },
+        120_000,
+        500,
+      );
+      console.log(`[vsix] status bar: ${JSON.stringify(status.items.filter((i) => /CPU/.test(i)))}`);
+      await wb.shot('vsix-inspected');
+    } finally {
+      await context.close().catch(() => undefined);
+      await cs.stop();
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
 
   it('a target without onnxruntime binaries is refused with the reason', () => {
     const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'package.mjs'), 'darwin-x64'], { cwd: ROOT, encoding: 'utf8' });

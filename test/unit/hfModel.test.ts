@@ -160,6 +160,20 @@ describe('Hugging Face exports: memory and limits', () => {
     }
   });
 
+  it('a model too big for the memory budget is analysed up to what fits, and the cap says so', async () => {
+    const model = await AttentionModel.load({ manifestPath: fixture('hf', 'llama'), provider: 'cpu', threads: 1 });
+    try {
+      const budget = 50 * model.bytesPerToken + 10;
+      assert.equal(model.tokenCap(100_000, budget), 50);
+      const a = await model.analyse(TEXT, { maxTokens: 100_000, memoryBudgetBytes: budget });
+      assert.equal(a.length, 50);
+      assert.ok(a.totalTokens > 50, 'the whole document is counted, so the host can say how much was left out');
+      assert.ok(a.bytes <= budget);
+    } finally {
+      await model.dispose();
+    }
+  });
+
   it("GPT-2's learned positions cap the analysis at n_positions", async () => {
     const model = await AttentionModel.load({ manifestPath: fixture('hf', 'gpt2'), provider: 'cpu', threads: 1 });
     try {
