@@ -149,6 +149,25 @@ suite('Attention Inspector (extension host)', () => {
     await until('the overlay decorations restored', () => (drawn().ssmax > 0 === on0 ? true : undefined));
   });
 
+  test('"Clear Attention Highlights" removes the highlights and the query; "Open Settings" opens the extension\'s settings', async () => {
+    await vscode.window.showTextDocument(doc, vscode.ViewColumn.One);
+    await until('highlights of the inspected document', () => (api.decorationsDrawn().softmax > 0 ? true : undefined));
+    await vscode.commands.executeCommand('attentionInspector.clearSelection');
+    await until('no highlights', () => (api.decorationsDrawn().softmax === 0 && api.decorationsDrawn().ssmax === 0 ? true : undefined));
+    assert.equal(api.selection().position, undefined, 'no query is selected');
+    await vscode.commands.executeCommand('attentionInspector.openSettings');
+    const tab = await until('the settings editor', () => {
+      const t = vscode.window.tabGroups.activeTabGroup.activeTab;
+      return t && /settings/i.test(t.label) ? t : undefined;
+    });
+    assert.ok(tab);
+    await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+    // the query comes back with the cursor: Inspect again selects the token under it
+    await vscode.window.showTextDocument(doc, vscode.ViewColumn.One);
+    await vscode.commands.executeCommand('attentionInspector.inspect');
+    await until('a query again', () => (api.selection().position !== undefined ? true : undefined));
+  });
+
   test('the document is never modified', async () => {
     await api.whenIdle();
     assert.equal(doc.version, versionBefore, 'document version unchanged');
