@@ -24,7 +24,7 @@ import { LossHeat, type LossHeatState } from './vscode/lossHeat';
 export interface AttentionInspectorApi {
   whenIdle(uri?: string): Promise<void>;
   selection(): { uri?: string; position?: number; head: HeadChoice; overlay: boolean; comparison: boolean };
-  decorationsDrawn(): { uri: string; softmax: number; ssmax: number };
+  decorationsDrawn(): { uri: string; softmax: number; ssmax: number; position?: number };
   /** The loss heat drawn now: its mode, how many tokens are underlined, the mean loss per position bucket. */
   lossHeat(): LossHeatState;
   panelRejectedMessages(): number;

@@ -21,7 +21,7 @@ export class AttentionDecorations implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   private ticket = 0;
   /** What is drawn now (for tests and the status of the overlay): counts per kind. */
-  lastDrawn = { uri: '', softmax: 0, ssmax: 0 };
+  lastDrawn: { uri: string; softmax: number; ssmax: number; position?: number } = { uri: '', softmax: 0, ssmax: 0 };
 
   constructor(
     private readonly analyses: AnalysisService,
@@ -98,7 +98,7 @@ export class AttentionDecorations implements vscode.Disposable {
       this.apply(e, softmaxBuckets, ssmaxBuckets, range(s.position));
     }
     for (const e of editors) if (e.document.uri.toString() !== s.uri) this.apply(e, [], [], undefined);
-    this.lastDrawn = { uri: s.uri, softmax: nSoftmax, ssmax: nSsmax };
+    this.lastDrawn = { uri: s.uri, softmax: nSoftmax, ssmax: nSsmax, position: s.position };
   }
 
   private apply(e: vscode.TextEditor, soft: vscode.Range[][], ss: vscode.Range[][], query: vscode.Range | undefined): void {

@@ -355,6 +355,8 @@ export interface PostedMessage {
   type: HostToWebview['type'];
   uri?: string;
   version?: number;
+  /** The query of an attention message. */
+  position?: number;
   /** A message's text (what the panel told the user). */
   text?: string;
 }
@@ -366,7 +368,7 @@ function postedSummary(msg: HostToWebview): PostedMessage {
     case 'progress':
       return { type: msg.type, uri: msg.progress.uri, version: msg.progress.version };
     case 'attention':
-      return { type: msg.type, uri: msg.attention.uri, version: msg.attention.version };
+      return { type: msg.type, uri: msg.attention.uri, version: msg.attention.version, position: msg.attention.position };
     case 'message':
       return { type: msg.type, text: msg.text };
     default:

@@ -540,16 +540,16 @@ describe('Attention Inspector in real VS Code (code-server + Chromium)', { timeo
           async () => {
             const v = await input.inputValue();
             if (v.replace(/\/$/, '') !== exportDir) await input.fill(exportDir);
-            await wb.page.waitForTimeout(300);
             return { ok: (await input.inputValue()).replace(/\/$/, '') === exportDir, v };
           },
           15_000,
           200,
         );
         await wb.shot('add-model-dialog');
+        // the first Enter may only open the folder in the dialog (its path then ends in "/"), the next accepts it
         for (let i = 0; i < 3 && (await quick.isVisible()); i++) {
           await wb.page.keyboard.press('Enter');
-          await wb.page.waitForTimeout(800);
+          await quick.waitFor({ state: 'hidden', timeout: 3_000 }).catch(() => undefined);
         }
         const status = await wb.waitFor(
           'the added model loaded (status bar)',

@@ -43,32 +43,18 @@ suite('Views (extension host)', () => {
     await api.whenIdle(doc.uri.toString());
     const a = await until('the analysis', () => api.analysis(doc.uri.toString())?.done && api.analysis(doc.uri.toString()), 60_000, 100);
     const rowsSent = () => api.engineRequests().rows ?? 0;
-    const settle = async () => {
-      // nothing more arrives: the count is stable for a moment after the last consumer drew
-      let last = rowsSent();
-      for (let i = 0; i < 10; i++) {
-        await new Promise((r) => setTimeout(r, 100));
-        if (rowsSent() !== last) {
-          last = rowsSent();
-          i = 0;
-        }
-      }
-      return last;
-    };
-    await settle();
+    // both consumers of a query have their answer (so every request they make is sent) once each has drawn it
+    const drawn = (position: number) =>
+      api.decorationsDrawn().uri === doc.uri.toString() &&
+      api.decorationsDrawn().position === position &&
+      (api.panel()?.posted.some((m) => m.type === 'attention' && m.uri === doc.uri.toString() && m.position === position) ?? false);
+    const first = await until('a first query', () => api.selection().position, 30_000, 50);
+    await until('the panel and the highlights on the first query', () => drawn(first) || undefined, 30_000, 50);
     const target = Math.floor(a.length * 0.6);
     const before = rowsSent();
     api.receiveFromWebview({ type: 'selectToken', position: target }); // a click on a token in the panel
-    await until(
-      'the panel and the highlights on the new query',
-      () =>
-        api.selection().position === target && api.decorationsDrawn().uri === doc.uri.toString() && api.panel()?.posted.some((m) => m.type === 'attention')
-          ? true
-          : undefined,
-      30_000,
-      50,
-    );
-    const afterClick = await settle();
+    await until('the panel and the highlights on the new query', () => drawn(target) || undefined, 30_000, 50);
+    const afterClick = rowsSent();
     assert.equal(afterClick - before, 1, 'one rows request for the panel and the highlights together');
     // the hover over the same token: answered from the same request
     const pos = editor.selection.active;
