@@ -223,19 +223,7 @@ describe('Attention Inspector in real VS Code (code-server + Chromium)', { timeo
     });
 
     it('hovering a token in the editor shows the attention hover (softmax and SSMax, top tokens)', { timeout: 60_000 }, async () => {
-      const hover = wb.page.locator('.monaco-hover:visible', { hasText: 'SSMax' }).first();
-      let target;
-      for (let nth = 0; nth < 4; nth++) {
-        target = await wb.hoverWord({ nth: nth * 3 });
-        try {
-          await hover.waitFor({ timeout: 8_000 });
-          break;
-        } catch {
-          log(`no attention hover over "${target.word}", trying another word`);
-          await wb.page.mouse.move(5, 500);
-        }
-      }
-      await hover.waitFor({ timeout: 5_000 });
+      const { hover, target } = await wb.attentionHover(log);
       await wb.page.waitForTimeout(300); // fade-in
       const text = await hover.innerText();
       log(`hover over "${target.word}": ${text.replace(/\s+/g, ' ').slice(0, 200)}...`);
@@ -252,21 +240,7 @@ describe('Attention Inspector in real VS Code (code-server + Chromium)', { timeo
       const web = wb.webview();
       const overlayOn = async () => (await web.locator('body').getAttribute('class'))?.split(/\s+/).includes('overlay-on') ?? false;
       overlayBefore = await overlayOn();
-      // the highlights mark the query's top-k keys, which a trained model often finds many lines away: scroll the
-      // editor (the wheel moves the view, not the cursor, so the query stays) until some are in view
-      const box = await wb.editor().boundingBox();
-      await wb.page.mouse.move(box.x + box.width * 0.7, box.y + box.height * 0.5);
-      decoBefore = await wb.waitFor(
-        'softmax highlights in the editor',
-        async () => {
-          const d = await wb.decorationCounts();
-          if (d.softmax === 0) await wb.page.mouse.wheel(0, -300);
-          return { ok: d.softmax > 0, ...d };
-        },
-        40_000,
-        300,
-      );
-      await wb.page.mouse.move(5, 500);
+      decoBefore = await wb.scrollToHighlights();
       log(`overlay ${overlayBefore ? 'on' : 'off'}; editor decorations ${JSON.stringify(decoBefore)}`);
       assert.equal(decoBefore.ssmax > 0, overlayBefore, 'SSMax outlines in the editor iff the overlay is on');
       await web.locator('#overlay-toggle').click();
@@ -540,16 +514,19 @@ describe('Attention Inspector in real VS Code (code-server + Chromium)', { timeo
           async () => {
             const v = await input.inputValue();
             if (v.replace(/\/$/, '') !== exportDir) await input.fill(exportDir);
+            // the dialog may still overwrite the value with its own a moment later: read it again after that moment
+            await wb.page.waitForTimeout(300);
             return { ok: (await input.inputValue()).replace(/\/$/, '') === exportDir, v };
           },
           15_000,
           200,
         );
         await wb.shot('add-model-dialog');
-        // the first Enter may only open the folder in the dialog (its path then ends in "/"), the next accepts it
+        // the first Enter may only open the folder in the dialog, the next accepts it; the dialog re-reads the folder in
+        // between, and an Enter pressed before it has is lost, so each waits for that moment
         for (let i = 0; i < 3 && (await quick.isVisible()); i++) {
           await wb.page.keyboard.press('Enter');
-          await quick.waitFor({ state: 'hidden', timeout: 3_000 }).catch(() => undefined);
+          await wb.page.waitForTimeout(800);
         }
         const status = await wb.waitFor(
           'the added model loaded (status bar)',
@@ -580,36 +557,15 @@ describe('Attention Inspector in real VS Code (code-server + Chromium)', { timeo
         );
         await wb.shot('added-model-inspected');
         // hover: the added model's numbers under both views
-        const hover = wb.page.locator('.monaco-hover:visible', { hasText: 'SSMax' }).first();
-        for (let nth = 0; nth < 4; nth++) {
-          const target = await wb.hoverWord({ nth: nth * 3 });
-          try {
-            await hover.waitFor({ timeout: 8_000 });
-            log(`hover over "${target.word}" on the added model`);
-            break;
-          } catch {
-            await wb.page.mouse.move(5, 500);
-          }
-        }
+        const { hover, target } = await wb.attentionHover(log);
+        log(`hover over "${target.word}" on the added model`);
         assert.match(await hover.innerText(), /softmax[\s\S]*SSMax/);
         await wb.shot('added-model-hover');
         await wb.page.keyboard.press('Escape');
         await wb.page.mouse.move(5, 500);
         // the overlay: SSMax outlines in the editor follow the toggle
         await wb.focusEditor(FILE);
-        const box = await wb.editor().boundingBox();
-        await wb.page.mouse.move(box.x + box.width * 0.7, box.y + box.height * 0.5);
-        const d0 = await wb.waitFor(
-          'highlights from the added model',
-          async () => {
-            const d = await wb.decorationCounts();
-            if (d.softmax === 0) await wb.page.mouse.wheel(0, -300);
-            return { ok: d.softmax > 0, ...d };
-          },
-          40_000,
-          300,
-        );
-        await wb.page.mouse.move(5, 500);
+        const d0 = await wb.scrollToHighlights('highlights from the added model');
         await wb.command('Attention: Toggle SSMax Overlay');
         const d1 = await wb.waitFor(
           'the overlay to flip in the editor',

@@ -131,6 +131,48 @@ export class Workbench {
    * Moves the mouse onto a word in the editor's visible lines (a `.view-line` spans the editor's width, so the word's
    * box comes from a DOM Range over its text). `pick` chooses among candidate words; returns { word, x, y }.
    */
+  /**
+   * Hovers words of the editor until the attention hover (the one naming SSMax) shows; returns it and the word.
+   * A word can fall between tokens the hover answers for, so up to four words are tried.
+   */
+  async attentionHover(log = () => {}) {
+    const hover = this.page.locator('.monaco-hover:visible', { hasText: 'SSMax' }).first();
+    let target;
+    for (let nth = 0; nth < 4; nth++) {
+      target = await this.hoverWord({ nth: nth * 3 });
+      try {
+        await hover.waitFor({ timeout: 8_000 });
+        break;
+      } catch {
+        log(`no attention hover over "${target.word}", trying another word`);
+        await this.page.mouse.move(5, 500);
+      }
+    }
+    await hover.waitFor({ timeout: 5_000 });
+    return { hover, target };
+  }
+
+  /**
+   * Scrolls the editor (the wheel moves the view, not the cursor, so the query stays) until some of the query's
+   * highlights are in view: a trained model often attends many lines away. Returns the decoration counts.
+   */
+  async scrollToHighlights(what = 'softmax highlights in the editor') {
+    const box = await this.editor().boundingBox();
+    await this.page.mouse.move(box.x + box.width * 0.7, box.y + box.height * 0.5);
+    const counts = await this.waitFor(
+      what,
+      async () => {
+        const d = await this.decorationCounts();
+        if (d.softmax === 0) await this.page.mouse.wheel(0, -300);
+        return { ok: d.softmax > 0, ...d };
+      },
+      40_000,
+      300,
+    );
+    await this.page.mouse.move(5, 500);
+    return counts;
+  }
+
   async hoverWord({ minLength = 4, nth = 0, avoid = [] } = {}) {
     const target = await this.editor().evaluate(
       (ed, { minLength, nth, avoid }) => {
