@@ -2,40 +2,22 @@
  * The one protocol between the extension host and the webview. Both sides import this module, and nothing
  * else crosses the boundary. The host pushes state (document, progress, attention for the selected token);
  * the webview sends intents (select a token, a head, the overlay). Every message the host receives is
- * untrusted and goes through `parseWebviewMessage`, which returns undefined for anything malformed.
+ * untrusted and goes through `parseWebviewMessage`, which returns undefined for anything malformed. The domain types
+ * (normalisers, heads, focus statistics, ...) live in src/core/domain.ts and are re-exported here for the webview.
  */
+import {
+  isHeadChoice,
+  type DistanceProfile,
+  type FocusStats,
+  type HeadCell,
+  type HeadChoice,
+  type ModelInfo,
+  type Normaliser,
+  type ProbeDepthResult,
+  type TokenInfo,
+} from './core/domain';
 
-export type Normaliser = 'softmax' | 'ssmax';
-
-/** A layer and a head, or the mean over the layer's heads. */
-export interface HeadChoice {
-  layer: number;
-  head: number | 'mean';
-}
-
-export interface TokenInfo {
-  /** The token's text as it appears in the document (may be '' for a token inside a multi-byte character). */
-  text: string;
-  /** 0-based line of the token's first character. */
-  line: number;
-  /** Document offsets (UTF-16 code units), end exclusive. */
-  start: number;
-  end: number;
-}
-
-export interface ModelInfo {
-  id: string;
-  displayName: string;
-  /** The model's own normaliser (what it was trained with, or for a retrofit what it now runs): the other view is
-   * the counterfactual. */
-  normaliser: Normaliser;
-  /** One line: what this model is (e.g. "softmax-trained weights run with SSMax, no training"). */
-  summary: string;
-  trainingContext: number;
-  layers: number;
-  heads: number;
-  executionProvider: string;
-}
+export * from './core/domain';
 
 export interface DocumentPayload {
   uri: string;
@@ -45,14 +27,6 @@ export interface DocumentPayload {
   /** Tokens in the whole document; more than tokens.length when the max-token cap cut it. */
   totalTokens: number;
   maxTokens: number;
-}
-
-export interface FocusStats {
-  maxWeight: number;
-  /** Shannon entropy in nats. */
-  entropy: number;
-  /** entropy / ln n: 1 = uniform over the keys. */
-  normalisedEntropy: number;
 }
 
 export interface AttendedToken {
@@ -78,37 +52,6 @@ export interface AttentionPayload {
   top: AttendedToken[];
   /** Attention mass by distance from the query, both views. */
   distance: DistanceProfile;
-}
-
-/**
- * Attention mass by query-key distance in log-spaced buckets: bucket b holds keys at distance
- * [edges[b], edges[b+1]) from the query (distance 0 is the query token itself). edges = 0, 1, 2, 4, 8, ... and the
- * last edge is n (so every key is in exactly one bucket); each view's masses sum to 1.
- */
-export interface DistanceProfile {
-  edges: number[];
-  softmax: number[];
-  ssmax: number[];
-}
-
-/** Cells of the model view's strips: this many equal slices of keys 0..position. */
-export const STRIP_BINS = 64;
-
-/** One cell of the model view: where one layer × head looks from the selected token, and how focused it is. */
-export interface HeadCell {
-  layer: number;
-  head: number;
-  stats: Record<Normaliser, FocusStats>;
-  /**
-   * Attention mass in STRIP_BINS equal slices of keys 0..position, per view (each sums to 1). With fewer keys than
-   * bins, one slice per key.
-   */
-  strip: Record<Normaliser, number[]>;
-  /** The 3 most attended keys under the model's own view, with both weights. */
-  top: { position: number; softmax: number; ssmax: number }[];
-  /** Attention on the first `sinkTokens` keys (the attention sink, StreamingLLM arXiv 2309.17453), per view. */
-  sink: Record<Normaliser, number>;
-  sinkTokens: number;
 }
 
 /** The model view for the selected token: every layer × head, layer-major (cells[layer * heads + head]). */
@@ -141,34 +84,6 @@ export interface FocusCurvePayload {
     maxWeight: Record<Normaliser, { q1: number[]; q3: number[] }>;
     normalisedEntropy: Record<Normaliser, { q1: number[]; q3: number[] }>;
   };
-}
-
-export const FOCUS_CURVE_POINTS = 256;
-
-/** One model's answer at one depth of the needle probe. */
-export interface ProbeModelResult {
-  modelId: string;
-  displayName: string;
-  normaliser: Normaliser;
-  /** The model's greedy continuation after the question (a few tokens). */
-  prediction: string;
-  /** Whether the prediction starts with the planted value. */
-  correct: boolean;
-  /** Weight the last question token puts on the value's tokens: the head with the most (own view), both views. */
-  best: { layer: number; head: number; softmax: number; ssmax: number };
-  /** The same weight averaged over every layer × head. */
-  mean: { softmax: number; ssmax: number };
-}
-
-export interface ProbeDepthResult {
-  /** 0 = the needle at the start of the copy, 1 = just before the question. */
-  depth: number;
-  /** Tokens in the probed copy (the needle and the question included). */
-  contextTokens: number;
-  /** Token position of the value's first token, and of the query (last question token). */
-  needlePosition: number;
-  queryPosition: number;
-  models: ProbeModelResult[];
 }
 
 /** The needle probe: a key-value line planted at several depths of a copy of the document (never the document). */
@@ -255,12 +170,6 @@ function isIndex(v: unknown, max = MAX_INDEX): v is number {
   return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= max;
 }
 
-export function isHeadChoice(v: unknown): v is HeadChoice {
-  if (typeof v !== 'object' || v === null) return false;
-  const o = v as Record<string, unknown>;
-  return isIndex(o.layer, 1024) && (o.head === 'mean' || isIndex(o.head, 1024)) && Object.keys(o).length === 2;
-}
-
 /** Validates a message from the webview; undefined means reject (and log) it. */
 export function parseWebviewMessage(raw: unknown): WebviewToHost | undefined {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return undefined;
@@ -305,8 +214,4 @@ export function isWebviewState(v: unknown): v is WebviewState {
     typeof o.overlay === 'boolean' &&
     (o.view === undefined || VIEW_IDS.includes(o.view as ViewId))
   );
-}
-
-export function headLabel(h: HeadChoice): string {
-  return `L${h.layer} ${h.head === 'mean' ? 'mean' : `H${h.head}`}`;
 }

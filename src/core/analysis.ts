@@ -11,7 +11,7 @@ import { focusStats, scores, softmaxScaled, topK, viewMultipliers, type FocusSta
 import { attentionShape, type ModelManifest } from './manifest';
 import type { Encoding } from './tokenizer';
 import { tokenAtOffset } from './tokenText';
-import type { HeadChoice, Normaliser } from '../protocol';
+import type { HeadChoice, Normaliser } from './domain';
 
 export interface LayerStore {
   q: Float32Array;

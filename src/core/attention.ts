@@ -9,7 +9,7 @@
  *                                     SSMax view  c = ln n / ln N_train (i.e. s = 1 / ln N_train)
  * n is the number of keys the query sees (0-based position + 1). At n = 1 the only weight is 1, whatever c is.
  */
-import type { Normaliser } from '../protocol';
+import type { Normaliser } from './domain';
 
 export interface ViewMultipliers {
   softmax: number;

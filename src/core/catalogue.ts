@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Normaliser } from '../protocol';
+import type { Normaliser } from './domain';
 import { describeHfFolder, SUPPORTED_FAMILIES } from './hfModel';
 import { attentionShape, bytesPerTokenOf, loadModelFiles, ModelFileError, type ModelManifest } from './manifest';
 

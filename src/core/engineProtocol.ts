@@ -5,7 +5,7 @@
  */
 import type { FocusStats } from './attention';
 import type { ProviderChoice, ProviderName, SkippedProvider } from './providers';
-import type { DistanceProfile, HeadCell, HeadChoice, ModelInfo, Normaliser, ProbeDepthResult } from '../protocol';
+import type { DistanceProfile, HeadCell, HeadChoice, ModelInfo, Normaliser, ProbeDepthResult } from './domain';
 import type { FocusCurve } from './views';
 
 /** What the webview is told of a model (ModelInfo), with the provider in use, the ones skipped and why, and the file. */

@@ -194,9 +194,18 @@ export function findAttention(graph: OnnxGraph, layers: number, file: string): A
       `the graph computes attention in one fused ${fused.domain ? `${fused.domain}.` : ''}${fused.opType} node, which does not expose the attention scores; export without fusion: optimum-cli export onnx --task text-generation-with-past (no --optimize), not onnxruntime-genai's model builder`,
     );
   }
+  const softmaxes = graph.nodes.filter((n) => n.opType === 'Softmax');
+  const branch = graph.nodes.find((n) => n.opType === 'If' && n.inputs.includes('use_cache_branch'));
+  if (branch && softmaxes.length === 0) {
+    // optimum before 1.14 (huggingface/optimum PR 1257), or --legacy, merged decoder_model.onnx and decoder_with_past_model.onnx under an If on use_cache_branch:
+    // the attention lives in the If's two subgraphs, whose values cannot be made outputs of the outer graph
+    throw new ModelFileError(
+      file,
+      'this is a merged decoder (an If node on use_cache_branch, written by optimum before 1.14, or with --legacy): its attention sits inside the If branches and cannot be read out; export again with a current optimum, which writes a single model.onnx: optimum-cli export onnx --task text-generation-with-past',
+    );
+  }
   const producer = new Map<string, (typeof graph.nodes)[number]>();
   for (const n of graph.nodes) for (const o of n.outputs) producer.set(o, n);
-  const softmaxes = graph.nodes.filter((n) => n.opType === 'Softmax');
   if (softmaxes.length !== layers) {
     throw new ModelFileError(file, `expected one attention Softmax per layer (${layers}), found ${softmaxes.length} Softmax nodes`);
   }

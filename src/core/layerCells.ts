@@ -7,7 +7,7 @@ import type { Analysis } from './analysis';
 import { statsOf, type FocusStats } from './attention';
 import type { AttentionModel } from './model';
 import { headCell } from './views';
-import type { HeadCell, Normaliser } from '../protocol';
+import type { HeadCell, Normaliser } from './domain';
 
 export interface HeadRows {
   layer: number;

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import type { Normaliser } from '../protocol';
+import type { Normaliser } from './domain';
 
 export interface ModelManifest {
   format: 'attention-inspector-model-v1';
@@ -37,6 +37,42 @@ export interface ModelManifest {
   /** The shipped model this one is compared with by default (its counterpart: the other normaliser, or its source). */
   counterpart?: string;
   provenance: Record<string, unknown>;
+  /** The graph's input and output names, in role order (see graphIo); absent in hand-written manifests: the defaults. */
+  io?: { inputs: string[]; outputs: string[] };
+}
+
+/** The names of our graph's inputs and outputs by role, one per layer where the role is per layer. */
+export interface GraphIo {
+  tokens: string;
+  pastKey: string[];
+  pastValue: string[];
+  logits: string;
+  query: string[];
+  key: string[];
+  value: string[];
+  stats: string[];
+}
+
+/**
+ * The manifest's `io` block read by role. training/export.py writes `inputs` as [tokens, then past key and past value
+ * per layer] and `outputs` as [logits, then query, key, value and statistics per layer]; a manifest without the
+ * block gets the names export.py has always used.
+ */
+export function graphIo(m: ModelManifest): GraphIo {
+  const L = m.architecture.layers;
+  const perLayer = <T>(f: (l: number) => T) => Array.from({ length: L }, (_, l) => f(l));
+  const inputs = m.io?.inputs ?? ['input_ids', ...perLayer((l) => [`past_k_${l}`, `past_v_${l}`]).flat()];
+  const outputs = m.io?.outputs ?? ['logits', ...perLayer((l) => [`q_${l}`, `k_${l}`, `v_${l}`, `stats_${l}`]).flat()];
+  return {
+    tokens: inputs[0],
+    pastKey: perLayer((l) => inputs[1 + 2 * l]),
+    pastValue: perLayer((l) => inputs[2 + 2 * l]),
+    logits: outputs[0],
+    query: perLayer((l) => outputs[1 + 4 * l]),
+    key: perLayer((l) => outputs[2 + 4 * l]),
+    value: perLayer((l) => outputs[3 + 4 * l]),
+    stats: perLayer((l) => outputs[4 + 4 * l]),
+  };
 }
 
 /** Key heads and the score scale, with their defaults. */
@@ -110,6 +146,14 @@ export function parseManifest(text: string, file: string): ModelManifest {
       s.length === a.layers &&
       s.every((row) => Array.isArray(row) && row.length === a.heads && row.every((v) => typeof v === 'number' && Number.isFinite(v)));
     if (!ok) fail('an SSMax model needs s as [layers][heads] numbers');
+  }
+  if (m.io !== undefined) {
+    const io = m.io as { inputs?: unknown; outputs?: unknown };
+    const names = (v: unknown, count: number) => Array.isArray(v) && v.length === count && v.every((x) => typeof x === 'string' && x.length > 0);
+    if (!names(io.inputs, 1 + 2 * a.layers) || !names(io.outputs, 1 + 4 * a.layers))
+      fail(
+        `io must list ${1 + 2 * a.layers} input names (tokens, then past key and value per layer) and ${1 + 4 * a.layers} outputs (logits, then q, k, v, stats per layer)`,
+      );
   }
   return m as unknown as ModelManifest;
 }

@@ -15,11 +15,11 @@ import { loadHfFolder, readHfTokenizer } from './hfRunner';
 import { defaultThreads, ort, sessionOptions, shippedGraph, thisHost } from './ort';
 import type { ChunkOutputs, ChunkRunner } from './runner';
 import { describeHfFolder, isHfFolder } from './hfModel';
-import { attentionShape, bytesPerTokenOf, loadModelFiles, ModelFileError, type ModelFiles, type ModelManifest } from './manifest';
+import { attentionShape, bytesPerTokenOf, graphIo, loadModelFiles, ModelFileError, type GraphIo, type ModelFiles, type ModelManifest } from './manifest';
 import { createWithFallback, providerOrder, type ProviderChoice, type ProviderName, type SkippedProvider } from './providers';
 
 import { BpeTokenizer, type Tokenizer } from './tokenizer';
-import type { HeadChoice, Normaliser } from '../protocol';
+import type { HeadChoice, Normaliser } from './domain';
 
 export { thisHost } from './ort';
 
@@ -63,8 +63,6 @@ export const MAX_SCORE_FLOATS = 1 << 22;
 const MIN_CHUNK = 32;
 export { MIN_CHUNK };
 
-const EXPECTED_OUTPUTS = (layers: number) => ['logits', ...Array.from({ length: layers }, (_, l) => [`q_${l}`, `k_${l}`, `v_${l}`, `stats_${l}`]).flat()];
-
 /** Below this many keys the plain JavaScript rows are as fast as a graph call. */
 const ROWS_GRAPH_MIN_KEYS = 1024;
 const VIEWS: readonly Normaliser[] = ['softmax', 'ssmax'];
@@ -78,12 +76,16 @@ export interface LayerRows {
   entropy: Record<Normaliser, Float32Array>;
 }
 
-/** Runs the graphs training/export.py writes: past_k_N/past_v_N in, q/k/v/stats per layer out. */
+/** Runs the graphs training/export.py writes: tokens and each layer's past keys/values in, q/k/v/stats per layer out (names from the manifest's io). */
 class OwnGraphRunner implements ChunkRunner {
+  private readonly io: GraphIo;
+
   constructor(
     private readonly session: OrtSession,
     private readonly manifest: ModelManifest,
-  ) {}
+  ) {
+    this.io = graphIo(manifest);
+  }
 
   chunkFor(P: number, requested: number, unbounded: boolean): number {
     // Bound the graph's biggest intermediates ([heads, T, P+T] scores) so memory stays flat as P grows.
@@ -96,16 +98,17 @@ class OwnGraphRunner implements ChunkRunner {
     const { layers, heads, headDim } = this.manifest.architecture;
     const ids = new BigInt64Array(T);
     for (let i = 0; i < T; i++) ids[i] = BigInt(analysis.tokens.ids[P + i]);
-    const feeds: Record<string, OrtTensor> = { input_ids: new Tensor('int64', ids, [1, T]) };
+    const io = this.io;
+    const feeds: Record<string, OrtTensor> = { [io.tokens]: new Tensor('int64', ids, [1, T]) };
     for (let l = 0; l < layers; l++) {
-      feeds[`past_k_${l}`] = new Tensor('float32', analysis.past(l, 'k', P), [P, heads, headDim]);
-      feeds[`past_v_${l}`] = new Tensor('float32', analysis.past(l, 'v', P), [P, heads, headDim]);
+      feeds[io.pastKey[l]] = new Tensor('float32', analysis.past(l, 'k', P), [P, heads, headDim]);
+      feeds[io.pastValue[l]] = new Tensor('float32', analysis.past(l, 'v', P), [P, heads, headDim]);
     }
     const out = await this.session.run(feeds);
     const get = (name: string) => out[name].data as Float32Array;
     return {
-      logits: get('logits'),
-      layers: Array.from({ length: layers }, (_, l) => ({ q: get(`q_${l}`), k: get(`k_${l}`), v: get(`v_${l}`), stats: get(`stats_${l}`) })),
+      logits: get(io.logits),
+      layers: Array.from({ length: layers }, (_, l) => ({ q: get(io.query[l]), k: get(io.key[l]), v: get(io.value[l]), stats: get(io.stats[l]) })),
     };
   }
 
@@ -158,13 +161,14 @@ export class AttentionModel {
       throw new ModelFileError(files.onnxPath, `the ONNX model could not be loaded: ${(e as Error).message}`);
     }
     const { session } = result;
-    const missing = EXPECTED_OUTPUTS(files.manifest.architecture.layers).filter((o) => !session.outputNames.includes(o));
-    if (missing.length || !session.inputNames.includes('input_ids')) {
+    const io = graphIo(files.manifest);
+    const missing = [
+      ...[io.tokens, ...io.pastKey, ...io.pastValue].filter((i) => !session.inputNames.includes(i)),
+      ...[io.logits, ...io.query, ...io.key, ...io.value, ...io.stats].filter((o) => !session.outputNames.includes(o)),
+    ];
+    if (missing.length) {
       await session.release();
-      throw new ModelFileError(
-        files.onnxPath,
-        `the ONNX model does not have the inputs/outputs this extension needs (missing: ${missing.join(', ') || 'input_ids'})`,
-      );
+      throw new ModelFileError(files.onnxPath, `the ONNX model does not have the inputs/outputs its manifest's io names (missing: ${missing.join(', ')})`);
     }
     return new AttentionModel(
       files,

@@ -9,7 +9,7 @@
 import type { Analysis } from './analysis';
 import { everyHeadRows } from './layerCells';
 import { CancelledError, type AttentionModel } from './model';
-import type { Normaliser, ProbeDepthResult, ProbeModelResult } from '../protocol';
+import type { Normaliser, ProbeDepthResult, ProbeModelResult } from './domain';
 
 export interface ProbeOptions {
   /** The planted key and value; the needle line is `${key} = ${value}`. */

@@ -2,7 +2,7 @@
  * Host-side helpers over a document's tokens (ids and UTF-16 ranges): their text and line, and the token at an
  * offset. Pure functions, shared by the panel, the hover, the decorations and the CLI.
  */
-import type { TokenInfo } from '../protocol';
+import type { TokenInfo } from './domain';
 
 export interface TokenRanges {
   starts: Int32Array;

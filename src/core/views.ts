@@ -7,7 +7,7 @@
  */
 import type { Analysis } from './analysis';
 import { focusStats, topK, type FocusStats } from './attention';
-import { FOCUS_CURVE_POINTS, STRIP_BINS, type DistanceProfile, type HeadCell, type HeadChoice, type Normaliser } from '../protocol';
+import { FOCUS_CURVE_POINTS, STRIP_BINS, type DistanceProfile, type HeadCell, type HeadChoice, type Normaliser } from './domain';
 
 /** Bucket of a distance: 0 → 0, 1 → 1, 2–3 → 2, 4–7 → 3, … (so bucket b ≥ 1 holds [2^(b-1), 2^b)). */
 export function distanceBucket(d: number): number {

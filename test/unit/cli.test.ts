@@ -44,21 +44,69 @@ describe('CLI: attention-inspector FILE --at LINE:COL', () => {
       assert.equal((JSON.parse(r.out) as { normaliser: string }).normaliser, e.normaliser);
     }
     const bad = cli(SAMPLE, '--at', '3:1', '--model', 'gpt-5');
-    assert.equal(bad.code, 1);
+    assert.equal(bad.code, 2);
     assert.match(bad.err, /unknown model "gpt-5": shipped models are ssmax, softmax/);
   });
 
-  it('rejects bad numbers and providers with a message instead of guessing', () => {
+  it('rejects bad numbers, providers and unknown flags with a message and its usage instead of guessing', () => {
     for (const [args, msg] of [
-      [['--top', 'x'], /--top must be a positive whole number/],
-      [['--max-tokens=-5'], /--max-tokens must be a positive whole number/],
-      [['--max-tokens', '2.5'], /--max-tokens must be a positive whole number/],
-      [['--provider', 'tpu'], /--provider must be one of auto, webgpu, cuda, dml, coreml, cpu/],
-      [['--probe', '--model', 'softmax'], /--model does not apply to --probe.*--models/],
+      [['--at', '1:1', '--top', 'x'], /--top must be a positive whole number/],
+      [['--at', '1:1', '--max-tokens=-5'], /--max-tokens must be a positive whole number/],
+      [['--at', '1:1', '--max-tokens', '2.5'], /--max-tokens must be a positive whole number/],
+      [['--at', '1:1', '--provider', 'tpu'], /--provider must be one of auto, webgpu, cuda, dml, coreml, cpu/],
+      [['--at', '0:1'], /--at must be LINE:COL \(1-based\)/],
+      [['--at', '1:1', '--max-token', '5'], /Unknown option '--max-token'/],
+      [['--probe', '--model', 'softmax'], /--model does not apply to a probe.*--models/],
+      [['--probe', '--depths', '0,2'], /--depths must be numbers between 0 and 1/],
+      [['--probe', '--context', '0'], /--context must be a positive whole number/],
     ] as const) {
-      const r = cli(SAMPLE, '--at', '1:1', ...args);
-      assert.equal(r.code, 1);
+      const r = cli(SAMPLE, ...args);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.err}`);
       assert.match(r.err, msg);
+      assert.match(r.err, /usage: attention-inspector (inspect|probe)/, 'the command usage follows the message');
     }
+  });
+});
+
+describe('CLI subcommands', () => {
+  it('inspect FILE --at equals the earlier flag form FILE --at', () => {
+    const a = cli('inspect', SAMPLE, '--at', '3:5', '--json', '--provider', 'cpu', '--top', '3');
+    const b = cli(SAMPLE, '--at', '3:5', '--json', '--provider', 'cpu', '--top', '3');
+    assert.equal(a.code, 0, a.err);
+    assert.equal(b.code, 0, b.err);
+    type Out = { query: unknown; heads: { top: unknown[] }[] };
+    const [ja, jb] = [JSON.parse(a.out) as Out, JSON.parse(b.out) as Out];
+    assert.deepEqual(ja.query, jb.query);
+    assert.deepEqual(
+      ja.heads.map((h) => h.top),
+      jb.heads.map((h) => h.top),
+    );
+    assert.equal(ja.heads[0].top.length, 3);
+  });
+
+  it('every subcommand has its own --help listing its options; no arguments prints the overview', () => {
+    for (const [command, option] of [
+      ['inspect', '--at LINE:COL'],
+      ['probe', '--depths LIST'],
+      ['focus', '--max-tokens N'],
+      ['tokens', '--model MODEL'],
+    ]) {
+      const r = cli(command, '--help');
+      assert.equal(r.code, 0, r.err);
+      assert.match(r.out, new RegExp(`^usage: attention-inspector ${command} FILE`));
+      assert.ok(r.out.includes(option), `${command} --help lists ${option}`);
+    }
+    const overview = cli();
+    assert.equal(overview.code, 0);
+    for (const command of ['inspect', 'probe', 'focus', 'tokens']) assert.match(overview.out, new RegExp(`^  ${command} `, 'm'));
+    const unknown = cli('inspekt', SAMPLE);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.err, /unknown command "inspekt"/);
+  });
+
+  it('a subcommand takes exactly one FILE', () => {
+    const r = cli('tokens', SAMPLE, SAMPLE);
+    assert.equal(r.code, 2);
+    assert.match(r.err, /tokens takes one FILE, got 2/);
   });
 });

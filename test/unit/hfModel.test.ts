@@ -274,6 +274,17 @@ describe('Hugging Face folders that cannot be used say why, and nothing is writt
     };
     assert.throws(() => findAttention(graph, 1, 'model.onnx'), /com\.microsoft\.GroupQueryAttention.*optimum-cli export onnx --task text-generation-with-past/);
   });
+
+  it("an older optimum's merged decoder (an If on use_cache_branch) is refused, saying why and which export to use", () => {
+    const graph: OnnxGraph = {
+      nodes: [{ opType: 'If', domain: '', name: 'optimum::if', inputs: ['use_cache_branch'], outputs: ['logits', 'present.0.key', 'present.0.value'] }],
+      inputs: ['input_ids', 'attention_mask', 'past_key_values.0.key', 'past_key_values.0.value', 'use_cache_branch'],
+      outputs: ['logits', 'present.0.key', 'present.0.value'],
+      initializers: new Set(),
+      domains: [''],
+    };
+    assert.throws(() => findAttention(graph, 1, 'decoder_model_merged.onnx'), /merged decoder .*use_cache_branch.*single model\.onnx/);
+  });
 });
 
 /** Names, sizes and modification times of a folder's files. */

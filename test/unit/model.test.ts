@@ -199,13 +199,26 @@ describe('model loading failures', () => {
     await assert.rejects(AttentionModel.load({ manifestPath: manifest, provider: 'cpu' }), /inputs\/outputs/);
   });
 
+  it("runs the graph by the names in its manifest's io block, and refuses names the graph does not have", async () => {
+    const manifest = copyModel();
+    const m = JSON.parse(readFileSync(manifest, 'utf8')) as { io: { inputs: string[]; outputs: string[] } };
+    assert.equal(m.io.outputs[4], 'stats_0', 'export.py lists outputs in role order: logits, then q, k, v, stats per layer');
+    m.io.outputs[4] = 'statistics_0';
+    writeFileSync(manifest, JSON.stringify(m));
+    await assert.rejects(AttentionModel.load({ manifestPath: manifest, provider: 'cpu' }), /missing: statistics_0\b/);
+    m.io.outputs.pop();
+    writeFileSync(manifest, JSON.stringify(m));
+    await assert.rejects(AttentionModel.load({ manifestPath: manifest, provider: 'cpu' }), /io must list 9 input names .* and 17 outputs/);
+  });
+
   it('rejects a manifest that claims more layers than its graph has', async () => {
     const manifest = copyModel();
-    const m = JSON.parse(readFileSync(manifest, 'utf8')) as { architecture: { layers: number }; s: number[][] };
+    const m = JSON.parse(readFileSync(manifest, 'utf8')) as { architecture: { layers: number }; s: number[][]; io?: unknown };
     m.architecture.layers += 1;
     m.s.push(m.s[0]);
+    delete m.io; // the default names then: a fifth layer's past_k_4 the graph does not have
     writeFileSync(manifest, JSON.stringify(m));
-    await assert.rejects(AttentionModel.load({ manifestPath: manifest, provider: 'cpu' }), /inputs\/outputs/);
+    await assert.rejects(AttentionModel.load({ manifestPath: manifest, provider: 'cpu' }), /inputs\/outputs .*missing: past_k_4, past_v_4/);
   });
 });
 
