@@ -32,6 +32,25 @@ export default tseslint.config(
     },
   },
   {
+    // the component library is reached only through webview/components.ts's typed handles, so it can be swapped by
+    // editing that one file (as @vscode/webview-ui-toolkit was for @vscode-elements/elements)
+    files: ['**/*.ts'],
+    ignores: ['webview/components.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['@vscode-elements/elements', '@vscode-elements/elements/*', 'lit', 'lit/*', '@lit/*', '@vscode/webview-ui-toolkit'],
+              message: 'Use the handles in webview/components.ts: it is the only module that imports the component library.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.mjs'],
     languageOptions: { globals: { ...globals.node, ...globals.browser } },
     rules: { 'no-unused-vars': ['error', { argsIgnorePattern: '^_' }] },

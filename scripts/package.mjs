@@ -53,7 +53,7 @@ function main() {
     const out = join(ROOT, 'dist', `attention-inspector-${t}.vsix`);
     execFileSync(
       join(ROOT, 'node_modules', '.bin', 'vsce'),
-      ['package', '--target', t, '--ignoreFile', ignore, '--allow-missing-repository', '--skip-license', '--out', out],
+      ['package', '--target', t, '--ignoreFile', ignore, '--allow-missing-repository', '--no-rewrite-relative-links', '--skip-license', '--out', out],
       { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] },
     );
     console.log(`${t}: ${(statSync(out).size / 2 ** 20).toFixed(1)} MB → ${out}`);

@@ -2,13 +2,12 @@
  * The panel's HTML: a static skeleton that webview/main.ts fills in, under a strict Content-Security-Policy.
  * Pure (no `vscode` import) so the browser test renders exactly what the extension serves.
  *
- * No 'unsafe-inline' for styles: the toolkit's FAST elements style themselves through constructable
- * stylesheets (adoptedStyleSheets), and our own per-token colours are set through CSSOM
- * (element.style.setProperty), neither of which style-src restricts. One exception, found by the browser
- * test: at start-up the toolkit (fast-web-utilities' canUseFocusVisible) appends an empty <style> element
- * to feature-test :focus-visible, which a bare `style-src ${cspSource}` blocks and reports. It gives that
- * element the nonce from <meta property="csp-nonce">, so style-src also admits this render's nonce: still
- * no inline style from anywhere else. The browser test asserts that a `securitypolicyviolation` never fires.
+ * No 'unsafe-inline' for styles, and no style nonce: the @vscode-elements/elements components (lit) style
+ * their shadow roots through constructable stylesheets (adoptedStyleSheets) and set computed positions
+ * through CSSOM, and our own per-token colours are set through CSSOM too (element.style.setProperty), none
+ * of which style-src restricts; the only stylesheet is media/webview.css from cspSource. (The archived
+ * @vscode/webview-ui-toolkit needed this render's nonce in style-src for an empty <style> element it appended
+ * at start-up; its successor appends none.) The browser test asserts that a `securitypolicyviolation` never fires.
  * img-src admits data: because PNG export draws the chart's SVG through an <img> of a data: URL onto a canvas.
  */
 
@@ -32,7 +31,7 @@ export function renderWebviewHtml(o: WebviewHtmlOptions): string {
   const csp = [
     "default-src 'none'",
     `img-src ${o.cspSource} data:`,
-    `style-src ${o.cspSource} 'nonce-${o.nonce}'`,
+    `style-src ${o.cspSource}`,
     `font-src ${o.cspSource}`,
     `script-src 'nonce-${o.nonce}'`,
   ].join('; ');
@@ -41,7 +40,6 @@ export function renderWebviewHtml(o: WebviewHtmlOptions): string {
 <head>
 <meta charset="UTF-8">
 <meta http-equiv="Content-Security-Policy" content="${escapeHtml(csp)};">
-<meta property="csp-nonce" content="${escapeHtml(o.nonce)}">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
 <link rel="stylesheet" href="${escapeHtml(o.styleUri)}">
 <title>${escapeHtml(o.title)}</title>

@@ -1,49 +1,42 @@
 /**
- * Our thin component layer. This is the ONLY module that may import @vscode/webview-ui-toolkit.
+ * Our thin component layer. This is the ONLY module that may import @vscode-elements/elements (the ESLint
+ * rule no-restricted-imports enforces it).
  *
- * The toolkit was deprecated and its repository archived in January 2025. Everything else in the webview
- * talks to the small typed handles below (createButton, createDropdown, createCheckbox, createProgress,
- * createDivider, createBadge), never to toolkit elements or their properties, so the toolkit can later be
- * swapped for @vscode-elements/elements, or for plain HTML styled with --vscode-* variables, by editing this
- * file alone.
+ * The elements are @vscode-elements/elements (lit web components that follow VS Code's own look), the
+ * maintained successor of @vscode/webview-ui-toolkit, which was deprecated and archived in January 2025.
+ * Everything else in the webview talks to the small typed handles below (createButton, createDropdown,
+ * createCheckbox, createProgress, createDivider, createBadge), never to the elements or their properties,
+ * so the component library can be swapped again, or replaced by plain HTML styled with --vscode-*
+ * variables, by editing this file (and the few ::part rules in media/webview.css) alone.
  *
- * The toolkit's FAST elements style themselves with constructable stylesheets (adoptedStyleSheets), so they
+ * Only the element modules we use are imported (not the package's main.js, which registers all of them), to
+ * keep out/webview.js small. Importing a module defines its element; registerComponents checks they are.
+ *
+ * CSP: lit styles its shadow roots with constructable stylesheets (adoptedStyleSheets), and the elements
+ * set their few computed styles (the dropdown's position) through CSSOM, not style attributes, so they
  * work under the panel's strict CSP without 'unsafe-inline' styles (the browser test checks for violations).
  */
-import {
-  provideVSCodeDesignSystem,
-  vsCodeBadge,
-  vsCodeButton,
-  vsCodeCheckbox,
-  vsCodeDivider,
-  vsCodeDropdown,
-  vsCodeOption,
-  vsCodeProgressRing,
-} from '@vscode/webview-ui-toolkit';
+import '@vscode-elements/elements/dist/vscode-badge/index.js';
+import '@vscode-elements/elements/dist/vscode-button/index.js';
+import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
+import '@vscode-elements/elements/dist/vscode-divider/index.js';
+import '@vscode-elements/elements/dist/vscode-option/index.js';
+import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
+import '@vscode-elements/elements/dist/vscode-single-select/index.js';
+
+const TAGS = ['vscode-badge', 'vscode-button', 'vscode-checkbox', 'vscode-divider', 'vscode-option', 'vscode-progress-ring', 'vscode-single-select'];
 
 let registered = false;
 
-/** Registers the toolkit elements we use; idempotent. Call once before creating any component. */
+/**
+ * Makes sure the elements we use are defined (importing their modules defines them); idempotent. Call once
+ * before creating any component.
+ */
 export function registerComponents(): void {
   if (registered) return;
+  const missing = TAGS.filter((tag) => !customElements.get(tag));
+  if (missing.length) throw new Error(`components: ${missing.join(', ')} not defined`);
   registered = true;
-  provideVSCodeDesignSystem().register(
-    vsCodeButton(),
-    vsCodeDropdown(),
-    vsCodeOption(),
-    vsCodeCheckbox(),
-    vsCodeProgressRing(),
-    vsCodeDivider(),
-    vsCodeBadge(),
-  );
-}
-
-/** The toolkit's form elements expose these at runtime; we read them through this narrow view only. */
-interface ValueElement extends HTMLElement {
-  value: string;
-}
-interface CheckedElement extends HTMLElement {
-  checked: boolean;
 }
 
 export interface ButtonHandle {
@@ -52,18 +45,28 @@ export interface ButtonHandle {
   setDisabled(disabled: boolean): void;
 }
 
+/**
+ * primary (the default) and secondary are vscode-button's two styles. 'icon' is a compact button for a glyph
+ * label such as ✕: vscode-button's icon-only layout, made transparent like VS Code's toolbar actions by the
+ * vscode-button[icon-only]::part(base) rules in media/webview.css (the element has no such style itself).
+ */
 export function createButton(label: string, opts: { appearance?: 'primary' | 'secondary' | 'icon'; title?: string } = {}): ButtonHandle {
   const element = document.createElement('vscode-button');
   element.textContent = label;
-  if (opts.appearance) element.setAttribute('appearance', opts.appearance);
+  if (opts.appearance === 'secondary') element.secondary = true;
+  if (opts.appearance === 'icon') element.iconOnly = true;
   if (opts.title) {
     element.title = opts.title;
     element.setAttribute('aria-label', opts.title);
   }
   return {
     element,
-    onClick: (listener) => element.addEventListener('click', () => listener()),
-    setDisabled: (disabled) => element.toggleAttribute('disabled', disabled),
+    // A disabled vscode-button takes no pointer events and ignores keys; this also covers element.click().
+    onClick: (listener) =>
+      element.addEventListener('click', () => {
+        if (!element.disabled) listener();
+      }),
+    setDisabled: (disabled) => (element.disabled = disabled),
   };
 }
 
@@ -84,10 +87,13 @@ export interface DropdownHandle {
 }
 
 export function createDropdown(ariaLabel: string): DropdownHandle {
-  const element = document.createElement('vscode-dropdown') as ValueElement;
-  element.setAttribute('aria-label', ariaLabel);
-  let silent = false;
+  const element = document.createElement('vscode-single-select');
+  // `label` names the element's inner combobox and listbox (its shadow root), which is what takes focus.
+  element.label = ariaLabel;
+  const listeners: ((value: string) => void)[] = [];
   let current = '';
+  // The element re-reads its options' `selected` attributes whenever an option changes (and when options are
+  // slotted, which is async), so the attributes always mark the current value, including after a user change.
   const markSelected = (value: string): void => {
     for (const option of Array.from(element.children)) {
       option.toggleAttribute('selected', option.getAttribute('value') === value);
@@ -95,32 +101,29 @@ export function createDropdown(ariaLabel: string): DropdownHandle {
   };
   const setValue = (value: string): void => {
     current = value;
-    silent = true;
-    try {
-      // The selected attribute covers options the element has not processed yet (slotchange is async);
-      // the property covers an element that already has.
-      markSelected(value);
-      element.value = value;
-    } finally {
-      silent = false;
-    }
+    markSelected(value);
+    // The property covers options the element has already read; for ones it has not, it keeps the value until
+    // they arrive. Neither dispatches 'change': the element fires it only for a choice made in its list.
+    element.value = value;
   };
+  element.addEventListener('change', () => {
+    const value = element.value;
+    if (value === current) return;
+    current = value;
+    markSelected(value);
+    for (const listener of listeners) listener(value);
+  });
   return {
     element,
     setOptions(options, selected) {
-      silent = true;
-      try {
-        element.replaceChildren(
-          ...options.map((o) => {
-            const option = document.createElement('vscode-option');
-            option.setAttribute('value', o.value);
-            option.textContent = o.label;
-            return option;
-          }),
-        );
-      } finally {
-        silent = false;
-      }
+      element.replaceChildren(
+        ...options.map((o) => {
+          const option = document.createElement('vscode-option');
+          option.setAttribute('value', o.value);
+          option.textContent = o.label;
+          return option;
+        }),
+      );
       setValue(selected ?? options[0]?.value ?? '');
     },
     get value() {
@@ -128,11 +131,7 @@ export function createDropdown(ariaLabel: string): DropdownHandle {
     },
     setValue,
     onChange(listener) {
-      element.addEventListener('change', () => {
-        if (silent || element.value === current) return;
-        current = element.value;
-        listener(current);
-      });
+      listeners.push(listener);
     },
   };
 }
@@ -147,27 +146,20 @@ export interface CheckboxHandle {
 }
 
 export function createCheckbox(label: string): CheckboxHandle {
-  const element = document.createElement('vscode-checkbox') as CheckedElement;
+  const element = document.createElement('vscode-checkbox');
+  // Slotted text is the label (and, through the element, its aria-label).
   element.textContent = label;
-  let silent = false;
   return {
     element,
     get checked() {
       return element.checked;
     },
+    // vscode-checkbox dispatches 'change' only when the user toggles it, never for a property set.
     setChecked(checked) {
-      if (element.checked === checked) return;
-      silent = true; // FAST emits 'change' for programmatic changes too.
-      try {
-        element.checked = checked;
-      } finally {
-        silent = false;
-      }
+      element.checked = checked;
     },
     onChange(listener) {
-      element.addEventListener('change', () => {
-        if (!silent) listener(element.checked);
-      });
+      element.addEventListener('change', () => listener(element.checked));
     },
   };
 }
@@ -183,6 +175,9 @@ export function createProgress(ariaLabel: string): ProgressHandle {
   element.className = 'progress';
   element.setAttribute('role', 'status');
   const ring = document.createElement('vscode-progress-ring');
+  // The ring defaults to role=alert, aria-live=assertive; the status around it is the live region here.
+  ring.setAttribute('role', 'progressbar');
+  ring.setAttribute('aria-live', 'off');
   ring.setAttribute('aria-label', ariaLabel);
   const label = document.createElement('span');
   label.className = 'progress-text';

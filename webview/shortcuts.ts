@@ -26,9 +26,10 @@ export function stepHead(head: HeadChoice, shape: { layers: number; heads: numbe
   return { layer: head.layer, head: next === 0 ? 'mean' : next - 1 };
 }
 
+/** A key pressed in a form control (the head dropdown is components.ts's vscode-single-select) is the control's. */
 function isTyping(target: EventTarget | null): boolean {
   if (!(target instanceof HTMLElement)) return false;
-  return target.isContentEditable || /^(INPUT|TEXTAREA|SELECT|VSCODE-DROPDOWN|VSCODE-OPTION)$/.test(target.tagName);
+  return target.isContentEditable || /^(INPUT|TEXTAREA|SELECT|VSCODE-SINGLE-SELECT|VSCODE-OPTION)$/.test(target.tagName);
 }
 
 export function installShortcuts(target: Document, events: ShortcutEvents): void {

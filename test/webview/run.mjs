@@ -353,9 +353,21 @@ describe(`webview in Chromium (fixture: ${fixture.source}, ${doc.tokens.length} 
     const { page, host, errors } = panel;
     const { layers, heads } = fixture.document.model;
     assert.equal(await page.locator('#head-select vscode-option').count(), layers * (heads + 1));
+    // vscode-single-select draws its list in its shadow root (li[role=option]); Playwright's CSS and role
+    // locators pierce open shadow roots, so the list is clicked as a user would.
+    const combobox = page.getByRole('combobox', { name: 'Layer and head' });
+    assert.equal(await combobox.count(), 1, 'the dropdown is a combobox named by its label');
     const from = host.received.length;
     await page.locator('#head-select').click();
-    await page.locator('#head-select vscode-option[value="0:1"]').click();
+    const listbox = page.locator('#head-select [role="listbox"]');
+    await listbox.waitFor({ state: 'visible' });
+    assert.equal(await listbox.locator('[role="option"]').count(), layers * (heads + 1), 'every option in the list');
+    // The list opens scrolled to the selected head (the last layer's mean): the wheel brings the top into view, as
+    // a user would (a click's own scroll-into-view is native scrolling, which the element does not track, so the
+    // list would reopen at the top rather than at the selection).
+    await listbox.hover();
+    await page.mouse.wheel(0, -1000);
+    await listbox.getByRole('option', { name: 'Layer 0 · H1', exact: true }).click();
     assert.deepEqual(await host.waitFor((m) => m.type === 'selectHead', from), { type: 'selectHead', head: { layer: 0, head: 1 } });
     const expected = host.attentionFor(host.selection, { layer: 0, head: 1 });
     await page.waitForFunction((v) => document.querySelector('[data-stat="softmax-max"]').dataset.value === String(v), expected.stats.softmax.maxWeight);
@@ -412,6 +424,19 @@ describe(`webview in Chromium (fixture: ${fixture.source}, ${doc.tokens.length} 
       assert.notEqual(look.bodyFg, look.bodyBg);
       assert.notEqual(look.tokFg, look.tokBg);
       await page.screenshot({ path: join(shots, `theme-${theme}.png`) });
+      // The components in this theme: the message's icon button, the progress ring, the checkbox and the
+      // layer/head dropdown open on its options.
+      const { host } = panel;
+      await host.post({ type: 'message', level: 'info', text: 'Model loaded on CPU' });
+      await host.post({ type: 'progress', progress: host.progress(false) });
+      await page.waitForFunction(() => !document.getElementById('progress').hidden && !document.getElementById('message').hidden);
+      await page.locator('#head-select').click();
+      await page.waitForTimeout(200);
+      await page.screenshot({ path: join(shots, `controls-${theme}.png`), clip: { x: 0, y: 0, width: 1200, height: 520 } });
+      await page.keyboard.press('Escape');
+      await host.post({ type: 'progress', progress: host.progress(true) });
+      await page.locator('#message .message-dismiss').click();
+      await page.waitForFunction(() => document.getElementById('progress').hidden && document.getElementById('message').hidden);
     });
   }
 
@@ -578,6 +603,13 @@ describe(`webview in Chromium (fixture: ${fixture.source}, ${doc.tokens.length} 
     await host.waitFor((m) => m.type === 'selectHead' && sameHeadChoice(m.head, start), from);
     await page.waitForFunction((v) => document.querySelector('#head-select').value === v, `${start.layer}:${start.head}`);
     assert.ok((await page.locator('#shortcuts').textContent()).includes('[ / ] head'), 'the shortcuts are documented in the UI');
+    // In the head dropdown the keys are the dropdown's (its focus is in its shadow root; the event comes from it).
+    await page.getByRole('combobox', { name: 'Layer and head' }).focus();
+    from = host.received.length;
+    await page.keyboard.press(']');
+    await page.waitForTimeout(100);
+    assert.equal(host.received.slice(from).filter((m) => m.type === 'selectHead').length, 0, 'no shortcut inside the dropdown');
+    await page.locator('#tokens').focus();
   });
 
   it('has tabs with role=tablist/tab/tabpanel, arrow-key navigation and every control labelled', async () => {
@@ -607,8 +639,8 @@ describe(`webview in Chromium (fixture: ${fixture.source}, ${doc.tokens.length} 
     await page.waitForFunction(() => document.getElementById('tab-heads').getAttribute('aria-selected') === 'true', null, { timeout: 2000 });
     // Every control has an accessible name (text or aria-label).
     const unlabelled = await page.evaluate(() =>
-      [...document.querySelectorAll('button, vscode-button, vscode-checkbox, vscode-dropdown, [role="tab"], [role="button"], g.head-cell')]
-        .filter((el) => !(el.getAttribute('aria-label') || el.textContent.trim() || el.getAttribute('title')))
+      [...document.querySelectorAll('button, vscode-button, vscode-checkbox, vscode-single-select, [role="tab"], [role="button"], g.head-cell')]
+        .filter((el) => !(el.getAttribute('aria-label') || el.getAttribute('label') || el.textContent.trim() || el.getAttribute('title')))
         .map((el) => el.outerHTML.slice(0, 80)),
     );
     assert.deepEqual(unlabelled, []);

@@ -1,6 +1,8 @@
 // A subset of the --vscode-* variables VS Code defines for its default themes (Dark Modern, Light Modern,
 // Dark High Contrast), applied the way VS Code's webview host does: CSSOM properties on <html> plus a
-// body class. Enough for our stylesheet and the toolkit elements to look as they would in the editor.
+// body class and data-vscode-theme-kind. Enough for our stylesheet and the @vscode-elements/elements
+// components (which read settings-dropdown*, settings-checkbox*, scrollbarSlider-*...) to look as they would
+// in the editor.
 const common = {
   'font-family': 'system-ui, "Ubuntu", "Droid Sans", sans-serif',
   'font-size': '13px',
@@ -34,18 +36,32 @@ export const THEMES = {
       'button-hoverBackground': '#026ec1',
       'button-secondaryBackground': '#313131',
       'button-secondaryForeground': '#cccccc',
+      'button-secondaryHoverBackground': '#3c3c3c',
       'dropdown-background': '#313131',
       'dropdown-foreground': '#cccccc',
       'dropdown-border': '#3c3c3c',
       'dropdown-listBackground': '#1f1f1f',
+      'settings-dropdownBackground': '#313131',
+      'settings-dropdownForeground': '#cccccc',
+      'settings-dropdownBorder': '#3c3c3c',
+      'settings-dropdownListBorder': '#454545',
       'checkbox-background': '#313131',
       'checkbox-foreground': '#cccccc',
       'checkbox-border': '#3c3c3c',
+      'settings-checkboxBackground': '#313131',
+      'settings-checkboxForeground': '#cccccc',
+      'settings-checkboxBorder': '#3c3c3c',
       'badge-background': '#616161',
       'badge-foreground': '#f8f8f8',
       'list-hoverBackground': '#2a2d2e',
       'list-activeSelectionBackground': '#04395e',
       'list-activeSelectionForeground': '#ffffff',
+      'list-focusOutline': '#0078d4',
+      'widget-shadow': '#0000005c',
+      'scrollbarSlider-background': '#79797966',
+      'scrollbarSlider-hoverBackground': '#646464b3',
+      'scrollbarSlider-activeBackground': '#bfbfbf66',
+      'scrollbar-shadow': '#000000',
       'inputValidation-infoBackground': '#063b49',
       'inputValidation-infoBorder': '#007acc',
       'inputValidation-errorBackground': '#5a1d1d',
@@ -82,18 +98,32 @@ export const THEMES = {
       'button-hoverBackground': '#0258a8',
       'button-secondaryBackground': '#e5e5e5',
       'button-secondaryForeground': '#3b3b3b',
+      'button-secondaryHoverBackground': '#cccccc',
       'dropdown-background': '#ffffff',
       'dropdown-foreground': '#3b3b3b',
       'dropdown-border': '#cecece',
       'dropdown-listBackground': '#ffffff',
+      'settings-dropdownBackground': '#ffffff',
+      'settings-dropdownForeground': '#3b3b3b',
+      'settings-dropdownBorder': '#cecece',
+      'settings-dropdownListBorder': '#c8c8c8',
       'checkbox-background': '#f8f8f8',
       'checkbox-foreground': '#3b3b3b',
       'checkbox-border': '#cecece',
+      'settings-checkboxBackground': '#f8f8f8',
+      'settings-checkboxForeground': '#3b3b3b',
+      'settings-checkboxBorder': '#cecece',
       'badge-background': '#cccccc',
       'badge-foreground': '#3b3b3b',
       'list-hoverBackground': '#f2f2f2',
       'list-activeSelectionBackground': '#e8e8e8',
       'list-activeSelectionForeground': '#000000',
+      'list-focusOutline': '#005fb8',
+      'widget-shadow': '#00000029',
+      'scrollbarSlider-background': '#64646466',
+      'scrollbarSlider-hoverBackground': '#646464b3',
+      'scrollbarSlider-activeBackground': '#00000099',
+      'scrollbar-shadow': '#dddddd',
       'inputValidation-infoBackground': '#d6ecf2',
       'inputValidation-infoBorder': '#007acc',
       'inputValidation-errorBackground': '#f2dede',
@@ -134,14 +164,25 @@ export const THEMES = {
       'dropdown-foreground': '#ffffff',
       'dropdown-border': '#6fc3df',
       'dropdown-listBackground': '#000000',
+      'settings-dropdownBackground': '#000000',
+      'settings-dropdownForeground': '#ffffff',
+      'settings-dropdownBorder': '#6fc3df',
+      'settings-dropdownListBorder': '#6fc3df',
       'checkbox-background': '#000000',
       'checkbox-foreground': '#ffffff',
       'checkbox-border': '#6fc3df',
+      'settings-checkboxBackground': '#000000',
+      'settings-checkboxForeground': '#ffffff',
+      'settings-checkboxBorder': '#6fc3df',
       'badge-background': '#000000',
       'badge-foreground': '#ffffff',
       'list-hoverBackground': '#000000',
       'list-activeSelectionBackground': '#000000',
       'list-activeSelectionForeground': '#ffffff',
+      'list-focusOutline': '#f38518',
+      'scrollbarSlider-background': '#6fc3df99',
+      'scrollbarSlider-hoverBackground': '#6fc3dfcc',
+      'scrollbarSlider-activeBackground': '#6fc3df',
       'inputValidation-infoBackground': '#000000',
       'inputValidation-infoBorder': '#6fc3df',
       'inputValidation-errorBackground': '#000000',
@@ -157,13 +198,16 @@ export const THEMES = {
   },
 };
 
-/** Runs in the page: sets the variables on <html> and the theme class on <body>, as VS Code does. */
+/** Runs in the page: sets the variables on <html>, the theme class and data-vscode-theme-kind on <body>, as VS Code does. */
 export function applyThemeInPage({ bodyClass, vars }) {
   const root = document.documentElement;
+  // a variable one theme defines and the next does not (button-border in high contrast) must not carry over
+  for (const name of [...root.style].filter((p) => p.startsWith('--vscode-'))) root.style.removeProperty(name);
   for (const [name, value] of Object.entries(vars)) {
     if (value) root.style.setProperty(`--vscode-${name}`, value);
     else root.style.removeProperty(`--vscode-${name}`);
   }
   document.body.classList.remove('vscode-light', 'vscode-dark', 'vscode-high-contrast');
   document.body.classList.add(bodyClass);
+  document.body.dataset.vscodeThemeKind = bodyClass;
 }
