@@ -4,25 +4,11 @@
  * depends only on tokens 0…p), so only that prefix is analysed unless --all asks for the whole file.
  */
 import { readFileSync } from 'node:fs';
+import { cliPastCap } from '../core/cap';
 import { AttentionModel } from '../core/model';
 import { PROVIDER_LABEL } from '../core/providers';
 import { tokenAtOffset, tokenInfos, tokenLabel } from '../core/tokenText';
 import { flag, MODEL_HELP, MODEL_OPTIONS, positiveInt, provider, resolveModel, str, trainingContext, UsageError, type Command } from './args';
-
-/** Why a query past the cap has no answer, and what it would take to get one. */
-export function pastCap(at: string, position: number, total: number, maxTokens: number, bytesPerToken: number): string {
-  const n = position + 1;
-  const mb = (n * bytesPerToken) / 2 ** 20;
-  // the full analysis grows about quadratically with n: 84 s at 32,768 tokens on a 2-core machine
-  // (bench/results/2026-11-24-vm.md); the prefix up to the query is what it costs
-  const seconds = 84 * (n / 32768) ** 2;
-  const time = seconds < 90 ? `${Math.max(1, Math.round(seconds))} s` : `${Math.round(seconds / 60)} min`;
-  return (
-    `${at} is token ${position.toLocaleString('en-US')} (0-based) of ${total.toLocaleString('en-US')}, past --max-tokens ${maxTokens.toLocaleString('en-US')}. ` +
-    `Rerun with --max-tokens ${n} to reach it: the analysis of its ${n.toLocaleString('en-US')}-token prefix holds about ${Math.round(mb)} MB ` +
-    `and takes roughly ${time} on a 2-core CPU (it grows about as n²).`
-  );
-}
 
 function offsetOf(text: string, line: number, col: number): number {
   let offset = 0;
@@ -76,7 +62,7 @@ export const inspectCommand: Command = {
     }
     if (position >= maxTokens) {
       await model.dispose();
-      throw new Error(pastCap(at, position, whole.ids.length, maxTokens, model.bytesPerToken));
+      throw new Error(cliPastCap(at, position, whole.ids.length, maxTokens, model.bytesPerToken));
     }
     const analysis = await model.analyse(text, { maxTokens: flag(values, 'all') ? maxTokens : position + 1 });
     const tAnalyse = performance.now() - t0 - tLoad;

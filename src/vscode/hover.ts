@@ -3,6 +3,7 @@
  * normalisers. The hovered token is the query; nothing is computed for documents that were not inspected.
  */
 import * as vscode from 'vscode';
+import { hoverPastCap } from '../core/cap';
 import { tokenAtOffset, tokenLabel } from '../core/tokenText';
 import { headLabel } from '../protocol';
 import type { AnalysisService } from './analyses';
@@ -24,9 +25,17 @@ export class AttentionHoverProvider implements vscode.HoverProvider {
     if (!a || !model || a.version !== doc.version) return undefined;
     const offset = doc.offsetAt(pos);
     const i = tokenAtOffset(a.tokens, offset);
-    if (i < 0) return undefined;
+    if (i < 0) {
+      const why = hoverPastCap(a.length, a.tokens.totalTokens, a.length ? a.tokens.ends[a.length - 1] : 0, offset, a.cappedByMemory === true);
+      return why ? new vscode.Hover(new vscode.MarkdownString(why)) : undefined;
+    }
     if (i >= a.analysed) {
-      return new vscode.Hover(new vscode.MarkdownString(`**Attention**: token ${i} is not analysed yet (${a.analysed} of ${a.length}).`));
+      // the analysis runs from the first token on: a token's attention depends on every token before it
+      return new vscode.Hover(
+        new vscode.MarkdownString(
+          `**Attention**: token ${i} is not analysed yet (${a.analysed} of ${a.length}); the analysis goes in document order, because a token's attention depends on every token before it.`,
+        ),
+      );
     }
     const head = this.selection.current.head;
     // the same request as the panel's and the highlights' (one cached answer per click), lean when it is the first

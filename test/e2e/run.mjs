@@ -9,7 +9,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { format } from 'node:util';
@@ -406,31 +406,152 @@ describe('Attention Inspector in real VS Code (code-server + Chromium)', { timeo
       assert.equal(sha256(join(workspace, FILE)), hashBefore, 'the file on disk is unchanged');
     });
 
-    it('exports the focus view as SVG through the save dialog', { timeout: 60_000 }, async () => {
+    /** Clicks the export bar's button for `format` on the current tab, accepts code-server's save dialog, returns the file. */
+    const saveExport = async (view, format) => {
       const web = wb.webview();
-      await web.locator('#tab-focus').click();
-      await web.locator('#export-bar [data-format="svg"]').click();
+      await web.locator(`#export-bar [data-format="${format}"]`).click();
       // code-server's save dialog is a quick input holding the suggested path: accept it
       const quick = wb.page.locator('.quick-input-widget');
       await quick.waitFor({ state: 'visible', timeout: 15_000 });
       // the simple dialog fills its path in after it opens
       const { suggested } = await wb.waitFor(
-        'the suggested file name in the save dialog',
+        `the suggested file name for the ${view} ${format} in the save dialog`,
         async () => {
           const v = await quick.locator('input').inputValue();
-          return { ok: /long_sample\.py-focus\.svg$/.test(v), suggested: v };
+          return { ok: v.endsWith(`long_sample.py-${view}.${format}`), suggested: v };
         },
         15_000,
       );
       log(`save dialog suggests ${suggested}`);
       assert.ok(suggested.startsWith(workspace), 'in the workspace folder');
       await wb.page.keyboard.press('Enter');
-      const file = join(workspace, 'long_sample.py-focus.svg');
-      await wb.waitFor('the SVG file', async () => ({ ok: existsSync(file) }), 20_000);
+      const file = join(workspace, `long_sample.py-${view}.${format}`);
+      await wb.waitFor(`the ${format} file`, async () => ({ ok: existsSync(file) && statSync(file).size > 0 }), 20_000);
+      await quick.waitFor({ state: 'hidden', timeout: 15_000 });
+      return file;
+    };
+
+    it('exports the focus view as SVG through the save dialog', { timeout: 60_000 }, async () => {
+      await wb.webview().locator('#tab-focus').click();
+      const file = await saveExport('focus', 'svg');
       const svg = readFileSync(file, 'utf8');
       assert.match(svg, /^(<\?xml[^>]*\?>\s*)?<svg[\s\S]*<\/svg>\s*$/);
       assert.match(svg, /polyline/);
       rmSync(file); // keep the workspace as the test found it
+    });
+
+    it('the Distance tab shows the attention mass by distance under both views, each summing to 1', { timeout: 60_000 }, async () => {
+      const web = wb.webview();
+      await web.locator('#tab-distance').click();
+      const bars = web.locator('#panel-distance [data-series][data-value]');
+      const sums = await wb.waitFor(
+        'distance bars for both views',
+        async () => {
+          const values = await bars.evaluateAll((els) =>
+            els.map((e) => ({ series: e.getAttribute('data-series'), value: Number(e.getAttribute('data-value')) })),
+          );
+          const sums = { softmax: 0, ssmax: 0 };
+          for (const v of values) sums[v.series] += v.value;
+          return {
+            ok: values.length >= 4 && values.some((v) => v.series === 'softmax') && values.some((v) => v.series === 'ssmax'),
+            sums,
+            count: values.length,
+          };
+        },
+        30_000,
+      );
+      log(`distance: ${sums.count} bars, sums ${JSON.stringify(sums.sums)}`);
+      for (const view of ['softmax', 'ssmax']) assert.ok(Math.abs(sums.sums[view] - 1) < 1e-3, `${view} masses sum to 1 (${sums.sums[view]})`);
+      assert.match(await web.locator('#panel-distance').innerText(), /distance 0 is the query itself/);
+      await wb.shot('distance-tab');
+    });
+
+    it('exports the Distance view as PNG, CSV and JSON through the save dialog', { timeout: 120_000 }, async () => {
+      const png = await saveExport('distance', 'png');
+      assert.deepEqual([...readFileSync(png).subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], 'a PNG file');
+      rmSync(png);
+      const csv = await saveExport('distance', 'csv');
+      const lines = readFileSync(csv, 'utf8').trim().split(/\r?\n/);
+      const header = lines.find((l) => l.startsWith('distance_from'));
+      assert.equal(header, 'distance_from,distance_to_exclusive,softmax,ssmax', 'the CSV header names the columns');
+      assert.ok(lines.length > lines.indexOf(header) + 3, 'rows follow the header');
+      rmSync(csv);
+      const json = await saveExport('distance', 'json');
+      const parsed = JSON.parse(readFileSync(json, 'utf8'));
+      log(`json export keys: ${Object.keys(parsed).join(', ')}`);
+      assert.ok(JSON.stringify(parsed).includes('ssmax'), 'the JSON holds both views');
+      rmSync(json);
+    });
+
+    it('clicking a row of the top-k list makes that token the query and puts the editor cursor on it', { timeout: 60_000 }, async () => {
+      const web = wb.webview();
+      const selected = await web.locator('#tokens span.tok.selected').first().getAttribute('data-pos');
+      const rows = await web.locator('#topk li[data-pos]').evaluateAll((ls) => ls.map((l) => l.dataset.pos));
+      const target = rows.find((p) => p !== selected);
+      assert.ok(target, `a top-k row other than the query (rows ${rows}, query ${selected})`);
+      await wb.focusEditor(FILE);
+      const before = await wb.cursor();
+      await web.locator(`#topk li[data-pos="${target}"]`).click();
+      await wb.waitFor(
+        `token ${target} is the query`,
+        async () => ({ ok: (await web.locator('#tokens span.tok.selected').first().getAttribute('data-pos')) === target }),
+        15_000,
+      );
+      const c = await wb.waitCursor((c) => c.line !== before.line || c.col !== before.col, 'the editor cursor to move to the key');
+      log(`top-k row ${target}: cursor ${before.text} -> ${c.text}`);
+    });
+
+    it('the panel keys ] and } step the head and the layer; [ and { step back', { timeout: 60_000 }, async () => {
+      const web = wb.webview();
+      const value = () => web.locator('#head-select').evaluate((e) => e.value);
+      const start = await value();
+      log(`head before the keys: ${start}`);
+      await web.locator('#tokens span.tok.selected').first().click(); // the focus in the token view (the query stays)
+      const press = async (key) => {
+        const was = await value();
+        await wb.page.keyboard.press(key);
+        return (await wb.waitFor(`the head to change after ${key}`, async () => ({ ok: (await value()) !== was, now: await value() }), 15_000)).now;
+      };
+      const next = await press(']');
+      const back = await press('[');
+      assert.equal(back, start, '[ undoes ]');
+      const layerUp = await press('}');
+      const layerBack = await press('{');
+      assert.equal(layerBack, start, '{ undoes }');
+      log(`] -> ${next}, [ -> ${back}, } -> ${layerUp}, { -> ${layerBack}`);
+      assert.notEqual(next, layerUp, 'a layer step is not a head step');
+    });
+
+    it("the Compare tab's own switch turns the comparison on and off", { timeout: 240_000 }, async () => {
+      const web = wb.webview();
+      await web.locator('#tab-compare').click();
+      const toggle = web.locator('#comparison-toggle');
+      const sides = web.locator('#panel-compare .compare-side');
+      await toggle.click();
+      await wb.waitFor('two models side by side after the switch', async () => ({ ok: (await sides.count()) === 2 }), 200_000, 500);
+      await toggle.click();
+      await wb.waitFor('one model after the switch again', async () => ({ ok: (await sides.count()) < 2 }), 30_000);
+    });
+
+    it("the Probe tab's own Run probe button runs the probe (the length asked in a quick pick)", { timeout: 240_000 }, async () => {
+      const web = wb.webview();
+      await web.locator('#tab-probe').click();
+      await web.locator('#run-probe').click();
+      const quick = wb.page.locator('.quick-input-widget');
+      await quick.locator('.monaco-list-row', { hasText: '512 tokens' }).first().waitFor({ timeout: 30_000 });
+      await quick.locator('input').fill('512 tokens');
+      await quick.locator('.monaco-list-row.focused', { hasText: '512 tokens' }).first().waitFor({ timeout: 15_000 });
+      await wb.page.keyboard.press('Enter');
+      const text = await wb.waitFor(
+        'the probe at 512 tokens for both models',
+        async () => {
+          const t = await web.locator('#panel-probe').innerText();
+          return { ok: (await web.locator('#panel-probe tr[data-depth][data-model]').count()) === 10 && /\b512\b/.test(t), t };
+        },
+        200_000,
+        500,
+      );
+      log(`probe from its button: ${text.t.replace(/\s+/g, ' ').slice(0, 160)}...`);
     });
 
     it('the document is not modified (no dirty tab, same bytes on disk)', { timeout: 30_000 }, async () => {

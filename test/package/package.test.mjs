@@ -83,6 +83,10 @@ describe('VSIX per platform', { timeout: 900_000 }, () => {
         'models/tokenizer.json',
         'models/rows.onnx',
         'models/stats.onnx',
+        'media/icon.png',
+        'changelog.md', // vsce writes README.md and CHANGELOG.md lower-case
+        'THIRD_PARTY_NOTICES.md',
+        'readme.md',
       ]) {
         assert.ok(names.has(f), `${target} has ${f}`);
       }
@@ -95,6 +99,10 @@ describe('VSIX per platform', { timeout: 900_000 }, () => {
       assert.deepEqual(bins.sort(), binariesOf(target).sort(), `${target} ships exactly its own binaries`);
       assert.ok(!bins.some((b) => /cuda|tensorrt/i.test(b)), 'no CUDA or TensorRT libraries');
       assert.ok(![...names].some((n) => n.startsWith('test/') || n.startsWith('training/') || n.startsWith('src/')), 'no tests, training code or sources');
+      const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+      const pictures = [...readFileSync(join(ROOT, 'README.md'), 'utf8').matchAll(/!\[[^\]]*\]\((media\/[^)\s]+)\)/g)].map((m) => m[1]);
+      assert.ok(pictures.length > 0, 'the README opens with a picture of the extension');
+      for (const f of [pkg.icon, ...pictures]) assert.ok(names.has(f), `${target} has ${f} (the icon or a README picture)`);
       const mb = statSync(file).size / 2 ** 20;
       console.log(`${target}: ${mb.toFixed(1)} MB, ${entries.length} files, binaries ${bins.map((b) => b.split('/').pop()).join(', ')}`);
     });

@@ -49,6 +49,7 @@ describe('model process: views, a second model, the probe (real child process, r
     const off = client.onEvent((e) => events.push(e));
     await client.request('analyse', { docKey: 'doc', model: softmax, version: 1, text, maxTokens: 1200 });
     off();
+    assert.ok(events.length > 0, 'the analysis reported progress');
     assert.ok(
       events.every((e) => e.event !== 'probe' && e.model === softmax),
       'its events name the model',
