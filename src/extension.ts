@@ -24,7 +24,10 @@ import { LossHeat, type LossHeatState } from './vscode/lossHeat';
 export interface AttentionInspectorApi {
   whenIdle(uri?: string): Promise<void>;
   selection(): { uri?: string; position?: number; head: HeadChoice; overlay: boolean; comparison: boolean };
-  decorationsDrawn(): { uri: string; softmax: number; ssmax: number; position?: number };
+  /** The editor highlights drawn now: how many tokens of each kind, for which query and head. */
+  decorationsDrawn(): { uri: string; softmax: number; ssmax: number; position?: number; head?: HeadChoice };
+  /** The status-bar item: what it shows, and the command a click on it runs. */
+  statusBar(): { text: string; command: string | undefined };
   /** The loss heat drawn now: its mode, how many tokens are underlined, the mean loss per position bucket. */
   lossHeat(): LossHeatState;
   panelRejectedMessages(): number;
@@ -34,8 +37,8 @@ export interface AttentionInspectorApi {
   killModelProcess(): void;
   /** The comparison model's analysis of the compared document, and that model's normaliser. */
   comparison(): { uri: string; version: number; analysed: number; length: number; done: boolean; normaliser?: string; modelId?: string } | undefined;
-  /** The model the extension uses (undefined before it loads). */
-  model(): { id: string; normaliser: string; provider: string } | undefined;
+  /** The model the extension uses (undefined before it loads), and its shape. */
+  model(): { id: string; normaliser: string; provider: string; layers: number; heads: number } | undefined;
   /** The ids of the models a picker offers (shipped, then added), in its order. */
   catalogue(): string[];
   /** The host's analysis of a document (keyed by uri and version), if any. */
@@ -95,6 +98,7 @@ class Context implements vscode.Disposable {
         if (m) this.selection.setHead(defaultHead(this.config.defaultLayer, this.config.defaultHead, m.layers, m.heads));
       }),
       vscode.window.onDidChangeTextEditorSelection((e) => this.followCursor(e)),
+      this.config.onDidChange((keys) => this.settingsChanged(keys)),
       // comparison follows the panel's document while it is on
       this.selection.onDidChange((s) => void this.comparison.enable(s.comparison ? (AttentionPanel.current?.documentUri ?? s.uri) : undefined)),
       this.analyses.onDidChange((a) => {
@@ -104,6 +108,18 @@ class Context implements vscode.Disposable {
       }),
     );
     this.registerCommands();
+  }
+
+  /** Settings that change what is shown take effect at once, with the panel open (the caps: see AnalysisService). */
+  private settingsChanged(keys: string[]): void {
+    if (keys.includes('topK') || keys.includes('sinkTokens')) {
+      void this.decorations.refresh();
+      AttentionPanel.current?.refresh();
+    }
+    const m = this.analyses.model;
+    if (m && (keys.includes('defaultLayer') || keys.includes('defaultHead')))
+      this.selection.setHead(defaultHead(this.config.defaultLayer, this.config.defaultHead, m.layers, m.heads));
+    if (keys.includes('overlay') && this.config.overlayDefault !== this.selection.current.overlay) this.selection.setOverlay(this.config.overlayDefault);
   }
 
   private registerCommands(): void {
@@ -203,11 +219,15 @@ class Context implements vscode.Disposable {
     AttentionPanel.show(this.panelDeps, uri);
     this.startPending.add(uri);
     this.selectAtCursor(uri, true);
+    let cancelled = false;
     try {
       await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Notification, title: `Analysing ${doc.fileName.split(/[\\/]/).pop()}`, cancellable: true },
         async (progress, token) => {
-          token.onCancellationRequested(() => void this.analyses.engine.request('cancel', { docKey: uri }).catch(() => undefined));
+          token.onCancellationRequested(() => {
+            cancelled = true;
+            void this.analyses.engine.request('cancel', { docKey: uri }).catch(() => undefined);
+          });
           let last = 0;
           const sub = this.analyses.onDidChange((a) => {
             if (a.uri !== uri || !a.length) return;
@@ -227,7 +247,16 @@ class Context implements vscode.Disposable {
         },
       );
     } catch (e) {
-      if (e instanceof EngineError && e.cancelled) return;
+      if (e instanceof EngineError && e.cancelled) {
+        // the user pressed Cancel: the panel, where the progress was, says where it stopped
+        const a = this.analyses.get(uri);
+        if (cancelled && a && !a.done && AttentionPanel.current?.documentUri === uri)
+          AttentionPanel.current.showMessage(
+            'info',
+            `Analysis cancelled after ${a.analysed} of ${a.length} tokens; those can be inspected. Run "Attention: Inspect Attention" to analyse the whole document.`,
+          );
+        return;
+      }
       const msg = (e as Error).message;
       this.log.error(msg);
       // said in the panel too: the user is looking there, and a notification is easily missed
@@ -278,8 +307,10 @@ class Context implements vscode.Disposable {
   private followCursor(e: vscode.TextEditorSelectionChangeEvent): void {
     const uri = e.textEditor.document.uri.toString();
     if (uri !== this.selection.current.uri) return;
-    if (e.kind === undefined) return; // programmatic (our own reveal): already selected
-    this.startedAt.delete(uri); // the user moved the cursor: it is the query from now on
+    // the token under the cursor is the query, whatever moved it: the keys, a click and commands report a kind, others
+    // (Ctrl+Left/Right, ...) none. Those that report one make it the query even on the spot an inspection started
+    // from; the others once it has left that spot (see selectAtCursor). Our own reveal lands on the selected token.
+    if (e.kind !== undefined) this.startedAt.delete(uri);
     this.selectAtCursor(uri);
   }
 
@@ -433,6 +464,7 @@ export function activate(ext: vscode.ExtensionContext): AttentionInspectorApi {
     whenIdle: (uri) => c.analyses.whenIdle(uri),
     selection: () => c.selection.current,
     decorationsDrawn: () => c.decorations.lastDrawn,
+    statusBar: () => c.statusBar.state,
     lossHeat: () => c.lossHeat.state,
     panelRejectedMessages: () => AttentionPanel.current?.rejectedMessages ?? 0,
     modelProcessPid: () => c.analyses.engine.pid,
@@ -442,7 +474,10 @@ export function activate(ext: vscode.ExtensionContext): AttentionInspectorApi {
       const s = c.comparison.current;
       return s && { ...s, normaliser: c.comparison.other?.normaliser, modelId: c.comparison.other?.id };
     },
-    model: () => c.analyses.model && { id: c.analyses.model.id, normaliser: c.analyses.model.normaliser, provider: c.analyses.model.provider },
+    model: () => {
+      const m = c.analyses.model;
+      return m && { id: m.id, normaliser: m.normaliser, provider: m.provider, layers: m.layers, heads: m.heads };
+    },
     catalogue: () => c.analyses.catalogue.map((e) => e.id),
     analysis: (uri) => {
       const a = c.analyses.get(uri);

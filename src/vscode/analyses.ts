@@ -107,7 +107,12 @@ export class AnalysisService implements vscode.Disposable {
       vscode.workspace.onDidGrantWorkspaceTrust(() => (this.addedEntries = undefined)),
       config.onDidChange((keys) => {
         if (keys.some((k) => ['model', 'modelPath', 'executionProvider', 'threads'].includes(k))) void this.reloadModel();
-        else if (keys.includes('maxTokens') || keys.includes('memoryBudgetMb')) for (const uri of this.tracked) this.schedule(uri, 0);
+        else if (keys.includes('maxTokens') || keys.includes('memoryBudgetMb')) {
+          // another cap: the same versions are analysed again (analyse() compares the caps), and rows of positions
+          // the new cap leaves out must not be answered from the cache
+          this.rowsCache.clear();
+          for (const uri of this.tracked) this.schedule(uri, 0);
+        }
       }),
     );
   }
@@ -217,7 +222,9 @@ export class AnalysisService implements vscode.Disposable {
     this.tracked.add(uri);
     const cached = this.analyses.get(uri);
     const running = this.running.get(uri);
-    if (cached && cached.version === doc.version && (cached.done || running)) return running ?? Promise.resolve(cached);
+    const caps = `${this.config.maxTokens}:${this.config.memoryBudgetMb}`;
+    if (cached && cached.version === doc.version && (cached.done || running) && this.caps.get(uri) === caps) return running ?? Promise.resolve(cached);
+    this.caps.set(uri, caps);
     const version = doc.version;
     const text = doc.getText();
     const job = (async () => {
@@ -247,8 +254,21 @@ export class AnalysisService implements vscode.Disposable {
     const clear = () => {
       if (this.running.get(uri) === job) this.running.delete(uri);
     };
-    job.then(clear, clear);
+    job.then(clear, () => {
+      clear();
+      // stopped short (cancelled, or the model process failed) with nothing else running for it: said to the views,
+      // which would otherwise still show it as under way
+      const a = this.analyses.get(uri);
+      if (a && !a.done && !this.running.has(uri)) this.changed.fire(a);
+    });
     return job;
+  }
+  /** The cap each document's latest analysis was asked for (`maxTokens:memoryBudgetMb`). */
+  private readonly caps = new Map<string, string>();
+
+  /** Whether an analysis of the document is under way now. */
+  isRunning(uri: string): boolean {
+    return this.running.has(uri);
   }
 
   private schedule(uri: string, delay: number): void {
@@ -348,6 +368,7 @@ export class AnalysisService implements vscode.Disposable {
 
   forget(uri: string): void {
     this.tracked.delete(uri);
+    this.caps.delete(uri);
     clearTimeout(this.timers.get(uri));
     this.timers.delete(uri);
     if (this.analyses.delete(uri) || this.running.has(uri)) void this.engine.request('forget', { docKey: uri }).catch(() => undefined);

@@ -4,6 +4,7 @@
  * marked on the overview ruler, so in a long file one sees where attention lands far away.
  */
 import * as vscode from 'vscode';
+import type { HeadChoice } from '../protocol';
 import type { AnalysisService } from './analyses';
 import type { SelectionState } from './selection';
 
@@ -20,8 +21,8 @@ export class AttentionDecorations implements vscode.Disposable {
   private readonly queryType: vscode.TextEditorDecorationType;
   private readonly disposables: vscode.Disposable[] = [];
   private ticket = 0;
-  /** What is drawn now (for tests and the status of the overlay): counts per kind. */
-  lastDrawn: { uri: string; softmax: number; ssmax: number; position?: number } = { uri: '', softmax: 0, ssmax: 0 };
+  /** What is drawn now (for tests and the status of the overlay): counts per kind, for which query and head. */
+  lastDrawn: { uri: string; softmax: number; ssmax: number; position?: number; head?: HeadChoice } = { uri: '', softmax: 0, ssmax: 0 };
 
   constructor(
     private readonly analyses: AnalysisService,
@@ -98,7 +99,7 @@ export class AttentionDecorations implements vscode.Disposable {
       this.apply(e, softmaxBuckets, ssmaxBuckets, range(s.position));
     }
     for (const e of editors) if (e.document.uri.toString() !== s.uri) this.apply(e, [], [], undefined);
-    this.lastDrawn = { uri: s.uri, softmax: nSoftmax, ssmax: nSsmax, position: s.position };
+    this.lastDrawn = { uri: s.uri, softmax: nSoftmax, ssmax: nSsmax, position: s.position, head: s.head };
   }
 
   private apply(e: vscode.TextEditor, soft: vscode.Range[][], ss: vscode.Range[][], query: vscode.Range | undefined): void {

@@ -4,7 +4,7 @@
  * and is restored after a window reload by the serializer (the webview keeps {uri, position, head, overlay}).
  */
 import * as vscode from 'vscode';
-import type { LoadedModelInfo, RowsResult } from '../core/engineProtocol';
+import type { LoadedModelInfo, RowsResult, TokensResult } from '../core/engineProtocol';
 import { PROVIDER_LABEL } from '../core/providers';
 import {
   FOCUS_CURVE_POINTS,
@@ -12,6 +12,9 @@ import {
   parseWebviewMessage,
   type AttentionPayload,
   type ExportFormat,
+  type FocusStats,
+  type HeadChoice,
+  type Normaliser,
   type ViewId,
   type HostToWebview,
   type ProbePayload,
@@ -47,6 +50,8 @@ export class AttentionPanel implements vscode.Disposable {
   private ready = false;
   private queue: HostToWebview[] = [];
   private sentVersion: number | undefined;
+  /** The tokens of the document message sent: a re-analysis of the same version under another cap has other tokens. */
+  private sentTokens: TokensResult | undefined;
   private readonly disposables: vscode.Disposable[] = [];
   private rowsRequest = 0;
   /** The last probe shown, sent again to a reloaded webview. */
@@ -241,9 +246,10 @@ export class AttentionPanel implements vscode.Disposable {
     const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === a.uri);
     const model = this.modelInfo();
     if (!doc || !model) return;
-    if (this.sentVersion !== a.version) {
+    if (this.sentVersion !== a.version || this.sentTokens !== a.tokens) {
       if (doc.version !== a.version) return; // a newer text exists: its analysis will follow
       this.sentVersion = a.version;
+      this.sentTokens = a.tokens;
       const tokens = this.deps.analyses.tokenInfos(a);
       if (!tokens) return;
       this.post({
@@ -316,7 +322,14 @@ export class AttentionPanel implements vscode.Disposable {
   /** The webview, document or model changed: what was sent must be sent again. */
   private resend(): void {
     this.sentVersion = undefined;
+    this.sentTokens = undefined;
     this.sentCurve = undefined;
+  }
+
+  /** A setting the attention depends on changed (attentionInspector.topK, sinkTokens): the selected token's views again. */
+  refresh(): void {
+    void this.postAttention();
+    this.comparisonUpdates.run(true);
   }
 
   /** Which curve the webview has (version, analysed positions, head): moving the query alone does not change it. */
@@ -357,6 +370,14 @@ export interface PostedMessage {
   version?: number;
   /** The query of an attention message. */
   position?: number;
+  /** The head of an attention message. */
+  head?: HeadChoice;
+  /** An attention message's statistics and attended tokens (the numbers the panel shows; not the n-long rows). */
+  stats?: Record<Normaliser, FocusStats>;
+  top?: { position: number; softmax: number; ssmax: number }[];
+  /** A document message's token counts: analysed (at most the cap) and in the whole document. */
+  tokens?: number;
+  totalTokens?: number;
   /** A message's text (what the panel told the user). */
   text?: string;
 }
@@ -364,11 +385,14 @@ export interface PostedMessage {
 function postedSummary(msg: HostToWebview): PostedMessage {
   switch (msg.type) {
     case 'document':
-      return { type: msg.type, uri: msg.doc.uri, version: msg.doc.version };
+      return { type: msg.type, uri: msg.doc.uri, version: msg.doc.version, tokens: msg.doc.tokens.length, totalTokens: msg.doc.totalTokens };
     case 'progress':
       return { type: msg.type, uri: msg.progress.uri, version: msg.progress.version };
-    case 'attention':
-      return { type: msg.type, uri: msg.attention.uri, version: msg.attention.version, position: msg.attention.position };
+    case 'attention': {
+      const a = msg.attention;
+      const top = a.top.map((t) => ({ position: t.position, softmax: t.softmax, ssmax: t.ssmax }));
+      return { type: msg.type, uri: a.uri, version: a.version, position: a.position, head: a.head, stats: a.stats, top };
+    }
     case 'message':
       return { type: msg.type, text: msg.text };
     default:

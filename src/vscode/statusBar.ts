@@ -33,7 +33,7 @@ export class AttentionStatusBar implements vscode.Disposable {
     }
     const provider = PROVIDER_LABEL[m.provider];
     let last = '';
-    if (a && !a.done) last = ` · $(sync~spin) ${a.analysed}/${a.length}`;
+    if (a && !a.done) last = this.analyses.isRunning(a.uri) ? ` · $(sync~spin) ${a.analysed}/${a.length}` : ` · stopped at ${a.analysed}/${a.length}`;
     else if (a) last = ` · ${a.length} tok in ${(a.ms / 1000).toFixed(1)} s`;
     this.item.text = `$(eye) ${m.displayName} · ${provider}${last}`;
     const skipped = m.skipped.map((s) => `\n- ${PROVIDER_LABEL[s.provider]} skipped: ${s.reason}`).join('');
@@ -41,6 +41,12 @@ export class AttentionStatusBar implements vscode.Disposable {
       `**Attention Inspector**\n\nModel: ${m.displayName}: ${m.summary} (own normaliser ${m.normaliser === 'ssmax' ? 'SSMax' : 'softmax'}, training context ${m.trainingContext})\n\nExecution provider: **${provider}**${skipped}\n\nClick for settings and actions.`,
     );
     this.item.show();
+  }
+
+  /** What the item shows and runs when clicked. */
+  get state(): { text: string; command: string | undefined } {
+    const c = this.item.command;
+    return { text: this.item.text, command: typeof c === 'string' ? c : c?.command };
   }
 
   dispose(): void {

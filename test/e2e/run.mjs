@@ -526,10 +526,30 @@ describe('Attention Inspector in real VS Code (code-server + Chromium)', { timeo
       const web = wb.webview();
       await web.locator('#tab-compare').click();
       const toggle = web.locator('#comparison-toggle');
+      await toggle.waitFor({ state: 'visible', timeout: 15_000 });
       const sides = web.locator('#panel-compare .compare-side');
-      await toggle.click();
-      await wb.waitFor('two models side by side after the switch', async () => ({ ok: (await sides.count()) === 2 }), 200_000, 500);
-      await toggle.click();
+      const checked = () => toggle.evaluate((e) => e.checked === true);
+      // a click on the switch, and the switch's own state flipping, before waiting on the host's answer
+      const flip = async (to) => {
+        await wb.waitFor(
+          `the switch ${to ? 'on' : 'off'}`,
+          async () => {
+            if ((await checked()) !== to) await toggle.click();
+            return { ok: (await checked()) === to };
+          },
+          15_000,
+          1_000,
+        );
+      };
+      if (await checked()) await flip(false); // an earlier step may have left it on
+      await flip(true);
+      await wb.waitFor(
+        'two models side by side after the switch',
+        async () => ({ ok: (await sides.count()) === 2, sides: await sides.count(), on: await checked() }),
+        200_000,
+        500,
+      );
+      await flip(false);
       await wb.waitFor('one model after the switch again', async () => ({ ok: (await sides.count()) < 2 }), 30_000);
     });
 

@@ -22,12 +22,18 @@ export function sampleText(ext: vscode.Extension<unknown>): string {
   return fs.readFileSync(path.join(ext.extensionPath, 'media', 'sample', 'long_sample.py'), 'utf8');
 }
 
-export async function until<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, ms = 30_000, every = 50): Promise<T> {
+/** Polls `probe` until it gives a value; `what` (a function: worded when the deadline has passed) says what for. */
+export async function until<T>(
+  what: string | (() => string),
+  probe: () => T | undefined | false | Promise<T | undefined | false>,
+  ms = 30_000,
+  every = 50,
+): Promise<T> {
   const t0 = Date.now();
   for (;;) {
     const v = await probe();
     if (v !== undefined && v !== false) return v;
-    if (Date.now() - t0 > ms) throw new Error(`timed out after ${ms / 1000} s waiting for ${what}`);
+    if (Date.now() - t0 > ms) throw new Error(`timed out after ${ms / 1000} s waiting for ${typeof what === 'string' ? what : what()}`);
     await new Promise((r) => setTimeout(r, every));
   }
 }
