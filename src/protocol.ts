@@ -7,6 +7,7 @@
  */
 import {
   isHeadChoice,
+  isIndex,
   type DistanceProfile,
   type FocusStats,
   type HeadCell,
@@ -164,11 +165,8 @@ export interface WebviewState {
   view?: ViewId;
 }
 
+/** Token positions received from the webview are at most this. */
 const MAX_INDEX = 10_000_000;
-
-function isIndex(v: unknown, max = MAX_INDEX): v is number {
-  return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= max;
-}
 
 /** Validates a message from the webview; undefined means reject (and log) it. */
 export function parseWebviewMessage(raw: unknown): WebviewToHost | undefined {
@@ -180,7 +178,7 @@ export function parseWebviewMessage(raw: unknown): WebviewToHost | undefined {
       return keys === 1 ? { type: 'ready' } : undefined;
     case 'selectToken':
     case 'revealToken':
-      return keys === 2 && isIndex(m.position) ? { type: m.type, position: m.position } : undefined;
+      return keys === 2 && isIndex(m.position, MAX_INDEX) ? { type: m.type, position: m.position } : undefined;
     case 'selectHead':
       return keys === 2 && isHeadChoice(m.head) ? { type: 'selectHead', head: { layer: m.head.layer, head: m.head.head } } : undefined;
     case 'setOverlay':
@@ -209,7 +207,7 @@ export function isWebviewState(v: unknown): v is WebviewState {
   const o = v as Record<string, unknown>;
   return (
     typeof o.uri === 'string' &&
-    isIndex(o.position) &&
+    isIndex(o.position, MAX_INDEX) &&
     isHeadChoice(o.head) &&
     typeof o.overlay === 'boolean' &&
     (o.view === undefined || VIEW_IDS.includes(o.view as ViewId))

@@ -103,7 +103,8 @@ export interface ProbeDepthResult {
   models: ProbeModelResult[];
 }
 
-function isIndex(v: unknown, max = Number.MAX_SAFE_INTEGER): v is number {
+/** A whole number in [0, max]: positions, layers and heads in anything received. */
+export function isIndex(v: unknown, max = Number.MAX_SAFE_INTEGER): v is number {
   return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= max;
 }
 

@@ -340,12 +340,6 @@ describe('Attention Inspector in real VS Code (code-server + Chromium)', { timeo
       { timeout: 240_000 },
       async () => {
         const quick = wb.page.locator('.quick-input-widget');
-        const pickRow = async (filter, label) => {
-          await quick.locator('.monaco-list-row', { hasText: 'Automatic' }).first().waitFor({ timeout: 30_000 });
-          await quick.locator('input').fill(filter);
-          await quick.locator('.monaco-list-row.focused', { hasText: label }).first().waitFor({ timeout: 15_000 });
-          await wb.page.keyboard.press('Enter');
-        };
         // the previous step left the focus in the webview (its Compare tab): F1 goes to the editor's workbench from there
         await wb.focusEditor(FILE);
         await wb.command('Attention: Select Comparison Model', { waitHidden: false });
@@ -359,9 +353,7 @@ describe('Attention Inspector in real VS Code (code-server + Chromium)', { timeo
           );
         }
         await wb.shot('comparison-picker');
-        await quick.locator('input').fill('retrofit 4.2M');
-        await quick.locator('.monaco-list-row.focused', { hasText: 'retrofit 4.2M' }).first().waitFor({ timeout: 15_000 });
-        await wb.page.keyboard.press('Enter');
+        await wb.pickQuickItem('retrofit 4.2M');
         const web = wb.webview();
         await web.locator('#tab-compare').click();
         const sides = web.locator('#panel-compare .compare-side');
@@ -381,19 +373,15 @@ describe('Attention Inspector in real VS Code (code-server + Chromium)', { timeo
         // back to the automatic choice (comparison stays on), then off; the palette key goes to the editor, not the webview
         await wb.focusEditor(FILE);
         await wb.command('Attention: Select Comparison Model', { waitHidden: false });
-        await pickRow('Automatic', 'Automatic');
+        await wb.pickQuickItem('Automatic');
         await wb.command('Attention: Compare Models Side by Side');
       },
     );
 
     it('"Attention: Probe Key Retrieval" plants the key in a copy and shows both models at every depth', { timeout: 240_000 }, async () => {
-      const quick = wb.page.locator('.quick-input-widget');
       await wb.command('Attention: Probe Key Retrieval', { waitHidden: false });
       // the context length: a quick pick; take 2,048 tokens (4× the training length)
-      await quick.locator('.monaco-list-row', { hasText: '2,048 tokens' }).first().waitFor({ timeout: 30_000 });
-      await quick.locator('input').fill('2,048');
-      await quick.locator('.monaco-list-row.focused', { hasText: '2,048 tokens' }).first().waitFor({ timeout: 15_000 });
-      await wb.page.keyboard.press('Enter');
+      await wb.pickQuickItem('2,048 tokens', { filter: '2,048' });
       const web = wb.webview();
       await web.locator('#tab-probe').click();
       const rows = web.locator('#panel-probe tr[data-depth][data-model]');
@@ -557,11 +545,7 @@ describe('Attention Inspector in real VS Code (code-server + Chromium)', { timeo
       const web = wb.webview();
       await web.locator('#tab-probe').click();
       await web.locator('#run-probe').click();
-      const quick = wb.page.locator('.quick-input-widget');
-      await quick.locator('.monaco-list-row', { hasText: '512 tokens' }).first().waitFor({ timeout: 30_000 });
-      await quick.locator('input').fill('512 tokens');
-      await quick.locator('.monaco-list-row.focused', { hasText: '512 tokens' }).first().waitFor({ timeout: 15_000 });
-      await wb.page.keyboard.press('Enter');
+      await wb.pickQuickItem('512 tokens');
       const text = await wb.waitFor(
         'the probe at 512 tokens for both models',
         async () => {
@@ -752,8 +736,7 @@ describe('Attention Inspector in real VS Code (code-server + Chromium)', { timeo
           picker.some((l) => l.includes('Add Model')),
           'the model picker offers Add Model…',
         );
-        await quick.locator('input').fill('SSMax-trained 4.2M');
-        await quick.locator('.monaco-list-row.focused', { hasText: 'SSMax-trained 4.2M' }).first().waitFor({ timeout: 15_000 });
+        await wb.pickQuickItem('SSMax-trained 4.2M', { accept: false });
         await wb.shot('select-model-picker');
         await wb.page.keyboard.press('Enter');
         await quick.waitFor({ state: 'hidden', timeout: 15_000 });

@@ -85,6 +85,19 @@ export class Workbench {
     if (waitHidden) await quick.waitFor({ state: 'hidden', timeout: 15_000 });
   }
 
+  /**
+   * In the quick pick a command opened: wait for its rows (`ready`: a row that shows they are there), type `filter`
+   * into its input, wait until the focused row is `label`, and press Enter (unless `accept: false`, e.g. for a
+   * screenshot first).
+   */
+  async pickQuickItem(label, { filter = label, ready = label, accept = true } = {}) {
+    const quick = this.page.locator('.quick-input-widget');
+    await quick.locator('.monaco-list-row', { hasText: ready }).first().waitFor({ timeout: 30_000 });
+    await quick.locator('input').fill(filter);
+    await quick.locator('.monaco-list-row.focused', { hasText: label }).first().waitFor({ timeout: 15_000 });
+    if (accept) await this.page.keyboard.press('Enter');
+  }
+
   /** Ctrl+G to a line (1-based) in the focused editor; Home puts the cursor on its first non-blank character. */
   async gotoLine(line) {
     await this.page.keyboard.press('Control+G');
