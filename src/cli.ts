@@ -3,6 +3,7 @@
  * Command-line entry over the same core as the extension, one module per subcommand in src/cli/:
  *   attention-inspector inspect FILE --at LINE:COL [--model MODEL] [--top K] [--all] ...
  *   attention-inspector probe FILE [--models MODEL,MODEL] [--context N] [--depths 0,0.5,1] ...
+ *   attention-inspector retrieval FILE [--models MODEL,MODEL] [--context N] ...
  *   attention-inspector focus FILE [--model MODEL] ...
  *   attention-inspector tokens FILE [--model MODEL] [--json]
  *   attention-inspector COMMAND --help
@@ -13,13 +14,14 @@ import { parse, UsageError, type Command } from './cli/args';
 import { focusCommand } from './cli/focus';
 import { inspectCommand } from './cli/inspect';
 import { probeCommand } from './cli/probe';
+import { retrievalCommand } from './cli/retrieval';
 import { tokensCommand } from './cli/tokens';
 
-const COMMANDS: readonly Command[] = [inspectCommand, probeCommand, focusCommand, tokensCommand];
+const COMMANDS: readonly Command[] = [inspectCommand, probeCommand, retrievalCommand, focusCommand, tokensCommand];
 
 const OVERVIEW =
   'usage: attention-inspector COMMAND FILE [options]     (attention-inspector COMMAND --help for its options)\n' +
-  COMMANDS.map((c) => `  ${c.name.padEnd(8)} ${c.summary}`).join('\n') +
+  COMMANDS.map((c) => `  ${c.name.padEnd(9)} ${c.summary}`).join('\n') +
   '\nEarlier flag forms still work: FILE --at LINE:COL (inspect), FILE --probe (probe), FILE --focus (focus).';
 
 /** The subcommand and its arguments, from a new-style or an earlier flag-style command line. */

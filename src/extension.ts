@@ -15,6 +15,7 @@ import { AttentionDecorations } from './vscode/decorations';
 import { AttentionHoverProvider } from './vscode/hover';
 import { AttentionPanel, PANEL_VIEW_TYPE, PanelSerializer, type PanelDeps, type PostedMessage } from './vscode/panel';
 import { probeKeyRetrieval } from './vscode/probe';
+import { findRetrievalHeads } from './vscode/retrievalHeads';
 import { defaultHead, SelectionState } from './vscode/selection';
 import { startToken } from './vscode/startToken';
 import { AttentionStatusBar } from './vscode/statusBar';
@@ -145,13 +146,7 @@ class Context implements vscode.Disposable {
           analyses: this.analyses,
           secondModel: () => this.comparison.otherManifestPath(),
           log: this.log,
-          targetDocument: async () => {
-            const panelUri = AttentionPanel.current?.documentUri;
-            return (
-              vscode.window.activeTextEditor?.document ??
-              (panelUri ? await vscode.workspace.openTextDocument(vscode.Uri.parse(panelUri)) : this.targetDocument())
-            );
-          },
+          targetDocument: () => this.commandDocument(),
           showPanel: (docUri) => {
             const panel = AttentionPanel.show(this.panelDeps, docUri);
             return (p) => panel.showProbe(p);
@@ -161,6 +156,24 @@ class Context implements vscode.Disposable {
         typeof contextTokens === 'number' ? contextTokens : undefined,
       );
     });
+    reg('findRetrievalHeads', async (uri?: unknown, contextTokens?: unknown, pick?: unknown) =>
+      findRetrievalHeads(
+        {
+          analyses: this.analyses,
+          secondModel: () => this.comparison.otherManifestPath(),
+          log: this.log,
+          targetDocument: () => this.commandDocument(),
+          currentHead: () => this.selection.current.head,
+          showHead: (docUri, head) => {
+            this.selection.setHead(head);
+            if (AttentionPanel.current?.documentUri !== docUri) void this.inspect();
+          },
+        },
+        uri instanceof vscode.Uri ? uri : undefined,
+        typeof contextTokens === 'number' ? contextTokens : undefined,
+        pick !== false,
+      ),
+    );
     reg('selectModel', () => this.pickModel());
     reg('addModel', async (dir?: unknown) => {
       // from the palette (or with a folder argument): add it and use it
@@ -182,12 +195,19 @@ class Context implements vscode.Disposable {
         { label: '$(split-horizontal) Compare Models Side by Side', id: 'compareModels' },
         { label: '$(list-selection) Select Comparison Model', id: 'selectComparisonModel' },
         { label: '$(key) Probe Key Retrieval', id: 'probe' },
+        { label: '$(search) Find Retrieval Heads', id: 'findRetrievalHeads' },
         { label: '$(flame) Toggle Loss Heat', id: 'toggleLossHeat' },
         { label: '$(output) Show Log', id: 'showLog' },
       ];
       const pick = await vscode.window.showQuickPick(items, { placeHolder: 'Attention Inspector' });
       if (pick) await vscode.commands.executeCommand(`attentionInspector.${pick.id}`);
     });
+  }
+
+  /** The document a command run from the palette is for: the active editor's, else (the panel focused) the panel's. */
+  private async commandDocument(): Promise<vscode.TextDocument | undefined> {
+    const panelUri = AttentionPanel.current?.documentUri;
+    return vscode.window.activeTextEditor?.document ?? (panelUri ? await vscode.workspace.openTextDocument(vscode.Uri.parse(panelUri)) : this.targetDocument());
   }
 
   /** The active editor's document; with the panel focused (no active editor), the visible editor of the panel's document. */
@@ -226,7 +246,7 @@ class Context implements vscode.Disposable {
         async (progress, token) => {
           token.onCancellationRequested(() => {
             cancelled = true;
-            void this.analyses.engine.request('cancel', { docKey: uri }).catch(() => undefined);
+            this.analyses.cancel(uri);
           });
           let last = 0;
           const sub = this.analyses.onDidChange((a) => {

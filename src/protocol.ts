@@ -127,6 +127,8 @@ export interface ProgressPayload {
   analysedTokens: number;
   totalTokens: number;
   done: boolean;
+  /** False once an analysis stopped short (cancelled, or the model process failed): not done, and not under way. */
+  running: boolean;
   elapsedMs: number;
 }
 

@@ -111,7 +111,8 @@ export class Header {
   }
 
   showProgress(p: ProgressPayload): void {
-    this.progress.set(!p.done, `${p.analysedTokens} / ${p.totalTokens} tokens`);
+    // a stopped analysis (Cancel) shows no spinner: the message banner says where it stopped
+    this.progress.set(!p.done && p.running, `${p.analysedTokens} / ${p.totalTokens} tokens`);
   }
 
   showMessage(level: 'info' | 'error', text: string): void {

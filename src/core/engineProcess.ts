@@ -8,6 +8,7 @@ import type { EngineEvent, LoadedModelInfo, EngineMethod, EngineMethods, EngineR
 import { AttentionModel, CancelledError } from './model';
 import { editorThreads } from './ort';
 import { runProbe } from './probe';
+import { findRetrievalHeads } from './retrieval';
 import type { ProviderChoice } from './providers';
 import { headCells } from './layerCells';
 import { DEFAULT_SINK_TOKENS, distanceProfile, focusCurve, sinkShare } from './views';
@@ -35,6 +36,7 @@ let primary: { path: string; model: AttentionModel; provider: ProviderChoice; th
 const others = new Map<string, Promise<AttentionModel>>();
 /** Analyses by document key; an analysis by a second model is keyed `${manifestPath}\0${docKey}`. */
 const documents = new Map<string, DocumentState>();
+/** Probes and retrieval-head runs by their key, so that `cancel` finds them. */
 const probes = new Map<string, AbortController>();
 
 function keyOf(p: { docKey: string; model?: string }): string {
@@ -246,6 +248,26 @@ const handlers: Handlers = {
       });
     } finally {
       if (probes.get(p.probeKey) === abort) probes.delete(p.probeKey);
+    }
+  },
+
+  async retrievalHeads(p) {
+    if (!Array.isArray(p.models) || !p.models.length || !p.models.every((m) => typeof m === 'string')) throw new Error('retrieval heads need models');
+    if (!Number.isInteger(p.contextTokens) || p.contextTokens < 64 || p.contextTokens > 131072)
+      throw new Error('contextTokens must be an integer in 64..131072');
+    probes.get(p.jobKey)?.abort();
+    const abort = new AbortController();
+    probes.set(p.jobKey, abort);
+    try {
+      const models = await Promise.all(p.models.map((m) => modelFor(m)));
+      if (abort.signal.aborted) throw new CancelledError();
+      return await findRetrievalHeads(models, String(p.text), {
+        contextTokens: p.contextTokens,
+        signal: abort.signal,
+        onProgress: (completed, total) => send({ event: 'retrieval', jobKey: p.jobKey, completed, total }),
+      });
+    } finally {
+      if (probes.get(p.jobKey) === abort) probes.delete(p.jobKey);
     }
   },
 

@@ -6,6 +6,7 @@
 import type { FocusStats } from './attention';
 import type { ProviderChoice, ProviderName, SkippedProvider } from './providers';
 import type { DistanceProfile, HeadCell, HeadChoice, ModelInfo, Normaliser, ProbeDepthResult } from './domain';
+import type { RetrievalModelResult } from './retrieval';
 import type { FocusCurve } from './views';
 
 /** What the webview is told of a model (ModelInfo), with the provider in use, the ones skipped and why, and the file. */
@@ -77,6 +78,15 @@ export interface ProbeParams {
   models: string[];
 }
 
+export interface RetrievalParams {
+  /** Names this run for `cancel` (as its docKey) and in its progress events. */
+  jobKey: string;
+  text: string;
+  contextTokens: number;
+  /** Manifest paths of the models to score, in the order their results are listed. */
+  models: string[];
+}
+
 export interface EngineMethods {
   /** `manifestPath`: a manifest, or a Hugging Face export folder; `trainingContext` overrides its config's training length. */
   load: { params: { manifestPath: string; provider: ProviderChoice; threads?: number; trainingContext?: number }; result: LoadedModelInfo };
@@ -102,6 +112,8 @@ export interface EngineMethods {
   loss: { params: OnModel & { docKey: string; version: number }; result: { nll: Float32Array; ids: Int32Array; trainingContext: number } };
   /** The needle probe on a copy of a text (src/core/probe.ts); emits a `probe` event per model and depth. */
   probe: { params: ProbeParams; result: ProbeDepthResult[] };
+  /** Retrieval heads on a copy of a text with repeated spans (src/core/retrieval.ts); emits `retrieval` progress events. */
+  retrievalHeads: { params: RetrievalParams; result: RetrievalModelResult[] };
   memory: { params: Record<string, never>; result: { rss: number; analyses: number; bytes: number; docKeys: string[] } };
 }
 
@@ -118,4 +130,5 @@ export type EngineResponse = { id: number; ok: true; result: unknown } | { id: n
 export type EngineEvent =
   | { event: 'tokens'; docKey: string; model?: string; version: number; tokens: TokensResult }
   | { event: 'progress'; docKey: string; model?: string; version: number; analysed: number; length: number; ms: number }
-  | { event: 'probe'; probeKey: string; result: ProbeDepthResult; completed: number; total: number };
+  | { event: 'probe'; probeKey: string; result: ProbeDepthResult; completed: number; total: number }
+  | { event: 'retrieval'; jobKey: string; completed: number; total: number };

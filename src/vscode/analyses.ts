@@ -66,8 +66,9 @@ export class AnalysisService implements vscode.Disposable {
   ) {
     this.engine = new EngineClient(path.join(extensionPath, 'out', 'engine.js'), (l) => log.info(l));
     this.engine.onEvent((e) => {
-      // the probe's events and the second model's analyses (comparison) are for other listeners
-      if (e.event === 'probe' || e.model !== undefined) return;
+      // only analyses of the primary model: the probe's and retrieval heads' events and the second model's analyses
+      // (comparison) are for other listeners
+      if ((e.event !== 'tokens' && e.event !== 'progress') || e.model !== undefined) return;
       const a = this.analyses.get(e.docKey);
       if (e.event === 'tokens') {
         // a document closed (forgotten) while its analysis was starting: its late events must not bring it back
@@ -229,8 +230,10 @@ export class AnalysisService implements vscode.Disposable {
     const text = doc.getText();
     const job = (async () => {
       await this.ensureModel();
-      // closed while the model was loading: forget() found nothing to cancel yet, so don't start it now
+      // closed or cancelled while the model was loading: there was nothing in the model process to cancel yet, so
+      // don't start it now
       if (doc.isClosed) throw new EngineError('the document was closed', true);
+      if (this.cancelRequested.has(uri)) throw new EngineError('the analysis was cancelled', true);
       const result = await this.engine.request('analyse', {
         docKey: uri,
         version,
@@ -252,7 +255,9 @@ export class AnalysisService implements vscode.Disposable {
     })();
     this.running.set(uri, job);
     const clear = () => {
-      if (this.running.get(uri) === job) this.running.delete(uri);
+      if (this.running.get(uri) !== job) return;
+      this.running.delete(uri);
+      this.cancelRequested.delete(uri);
     };
     job.then(clear, () => {
       clear();
@@ -263,6 +268,15 @@ export class AnalysisService implements vscode.Disposable {
     });
     return job;
   }
+  /** Documents whose running analysis was cancelled (before the model process had it, the job itself must stop). */
+  private readonly cancelRequested = new Set<string>();
+
+  /** Stops the document's analysis, also while the model is still loading (the Cancel of the progress notification). */
+  cancel(uri: string): void {
+    if (this.running.has(uri)) this.cancelRequested.add(uri);
+    void this.engine.request('cancel', { docKey: uri }).catch(() => undefined);
+  }
+
   /** The cap each document's latest analysis was asked for (`maxTokens:memoryBudgetMb`). */
   private readonly caps = new Map<string, string>();
 

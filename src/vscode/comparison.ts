@@ -44,6 +44,12 @@ export class ComparisonService implements vscode.Disposable {
       // its LRU bound evicts it)
       vscode.workspace.onDidCloseTextDocument((doc) => doc.uri.toString() === this.enabledFor && void this.enable(undefined)),
       config.onDidChange((keys) => {
+        // another cap: the primary analysis starts again on the same version, and so does this one (the version check
+        // above would not see it)
+        if ((keys.includes('maxTokens') || keys.includes('memoryBudgetMb')) && this.enabledFor) {
+          this.state = undefined;
+          void this.start(this.enabledFor);
+        }
         if (!keys.includes('compareModel')) return;
         // another comparison model: drop the old one's analysis, then start over with the new one
         const uri = this.enabledFor;
@@ -59,7 +65,8 @@ export class ComparisonService implements vscode.Disposable {
       }),
     );
     const unsubscribe = analyses.engine.onEvent((e) => {
-      if (e.event === 'probe' || e.model === undefined || e.model !== this.other?.manifestPath || e.docKey !== this.enabledFor) return;
+      if ((e.event !== 'tokens' && e.event !== 'progress') || e.model === undefined || e.model !== this.other?.manifestPath || e.docKey !== this.enabledFor)
+        return;
       if (e.event === 'tokens') this.state = { uri: e.docKey, version: e.version, analysed: 0, length: e.tokens.ids.length, done: false };
       else if (this.state && this.state.version === e.version) {
         this.state.analysed = e.analysed;

@@ -261,7 +261,15 @@ export class AttentionPanel implements vscode.Disposable {
     }
     this.post({
       type: 'progress',
-      progress: { uri: a.uri, version: a.version, analysedTokens: a.analysed, totalTokens: a.length, done: a.done, elapsedMs: a.ms },
+      progress: {
+        uri: a.uri,
+        version: a.version,
+        analysedTokens: a.analysed,
+        totalTokens: a.length,
+        done: a.done,
+        running: this.deps.analyses.isRunning(a.uri),
+        elapsedMs: a.ms,
+      },
     });
     const sel = this.deps.selection.current;
     if (sel.uri === a.uri && sel.position !== undefined && sel.position < a.analysed && !this.attentionShown) void this.postAttention();
@@ -380,6 +388,9 @@ export interface PostedMessage {
   totalTokens?: number;
   /** A message's text (what the panel told the user). */
   text?: string;
+  /** A progress message's state: is the panel's spinner turning? */
+  running?: boolean;
+  done?: boolean;
 }
 
 function postedSummary(msg: HostToWebview): PostedMessage {
@@ -387,7 +398,7 @@ function postedSummary(msg: HostToWebview): PostedMessage {
     case 'document':
       return { type: msg.type, uri: msg.doc.uri, version: msg.doc.version, tokens: msg.doc.tokens.length, totalTokens: msg.doc.totalTokens };
     case 'progress':
-      return { type: msg.type, uri: msg.progress.uri, version: msg.progress.version };
+      return { type: msg.type, uri: msg.progress.uri, version: msg.progress.version, running: msg.progress.running, done: msg.progress.done };
     case 'attention': {
       const a = msg.attention;
       const top = a.top.map((t) => ({ position: t.position, softmax: t.softmax, ssmax: t.ssmax }));

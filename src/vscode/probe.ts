@@ -27,17 +27,22 @@ export interface ProbeDeps {
 const CONTEXTS = [512, 2048, 4096, 8192, 16384];
 const DEFAULT_CONTEXT = 4096;
 
-async function pickContext(trainingContext: number, documentTokens: number | undefined): Promise<number | undefined> {
-  const items = CONTEXTS.map((n) => ({
+/** Asks how many of the document's tokens a copy-based run (probe, retrieval heads) takes; `preferred` is listed first. */
+export async function pickContext(
+  trainingContext: number,
+  documentTokens: number | undefined,
+  preferred = DEFAULT_CONTEXT,
+  placeHolder = 'How much of the document to probe (a copy of its first tokens; the document is not changed)',
+): Promise<number | undefined> {
+  const sizes = CONTEXTS.includes(preferred) ? CONTEXTS : [preferred, ...CONTEXTS].sort((a, b) => a - b);
+  const items = sizes.map((n) => ({
     label: `${n.toLocaleString('en-US')} tokens`,
-    description: `${Math.round(n / trainingContext)}× the training length${documentTokens !== undefined && documentTokens < n ? ` (the document has about ${documentTokens.toLocaleString('en-US')})` : ''}`,
+    description: `${Number((n / trainingContext).toPrecision(2))}× the training length${documentTokens !== undefined && documentTokens < n ? ` (the document has about ${documentTokens.toLocaleString('en-US')})` : ''}`,
     n,
-    picked: n === DEFAULT_CONTEXT,
+    picked: n === preferred,
   }));
-  const sorted = [...items.filter((i) => i.n === DEFAULT_CONTEXT), ...items.filter((i) => i.n !== DEFAULT_CONTEXT)];
-  const pick = await vscode.window.showQuickPick(sorted, {
-    placeHolder: 'How much of the document to probe (a copy of its first tokens; the document is not changed)',
-  });
+  const sorted = [...items.filter((i) => i.n === preferred), ...items.filter((i) => i.n !== preferred)];
+  const pick = await vscode.window.showQuickPick(sorted, { placeHolder });
   return pick?.n;
 }
 

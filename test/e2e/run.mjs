@@ -485,6 +485,9 @@ describe('Attention Inspector in real VS Code (code-server + Chromium)', { timeo
         async () => ({ ok: (await web.locator('#tokens span.tok.selected').first().getAttribute('data-pos')) === target }),
         15_000,
       );
+      // The host focuses the editor, but the webview's own focus event can reach the workbench after that and take
+      // the focus back (the status bar then hides Ln/Col); a click on the editor's tab keeps its cursor where it is.
+      await wb.focusEditor(FILE);
       const c = await wb.waitCursor((c) => c.line !== before.line || c.col !== before.col, 'the editor cursor to move to the key');
       log(`top-k row ${target}: cursor ${before.text} -> ${c.text}`);
     });
@@ -556,6 +559,31 @@ describe('Attention Inspector in real VS Code (code-server + Chromium)', { timeo
         500,
       );
       log(`probe from its button: ${text.t.replace(/\s+/g, ' ').slice(0, 160)}...`);
+    });
+
+    it('"Attention: Find Retrieval Heads" ranks the heads in a list; a click on one shows it in the panel', { timeout: 180_000 }, async () => {
+      const web = wb.webview();
+      await wb.command('Attention: Find Retrieval Heads', { waitHidden: false });
+      // the copy's length: a quick pick, the training length first
+      await wb.pickQuickItem('512 tokens');
+      const quick = wb.page.locator('.quick-input-widget');
+      const rows = quick.locator('.monaco-list-row', { hasText: 'retrieval score' });
+      await rows.first().waitFor({ timeout: 150_000 });
+      const title = await quick.locator('.quick-input-title').innerText();
+      log(`retrieval heads: ${title}`);
+      assert.match(title, /copied \d+ of \d+ repeated tokens/);
+      const labels = await rows.evaluateAll((rs) => rs.slice(0, 3).map((r) => r.getAttribute('aria-label') ?? r.textContent ?? ''));
+      log(`top rows: ${labels.map((l) => l.replace(/\s+/g, ' ')).join(' | ')}`);
+      await wb.shot('retrieval-heads');
+      // the second-ranked head: a click accepts it, and the panel's head selector follows
+      const row = rows.nth(1);
+      const m = /L(\d+) H(\d+)/.exec(await row.innerText());
+      assert.ok(m, 'a row names its layer and head');
+      await row.click();
+      await quick.waitFor({ state: 'hidden', timeout: 15_000 });
+      const want = `${m[1]}:${m[2]}`;
+      await wb.waitFor(`the panel on head ${want}`, async () => ({ ok: (await web.locator('#head-select').evaluate((e) => e.value)) === want }), 15_000);
+      assert.equal(await wb.isDirty(FILE), false, 'finding retrieval heads does not touch the document');
     });
 
     it('the document is not modified (no dirty tab, same bytes on disk)', { timeout: 30_000 }, async () => {

@@ -424,6 +424,13 @@ suite('User paths (extension host)', () => {
       () => `the status bar not to show it as running (now "${api.statusBar().text}")`,
       () => api.statusBar().text.includes(`stopped at ${a.analysed}/${a.length}`),
     );
+    await until('the panel to stop its spinner', () => {
+      const last = api
+        .panel()
+        ?.posted.filter((m) => m.type === 'progress' && m.uri === uri)
+        .at(-1);
+      return last?.done === false && last.running === false;
+    });
     // usable: an analysed token's hover, and Inspect again
     assert.match(hoverText(await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', doc.uri, doc.positionAt(0))), /\|\s*1\s*\|/);
     await inspect();

@@ -1,11 +1,12 @@
 /**
- * The views' commands in the real extension host: "Probe Key Retrieval" (on a copy: the document is never touched)
- * and "Compare Models Side by Side" (the other shipped model analyses the same document).
+ * The views' commands in the real extension host: "Probe Key Retrieval" and "Find Retrieval Heads" (on a copy: the
+ * document is never touched) and "Compare Models Side by Side" (the other shipped model analyses the same document).
  */
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import type { AttentionInspectorApi } from '../../src/extension';
 import type { ProbePayload } from '../../src/protocol';
+import type { RetrievalModelResult } from '../../src/core/retrieval';
 import { activeApi, closeDocument, openUntitled, sampleText, until } from './util';
 
 suite('Views (extension host)', () => {
@@ -94,6 +95,24 @@ suite('Views (extension host)', () => {
     assert.equal(doc.isDirty, true, 'an untitled document stays as it was (dirty because it is untitled, not because of us)');
   });
 
+  test('Find Retrieval Heads: every head of both models ranked, on a copy; the document is unchanged', async () => {
+    const { doc } = await openUntitled(text.slice(0, 8000));
+    const version = doc.version;
+    const results = await vscode.commands.executeCommand<RetrievalModelResult[] | undefined>('attentionInspector.findRetrievalHeads', doc.uri, 512, false);
+    assert.ok(results, 'the run finished');
+    assert.deepEqual(
+      results.map((r) => r.normaliser),
+      ['ssmax', 'softmax'],
+    );
+    for (const r of results) {
+      assert.equal(r.heads.length, 16, 'every layer × head of the 4 × 4 shipped models');
+      assert.ok(r.steps > 0 && r.copied <= r.steps && r.contextTokens <= 512);
+      assert.ok(r.heads.every((h) => h.score >= 0 && h.score <= 1 && h.hits <= r.copied));
+    }
+    assert.equal(doc.version, version, 'the run never edits the document');
+    assert.equal(doc.getText(), text.slice(0, 8000));
+  });
+
   test('Toggle Loss Heat: every token underlined by its loss, the mean per position bucket, the difference with Compare on; the document untouched', async () => {
     const { doc, state } = await compareOn(text.slice(0, 9000));
     const version = doc.version;
@@ -127,6 +146,24 @@ suite('Views (extension host)', () => {
     assert.equal(c.version, doc.version);
     assert.ok(c.analysed > 1000 && c.analysed === c.length);
     assert.notEqual(c.normaliser, api.model()?.normaliser, 'the comparison uses the model trained with the other normaliser');
+    // a new cap applies to the other model's copy too (the same version of the document, analysed again)
+    const full = c.length;
+    const cfg = vscode.workspace.getConfiguration('attentionInspector');
+    await cfg.update('maxTokens', 300, vscode.ConfigurationTarget.Global);
+    try {
+      await until(
+        () => `the comparison capped at 300 tokens (now ${JSON.stringify(api.comparison())})`,
+        () => {
+          const s = api.comparison();
+          return s?.done && s.length === 300 && api.analysis(doc.uri.toString())?.length === 300;
+        },
+        60_000,
+        100,
+      );
+    } finally {
+      await cfg.update('maxTokens', undefined, vscode.ConfigurationTarget.Global);
+    }
+    await until('the comparison on the whole document again', () => api.comparison()?.done && api.comparison()?.length === full, 60_000, 100);
     await vscode.commands.executeCommand('attentionInspector.compareModels');
     assert.equal(api.selection().comparison, false);
     assert.equal(api.comparison(), undefined, 'turning comparison off frees its analysis');

@@ -51,7 +51,7 @@ describe('model process: views, a second model, the probe (real child process, r
     off();
     assert.ok(events.length > 0, 'the analysis reported progress');
     assert.ok(
-      events.every((e) => e.event !== 'probe' && e.model === softmax),
+      events.every((e) => (e.event === 'tokens' || e.event === 'progress') && e.model === softmax),
       'its events name the model',
     );
     const own = await client.request('rows', { docKey: 'doc', version: 1, position: 1000, head: { layer: 3, head: 0 }, topK: 3 });
@@ -96,5 +96,24 @@ describe('model process: views, a second model, the probe (real child process, r
     await client.request('cancel', { docKey: 'p2' });
     await assert.rejects(cancelled, /cancel/);
     await assert.rejects(client.request('probe', { probeKey: 'p3', text, key: 'K', value: '1', depths: [2], contextTokens: 300, models: [ssmax] }), /depths/);
+  });
+
+  it('retrieval heads: a ranking per model, progress as events, and a cancel stops it', async () => {
+    const events: EngineEvent[] = [];
+    const off = client.onEvent((e) => events.push(e));
+    const results = await client.request('retrievalHeads', { jobKey: 'r1', text, contextTokens: 512, models: [ssmax, softmax] });
+    off();
+    assert.deepEqual(
+      results.map((r) => r.modelId),
+      ['ssmax', 'softmax'],
+    );
+    for (const r of results) assert.equal(r.heads.length, 16, 'every layer × head is ranked');
+    const progress = events.flatMap((e) => (e.event === 'retrieval' && e.jobKey === 'r1' ? [e] : []));
+    assert.ok(progress.length >= results[0].steps, 'a progress event per scored step');
+    assert.equal(progress.at(-1)?.completed, progress.at(-1)?.total, 'the last event says the run is complete');
+    const cancelled = client.request('retrievalHeads', { jobKey: 'r2', text, contextTokens: 4096, models: [ssmax, softmax] });
+    await client.request('cancel', { docKey: 'r2' });
+    await assert.rejects(cancelled, /cancel/);
+    await assert.rejects(client.request('retrievalHeads', { jobKey: 'r3', text, contextTokens: 10, models: [ssmax] }), /contextTokens/);
   });
 });

@@ -405,6 +405,11 @@ describe(`webview in Chromium (fixture: ${fixture.source}, ${doc.tokens.length} 
     await page.screenshot({ path: join(shots, 'message-progress.png') });
     await host.post({ type: 'progress', progress: host.progress(true) });
     await page.waitForFunction(() => document.getElementById('progress').hidden);
+    // stopped short (Cancel): not done, not running, so no spinner
+    await host.post({ type: 'progress', progress: host.progress(false) });
+    await page.waitForFunction(() => !document.getElementById('progress').hidden);
+    await host.post({ type: 'progress', progress: host.progress(false, false) });
+    await page.waitForFunction(() => document.getElementById('progress').hidden);
     await page.locator('#message .message-dismiss').click();
     await page.waitForFunction(() => document.getElementById('message').hidden);
   });

@@ -148,7 +148,7 @@ export class StandInHost {
     }
   }
 
-  progress(done) {
+  progress(done, running = !done) {
     const { doc } = this.documentMessage;
     return {
       uri: doc.uri,
@@ -156,6 +156,7 @@ export class StandInHost {
       analysedTokens: done ? doc.tokens.length : Math.floor(doc.tokens.length / 3),
       totalTokens: doc.tokens.length,
       done,
+      running,
       elapsedMs: 1234,
     };
   }
