@@ -85,6 +85,8 @@ export interface FocusCurvePayload {
     maxWeight: Record<Normaliser, { q1: number[]; q3: number[] }>;
     normalisedEntropy: Record<Normaliser, { q1: number[]; q3: number[] }>;
   };
+  /** Each bin's mean attention on the first `tokens` keys (the sink), over up to `samples` sampled queries. */
+  sink?: { tokens: number; samples: number } & Record<Normaliser, number[]>;
 }
 
 /** The needle probe: a key-value line planted at several depths of a copy of the document (never the document). */

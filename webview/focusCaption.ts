@@ -67,5 +67,24 @@ export function focusCaption(curve: FocusCurvePayload, own: Normaliser, head: st
   }
   const range = `n ≤ ${s.early.upTo.toLocaleString('en-US')} to n ${s.late.from.toLocaleString('en-US')}–${s.late.to.toLocaleString('en-US')}`;
   const said = (v: Normaliser) => `${NAME[v]}'s ${trend(s.early.maxWeight[v], s.late.maxWeight[v])}`;
-  return `${scope} Mean max weight from ${range}: ${said(own)}; ${said(other)}. ${roles}`;
+  return `${scope} Mean max weight from ${range}: ${said(own)}; ${said(other)}.${sinkSentence(curve, s)} ${roles}`;
+}
+
+/** What the sink panel shows over the same two stretches of n, or nothing when the curve has no sink. */
+function sinkSentence(curve: FocusCurvePayload, s: FocusSummary): string {
+  const sink = curve.sink;
+  if (!sink) return '';
+  // n ≤ tokens is 1 by definition: the early stretch starts past it
+  const at = (v: Normaliser, lo: number, hi: number) => meanOver(curve.n, sink[v], lo, hi);
+  const parts = (['softmax', 'ssmax'] as const).flatMap((v) => {
+    const a = at(v, sink.tokens, s.early.upTo);
+    const b = at(v, s.late.from, s.late.to);
+    return a === undefined || b === undefined ? [] : [`${NAME[v]} ${pct(a)} → ${pct(b)}`];
+  });
+  if (!parts.length) return '';
+  return ` Attention on the first ${sink.tokens} tokens (a sink; ${sink.samples} sampled queries per bin), the same stretches: ${parts.join(', ')}.`;
+}
+
+function pct(v: number): string {
+  return `${(100 * v).toFixed(v < 0.01 ? 2 : 1)} %`;
 }

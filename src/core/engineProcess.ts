@@ -215,7 +215,8 @@ const handlers: Handlers = {
     const a = analysisOf(p);
     const { layers, heads } = a.manifest.architecture;
     if (p.head.layer >= layers || (p.head.head !== 'mean' && p.head.head >= heads)) throw new RangeError(`no head ${JSON.stringify(p.head)}`);
-    return { ...focusCurve(a, p.head, Math.max(2, Math.min(4096, Math.floor(p.points)))), analysed: a.analysed };
+    const sink = p.sinkTokens === undefined ? undefined : { tokens: Math.max(1, Math.min(1024, Math.floor(p.sinkTokens))) };
+    return { ...focusCurve(a, p.head, Math.max(2, Math.min(4096, Math.floor(p.points))), sink), analysed: a.analysed };
   },
 
   async forget(p) {

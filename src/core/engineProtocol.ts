@@ -106,7 +106,10 @@ export interface EngineMethods {
   /** Every layer × head's summary for one query (the model view). */
   heads: { params: OnModel & { docKey: string; version: number; position: number; sinkTokens?: number }; result: HeadsResult };
   /** Focus statistics against n over every analysed position (the focus-vs-context view). */
-  focusCurve: { params: OnModel & { docKey: string; version: number; head: HeadChoice; points: number }; result: FocusCurveResult };
+  focusCurve: {
+    params: OnModel & { docKey: string; version: number; head: HeadChoice; points: number; sinkTokens?: number };
+    result: FocusCurveResult;
+  };
   forget: { params: OnModel & { docKey: string }; result: boolean };
   /** Each analysed token's next-token loss in nats (NaN at the last), and the token ids it is for. */
   loss: { params: OnModel & { docKey: string; version: number }; result: { nll: Float32Array; ids: Int32Array; trainingContext: number } };

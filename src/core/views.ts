@@ -87,7 +87,16 @@ export interface FocusCurve {
     maxWeight: Record<Normaliser, { q1: number[]; q3: number[] }>;
     normalisedEntropy: Record<Normaliser, { q1: number[]; q3: number[] }>;
   };
+  /**
+   * Each bin's mean share of attention on the first `tokens` keys (the sink, StreamingLLM), over up to `samples`
+   * queries spread across the bin: a share needs the whole row (its normaliser), which the graph's statistics do not
+   * give, so it is sampled. Bins with n ≤ tokens are 1 by definition.
+   */
+  sink?: { tokens: number; samples: number } & Record<Normaliser, number[]>;
 }
+
+/** Queries per bin the sink curve samples when not told: rows cost O(n·d) each, 64 bins × 3 at 32k keys ≈ 1 s. */
+export const SINK_SAMPLES_PER_BIN = 3;
 
 /** The q-quantile of sorted values (linear between neighbours, as numpy's default). */
 export function quantile(sorted: ArrayLike<number>, q: number): number {
@@ -123,7 +132,7 @@ const VIEWS: readonly Normaliser[] = ['softmax', 'ssmax'];
  * the mean row), from the statistics the graph computed for every analysed position: per bin the mean over its
  * queries and their interquartile range.
  */
-export function focusCurve(analysis: Analysis, head: HeadChoice, points = FOCUS_CURVE_POINTS): FocusCurve {
+export function focusCurve(analysis: Analysis, head: HeadChoice, points = FOCUS_CURVE_POINTS, sink?: { tokens: number; samples?: number }): FocusCurve {
   const heads = analysis.manifest.architecture.heads;
   const which = head.head === 'mean' ? Array.from({ length: heads }, (_, h) => h) : [head.head];
   const count = analysis.analysed;
@@ -175,5 +184,40 @@ export function focusCurve(analysis: Analysis, head: HeadChoice, points = FOCUS_
       }
     }
   }
+  if (sink) curve.sink = sinkCurve(analysis, head, starts, count, sink.tokens, sink.samples ?? SINK_SAMPLES_PER_BIN);
   return curve;
+}
+
+/** Positions `samples` queries of [from, to) sit at: spread evenly, the first and last included. */
+export function samplePositions(from: number, to: number, samples: number): number[] {
+  const width = to - from;
+  if (width <= samples) return Array.from({ length: width }, (_, i) => from + i);
+  if (samples === 1) return [from + Math.floor(width / 2)];
+  return Array.from({ length: samples }, (_, i) => from + Math.round((i * (width - 1)) / (samples - 1)));
+}
+
+/** The sink share per bin of `starts` (see FocusCurve.sink), from the rows of the sampled queries. */
+function sinkCurve(analysis: Analysis, head: HeadChoice, starts: number[], count: number, tokens: number, samples: number): FocusCurve['sink'] {
+  const out = { tokens, samples, softmax: [] as number[], ssmax: [] as number[] };
+  for (let b = 0; b < starts.length; b++) {
+    const from = starts[b];
+    const to = b + 1 < starts.length ? starts[b + 1] : count;
+    if (to <= tokens) {
+      // every query of the bin sees at most `tokens` keys: all its weight is on them
+      out.softmax.push(1);
+      out.ssmax.push(1);
+      continue;
+    }
+    const at = samplePositions(Math.max(from, tokens), to, samples);
+    let soft = 0;
+    let ss = 0;
+    for (const p of at) {
+      const rows = analysis.rows(p, head); // the mean row's sink share is the mean of its heads' shares (linear)
+      soft += sinkShare(rows.softmax, tokens);
+      ss += sinkShare(rows.ssmax, tokens);
+    }
+    out.softmax.push(soft / at.length);
+    out.ssmax.push(ss / at.length);
+  }
+  return out;
 }

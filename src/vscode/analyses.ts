@@ -339,8 +339,13 @@ export class AnalysisService implements vscode.Disposable {
   }
 
   /** Focus statistics against context length over the analysed positions. */
+  /** Keys counted as the attention sink (attentionInspector.sinkTokens) in what the views are sent. */
+  get sinkTokens(): number {
+    return this.config.sinkTokens;
+  }
+
   async focusCurve(uri: string, version: number, head: HeadChoice, points: number): Promise<FocusCurveResult | undefined> {
-    return this.askAbout(uri, version, 0, 'focusCurve', { docKey: uri, version, head, points });
+    return this.askAbout(uri, version, 0, 'focusCurve', { docKey: uri, version, head, points, sinkTokens: this.config.sinkTokens });
   }
 
   /**

@@ -338,6 +338,7 @@ export class AttentionPanel implements vscode.Disposable {
   refresh(): void {
     void this.postAttention();
     this.comparisonUpdates.run(true);
+    void this.postFocusCurve(); // its sink curve counts the first sinkTokens keys
   }
 
   /** Which curve the webview has (version, analysed positions, head): moving the query alone does not change it. */
@@ -348,14 +349,15 @@ export class AttentionPanel implements vscode.Disposable {
     const model = this.deps.analyses.model;
     if (!a || !model || a.version !== this.sentVersion) return;
     const head = this.deps.selection.current.head;
-    const key = `${a.version}:${a.analysed}:${head.layer}:${head.head}`;
+    const sinkTokens = this.deps.analyses.sinkTokens;
+    const key = `${a.version}:${a.analysed}:${head.layer}:${head.head}:${sinkTokens}`;
     if (key === this.sentCurve) return;
     const curve = await this.deps.analyses.focusCurve(a.uri, a.version, head, FOCUS_CURVE_POINTS);
     const now = this.deps.selection.current.head;
     // a curve for a head the user has since left (or an older version) is stale: the newer request follows
     if (!curve || a.version !== this.sentVersion || now.layer !== head.layer || now.head !== head.head) return;
     const { analysed, ...points } = curve;
-    this.sentCurve = `${a.version}:${analysed}:${head.layer}:${head.head}`;
+    this.sentCurve = `${a.version}:${analysed}:${head.layer}:${head.head}:${sinkTokens}`;
     this.post({
       type: 'focusCurve',
       curve: { uri: a.uri, version: a.version, head, trainingContext: model.trainingContext, analysedTokens: analysed, ...points },

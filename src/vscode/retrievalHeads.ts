@@ -124,7 +124,7 @@ async function pickRetrievalHead(deps: RetrievalDeps, docUri: string, results: R
   quick.matchOnDescription = true;
   quick.title = `Retrieval heads of ${main.displayName}: it copied ${main.copied} of ${main.steps} repeated tokens (${pct(main.copied / main.steps)}) in ${main.contextTokens} tokens`;
   quick.placeholder = other
-    ? `Beside it, ${other.displayName} copied ${other.copied} of ${other.steps}; its top head ${headLabel(other.heads[0])} scores ${other.heads[0].score.toFixed(2)} (Show Log for its ranking)`
+    ? `${other.displayName}: copied ${other.copied} of ${other.steps}, top ${headLabel(other.heads[0])} ${other.heads[0].score.toFixed(2)} (its ranking: Show Log)`
     : 'A head scores when the model copies a token and the head looks hardest at its earlier occurrence (Wu et al. 2024)';
   let accepted = false;
   await new Promise<void>((resolve) => {

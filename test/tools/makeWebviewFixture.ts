@@ -11,7 +11,7 @@ import { AttentionModel } from '../../src/core/model';
 import { PROVIDER_LABEL } from '../../src/core/providers';
 import { tokenInfos } from '../../src/core/tokenText';
 import { DEFAULT_PROBE, needleLine, questionText, runProbe } from '../../src/core/probe';
-import { distanceProfile, focusCurve, headCell } from '../../src/core/views';
+import { DEFAULT_SINK_TOKENS, distanceProfile, focusCurve, headCell } from '../../src/core/views';
 import {
   FOCUS_CURVE_POINTS,
   type AttentionPayload,
@@ -107,7 +107,7 @@ async function main(): Promise<void> {
         head: choice,
         trainingContext: m.trainingContext,
         analysedTokens: a.analysed,
-        ...focusCurve(a, choice, FOCUS_CURVE_POINTS),
+        ...focusCurve(a, choice, FOCUS_CURVE_POINTS, { tokens: DEFAULT_SINK_TOKENS }),
       };
     }
   }

@@ -39,6 +39,11 @@ describe('model process: views, a second model, the probe (real child process, r
     assert.equal(c.n[0], 1);
     assert.ok(c.n.length <= 128 && (c.n.at(-1) ?? 0) > 1000);
     assert.equal(c.maxWeight.softmax.length, c.n.length);
+    assert.equal(c.sink, undefined, 'no sink curve unless asked');
+    const withSink = await client.request('focusCurve', { docKey: 'doc', version: 1, head: { layer: 3, head: 'mean' }, points: 128, sinkTokens: 4 });
+    assert.equal(withSink.sink?.tokens, 4);
+    assert.equal(withSink.sink?.ssmax.length, c.n.length);
+    assert.ok(withSink.sink.ssmax.every((v) => v >= 0 && v <= 1 + 1e-6));
     await assert.rejects(client.request('focusCurve', { docKey: 'doc', version: 1, head: { layer: 9, head: 0 }, points: 10 }), /no head/);
   });
 

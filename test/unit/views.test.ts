@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Analysis } from '../../src/core/analysis';
 import { AttentionModel } from '../../src/core/model';
 import { DEFAULT_PROBE, plantNeedle, probeBase, runProbe } from '../../src/core/probe';
-import { distanceBucket, distanceProfile, focusCurve, headCell, logBins, quantile, sinkShare, strip } from '../../src/core/views';
+import { distanceBucket, distanceProfile, focusCurve, headCell, logBins, quantile, samplePositions, sinkShare, strip } from '../../src/core/views';
 import { STRIP_BINS } from '../../src/protocol';
 import { modelsDir, ROOT } from './paths';
 
@@ -125,6 +125,33 @@ describe('views on the shipped model', () => {
     assert.ok(Math.abs(cell.sink.softmax - soft) < 1e-7 && Math.abs(cell.sink.ssmax - ss) < 1e-7);
     assert.equal(cell.sinkTokens, 4);
     assert.ok(cell.sink.softmax > 0 && cell.sink.softmax < 1);
+  });
+
+  it('the sink curve: per bin the mean sink share of its sampled queries; 1 where n ≤ k', () => {
+    const c = focusCurve(a, { layer: 1, head: 2 }, 32, { tokens: 4, samples: 3 });
+    const sink = c.sink;
+    assert.ok(sink && sink.tokens === 4 && sink.samples === 3);
+    assert.equal(sink.softmax.length, c.n.length);
+    const starts = logBins(a.analysed, 32);
+    for (let b = 0; b < starts.length; b++) {
+      const to = b + 1 < starts.length ? starts[b + 1] : a.analysed;
+      if (to <= 4) {
+        assert.deepEqual([sink.softmax[b], sink.ssmax[b]], [1, 1], `bin ${b}: n ≤ 4`);
+        continue;
+      }
+      // by hand: the first 4 weights of each sampled row, averaged
+      const at = samplePositions(Math.max(starts[b], 4), to, 3);
+      const want = { softmax: 0, ssmax: 0 };
+      for (const p of at) {
+        const r = a.rows(p, { layer: 1, head: 2 });
+        for (const v of ['softmax', 'ssmax'] as const) want[v] += (r[v][0] + r[v][1] + r[v][2] + r[v][3]) / at.length;
+      }
+      for (const v of ['softmax', 'ssmax'] as const) assert.ok(Math.abs(sink[v][b] - want[v]) < 1e-6, `bin ${b} ${v}: ${sink[v][b]} vs ${want[v]}`);
+    }
+    assert.deepEqual(samplePositions(10, 13, 3), [10, 11, 12]);
+    assert.deepEqual(samplePositions(10, 20, 3), [10, 15, 19]);
+    assert.deepEqual(samplePositions(0, 9, 1), [4]);
+    assert.equal(focusCurve(a, { layer: 1, head: 2 }, 32).sink, undefined, 'no sink unless asked');
   });
 
   it('quantiles interpolate between neighbours', () => {

@@ -750,7 +750,22 @@ describe(`webview in Chromium (fixture: ${fixture.source}, ${doc.tokens.length} 
         opacity: Number(getComputedStyle(b).opacity),
       })),
     }));
-    assert.equal(chart.lines.length, 4, 'two panels × softmax and SSMax');
+    assert.equal(chart.lines.length, 6, 'three panels (max weight, entropy, sink) × softmax and SSMax');
+    assert.deepEqual([...new Set(chart.lines.map((l) => l.panel))], ['maxWeight', 'normalisedEntropy', 'sink']);
+    // the sink panel plots the payload's sink shares: 1 where n ≤ k (every key is a first key), less beyond
+    const sinkY = await page.locator('#panel-focus [data-panel="sink"] polyline[data-series="softmax"]').evaluate((l) =>
+      l
+        .getAttribute('points')
+        .trim()
+        .split(/\s+/)
+        .map((p) => Number(p.split(',')[1])),
+    );
+    assert.ok(curve.sink && curve.sink.tokens === 4, 'the fixture curve has a sink of the first 4 tokens');
+    assert.equal(curve.sink.softmax[0], 1);
+    const last = curve.sink.softmax.length - 1;
+    assert.ok(curve.sink.softmax[last] < 1 && sinkY[last] > sinkY[0], 'a smaller share is drawn lower (SVG y grows downwards)');
+    const caption = await page.locator('#panel-focus .view-caption').innerText();
+    assert.match(caption, /first 4 tokens|does not reach past twice/, 'the caption speaks of the sink when the file is long enough');
     // each line sits in its interquartile band: the upper quartile out, the lower one back, a vertex per bin each way
     assert.equal(chart.bands.length, 4, 'a band per panel and view');
     for (const b of chart.bands) {

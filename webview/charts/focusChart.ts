@@ -1,7 +1,8 @@
 /**
  * The paper's Figure 1 on the user's own document: max weight and normalised entropy against n (keys seen, log
  * axis), softmax and SSMax as one line each (the mean of each bin's queries) inside a band (their interquartile
- * range), the training length and the selected token's n marked.
+ * range), the training length and the selected token's n marked; when the curve has it, a third panel: the share of
+ * attention on the first k tokens (the sink), the mean of a few sampled queries per bin.
  */
 import type { FocusCurvePayload, Normaliser } from '../../src/protocol';
 import {
@@ -17,11 +18,13 @@ import {
   svgElement,
   svgText,
   type PlotArea,
+  type Scale,
 } from './svg';
 
-const WIDTH = 820;
+const WIDTH = 1000;
 const HEIGHT = 300;
-const PANEL_WIDTH = 330;
+const PANEL_WIDTH = 260;
+const GAP = 70;
 
 export interface FocusChartInput {
   curve: FocusCurvePayload;
@@ -35,13 +38,16 @@ export function focusChart({ curve, own, selectedN, headLabel }: FocusChartInput
   const svg = chartRoot(
     WIDTH,
     HEIGHT,
-    `Focus against context length n for ${headLabel}: max weight and normalised entropy, softmax and SSMax, mean and interquartile band of the queries at each n`,
+    `Focus against context length n for ${headLabel}: max weight and normalised entropy, softmax and SSMax, mean and interquartile band of the queries at each n${curve.sink ? `, and the attention on the first ${curve.sink.tokens} tokens` : ''}`,
   );
   const maxN = Math.max(curve.analysedTokens, curve.trainingContext, ...curve.n);
-  const panels: { key: 'maxWeight' | 'normalisedEntropy'; title: string; area: PlotArea }[] = [
-    { key: 'maxWeight', title: 'Max weight', area: { left: 60, top: 40, width: PANEL_WIDTH, height: 200 } },
-    { key: 'normalisedEntropy', title: 'Entropy ÷ ln n (1 = uniform)', area: { left: 60 + PANEL_WIDTH + 70, top: 40, width: PANEL_WIDTH, height: 200 } },
+  const area = (i: number): PlotArea => ({ left: 60 + i * (PANEL_WIDTH + GAP), top: 40, width: PANEL_WIDTH, height: 200 });
+  const panels: { key: 'maxWeight' | 'normalisedEntropy' | 'sink'; title: string; area: PlotArea }[] = [
+    { key: 'maxWeight', title: 'Max weight', area: area(0) },
+    { key: 'normalisedEntropy', title: 'Entropy ÷ ln n (1 = uniform)', area: area(1) },
   ];
+  const sink = curve.sink;
+  if (sink) panels.push({ key: 'sink', title: `On the first ${sink.tokens} tokens (sink)`, area: area(2) });
   const legend = svgElement('g', {}, 'chart-legend-row');
   drawLegend(legend, 60, 14, own);
   svg.append(legend);
@@ -58,8 +64,14 @@ export function focusChart({ curve, own, selectedN, headLabel }: FocusChartInput
     );
     marker(g, x(curve.trainingContext), area, `training length ${curve.trainingContext}`, 'chart-marker-training', 'training');
     if (selectedN !== undefined && selectedN >= 1) marker(g, x(selectedN), area, `n = ${selectedN}`, 'chart-marker-selected', 'selected', true);
+    if (panel.key === 'sink') {
+      if (sink) drawSink(g, curve.n, sink, own, x, y);
+      svg.append(g);
+      continue;
+    }
+    const key = panel.key;
     for (const norm of ['softmax', 'ssmax'] as const) {
-      const q = curve.quartiles[panel.key][norm];
+      const q = curve.quartiles[key][norm];
       // the band: along the upper quartile, back along the lower one
       const upper = polylinePoints(curve.n, q.q3, x, y);
       const lower = polylinePoints([...curve.n].reverse(), [...q.q1].reverse(), x, y);
@@ -68,7 +80,7 @@ export function focusChart({ curve, own, selectedN, headLabel }: FocusChartInput
     for (const norm of ['softmax', 'ssmax'] as const) {
       const line = svgElement(
         'polyline',
-        { points: polylinePoints(curve.n, curve[panel.key][norm], x, y), 'data-series': norm, 'data-points': curve.n.length },
+        { points: polylinePoints(curve.n, curve[key][norm], x, y), 'data-series': norm, 'data-points': curve.n.length },
         `chart-line ${seriesClass(norm, own)}`,
       );
       g.append(line);
@@ -76,6 +88,18 @@ export function focusChart({ curve, own, selectedN, headLabel }: FocusChartInput
     svg.append(g);
   }
   return svg;
+}
+
+/** The sink panel's lines: one per view, no band (a few sampled queries per bin, not every query). */
+function drawSink(g: SVGGElement, n: number[], sink: NonNullable<FocusCurvePayload['sink']>, own: Normaliser, x: Scale, y: Scale): void {
+  for (const norm of ['softmax', 'ssmax'] as const)
+    g.append(
+      svgElement(
+        'polyline',
+        { points: polylinePoints(n, sink[norm], x, y), 'data-series': norm, 'data-points': n.length },
+        `chart-line ${seriesClass(norm, own)}`,
+      ),
+    );
 }
 
 function marker(g: SVGGElement, px: number, area: PlotArea, label: string, className: string, kind: string, below = false): void {

@@ -49,10 +49,31 @@ export class FocusView implements InspectorView {
     return {
       title: `Focus vs n, ${headLabel(c.head)}`,
       table: {
-        columns: ['n', 'maxWeight_softmax', 'maxWeight_ssmax', 'normalisedEntropy_softmax', 'normalisedEntropy_ssmax'],
-        rows: c.n.map((n, i) => [n, c.maxWeight.softmax[i], c.maxWeight.ssmax[i], c.normalisedEntropy.softmax[i], c.normalisedEntropy.ssmax[i]]),
+        columns: [
+          'n',
+          'maxWeight_softmax',
+          'maxWeight_ssmax',
+          'normalisedEntropy_softmax',
+          'normalisedEntropy_ssmax',
+          ...(c.sink ? ['sink_softmax', 'sink_ssmax'] : []),
+        ],
+        rows: c.n.map((n, i) => [
+          n,
+          c.maxWeight.softmax[i],
+          c.maxWeight.ssmax[i],
+          c.normalisedEntropy.softmax[i],
+          c.normalisedEntropy.ssmax[i],
+          ...(c.sink ? [c.sink.softmax[i], c.sink.ssmax[i]] : []),
+        ]),
       },
-      meta: { head: c.head, trainingContext: c.trainingContext, analysedTokens: c.analysedTokens, selectedN: this.selectedN ?? null, ownNormaliser: this.own },
+      meta: {
+        head: c.head,
+        trainingContext: c.trainingContext,
+        analysedTokens: c.analysedTokens,
+        selectedN: this.selectedN ?? null,
+        ownNormaliser: this.own,
+        sink: c.sink ? { tokens: c.sink.tokens, samplesPerBin: c.sink.samples } : null,
+      },
     };
   }
 
