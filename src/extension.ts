@@ -16,6 +16,7 @@ import { AttentionHoverProvider } from './vscode/hover';
 import { AttentionPanel, PANEL_VIEW_TYPE, PanelSerializer, type PanelDeps, type PostedMessage } from './vscode/panel';
 import { probeKeyRetrieval } from './vscode/probe';
 import { findRetrievalHeads } from './vscode/retrievalHeads';
+import { needleMap, type NeedleGrid } from './vscode/needleMap';
 import { defaultHead, SelectionState } from './vscode/selection';
 import { startToken } from './vscode/startToken';
 import { AttentionStatusBar } from './vscode/statusBar';
@@ -89,6 +90,7 @@ class Context implements vscode.Disposable {
       topK,
       revealToken: (uri, position, focus) => void this.revealToken(uri, position, focus),
       runProbe: (uri) => void vscode.commands.executeCommand('attentionInspector.probe', vscode.Uri.parse(uri)),
+      runNeedleMap: (uri) => void vscode.commands.executeCommand('attentionInspector.needleMap', vscode.Uri.parse(uri)),
       saveExport: (uri, view, format, data) => saveExport(uri, view, format, data),
     };
     this.disposables.push(
@@ -174,6 +176,22 @@ class Context implements vscode.Disposable {
         pick !== false,
       ),
     );
+    reg('needleMap', async (uri?: unknown, grid?: unknown) =>
+      needleMap(
+        {
+          analyses: this.analyses,
+          secondModel: () => this.comparison.otherManifestPath(),
+          log: this.log,
+          targetDocument: () => this.commandDocument(),
+          showPanel: (docUri) => {
+            const panel = AttentionPanel.show(this.panelDeps, docUri);
+            return (m) => panel.showNeedleMap(m);
+          },
+        },
+        uri instanceof vscode.Uri ? uri : undefined,
+        isNeedleGrid(grid) ? grid : undefined,
+      ),
+    );
     reg('selectModel', () => this.pickModel());
     reg('addModel', async (dir?: unknown) => {
       // from the palette (or with a folder argument): add it and use it
@@ -196,6 +214,7 @@ class Context implements vscode.Disposable {
         { label: '$(list-selection) Select Comparison Model', id: 'selectComparisonModel' },
         { label: '$(key) Probe Key Retrieval', id: 'probe' },
         { label: '$(search) Find Retrieval Heads', id: 'findRetrievalHeads' },
+        { label: '$(table) Needle Map', id: 'needleMap' },
         { label: '$(flame) Toggle Loss Heat', id: 'toggleLossHeat' },
         { label: '$(output) Show Log', id: 'showLog' },
       ];
@@ -517,4 +536,12 @@ export function activate(ext: vscode.ExtensionContext): AttentionInspectorApi {
 export function deactivate(): void {
   context?.dispose();
   context = undefined;
+}
+
+/** A grid passed to the needleMap command by a caller (tests, keybindings): checked like anything from outside. */
+function isNeedleGrid(v: unknown): v is NeedleGrid {
+  if (typeof v !== 'object' || v === null) return false;
+  const g = v as Record<string, unknown>;
+  const nums = (x: unknown) => Array.isArray(x) && x.length > 0 && x.every((n) => typeof n === 'number');
+  return nums(g.lengths) && nums(g.depths) && typeof g.haystacks === 'number';
 }

@@ -13,6 +13,7 @@ import {
   type HeadCell,
   type HeadChoice,
   type ModelInfo,
+  type NeedleMapCell,
   type Normaliser,
   type ProbeDepthResult,
   type TokenInfo,
@@ -89,6 +90,21 @@ export interface FocusCurvePayload {
   sink?: { tokens: number; samples: number } & Record<Normaliser, number[]>;
 }
 
+/** The needle map: the probe over lengths × depths, each cell over several haystacks of the document (copies). */
+export interface NeedleMapPayload {
+  fileName: string;
+  lengths: number[];
+  depths: number[];
+  haystacks: number;
+  trainingContext: number;
+  /** The cells finished so far, in the order they finish (length-major). */
+  cells: NeedleMapCell[];
+  completedRuns: number;
+  totalRuns: number;
+  done: boolean;
+  error?: string;
+}
+
 /** The needle probe: a key-value line planted at several depths of a copy of the document (never the document). */
 export interface ProbePayload {
   fileName: string;
@@ -118,8 +134,8 @@ export interface ComparisonPayload {
 export type ExportFormat = 'png' | 'svg' | 'csv' | 'json';
 export const EXPORT_FORMATS: readonly ExportFormat[] = ['png', 'svg', 'csv', 'json'];
 /** The views' ids: the tabs of the panel, and the names exports are saved under. */
-export type ViewId = 'tokens' | 'heads' | 'focus' | 'distance' | 'probe' | 'compare';
-export const VIEW_IDS: readonly ViewId[] = ['tokens', 'heads', 'focus', 'distance', 'probe', 'compare'];
+export type ViewId = 'tokens' | 'heads' | 'focus' | 'distance' | 'probe' | 'needle' | 'compare';
+export const VIEW_IDS: readonly ViewId[] = ['tokens', 'heads', 'focus', 'distance', 'probe', 'needle', 'compare'];
 /** Export payloads bigger than this are rejected (PNG is base64). */
 export const MAX_EXPORT_CHARS = 32 * 2 ** 20;
 
@@ -142,6 +158,7 @@ export type HostToWebview =
   | { type: 'heads'; heads: HeadsPayload }
   | { type: 'focusCurve'; curve: FocusCurvePayload }
   | { type: 'probe'; probe: ProbePayload }
+  | { type: 'needleMap'; map: NeedleMapPayload }
   /** null: comparison is off. */
   | { type: 'comparison'; comparison: ComparisonPayload | null }
   | { type: 'message'; level: 'info' | 'error'; text: string };
@@ -156,6 +173,8 @@ export type WebviewToHost =
   | { type: 'setComparison'; on: boolean }
   /** Run the needle probe (the same as the "Probe Key Retrieval" command). */
   | { type: 'runProbe' }
+  /** Run the needle map (the same as the "Needle Map" command). */
+  | { type: 'runNeedleMap' }
   /** Save a view: the host asks where with a save dialog. PNG data is base64 without a data: prefix; the rest text. */
   | { type: 'export'; view: ViewId; format: ExportFormat; data: string };
 
@@ -190,6 +209,8 @@ export function parseWebviewMessage(raw: unknown): WebviewToHost | undefined {
       return keys === 2 && typeof m.on === 'boolean' ? { type: m.type, on: m.on } : undefined;
     case 'runProbe':
       return keys === 1 ? { type: 'runProbe' } : undefined;
+    case 'runNeedleMap':
+      return keys === 1 ? { type: 'runNeedleMap' } : undefined;
     case 'export': {
       const ok =
         keys === 4 &&

@@ -27,6 +27,7 @@ import { DistanceView } from './views/distanceView';
 import { FocusView } from './views/focusView';
 import { HeadsView } from './views/headsView';
 import { ProbeView } from './views/probeView';
+import { NeedleMapView } from './views/needleMapView';
 import { byId } from './dom';
 import { vscodeApi } from './vscodeApi';
 
@@ -48,6 +49,7 @@ class App {
   private readonly focusView = new FocusView();
   private readonly distanceView = new DistanceView();
   private readonly probeView: ProbeView;
+  private readonly needleMapView: NeedleMapView;
   private readonly compareView: CompareView;
   private readonly tabs: Tabs;
   private readonly exportBar: ExportBar;
@@ -79,6 +81,7 @@ class App {
     });
     this.headsView = new HeadsView({ selectHead: (head) => this.selectHead(head) });
     this.probeView = new ProbeView({ runProbe: () => this.api.postMessage({ type: 'runProbe' }) });
+    this.needleMapView = new NeedleMapView({ runNeedleMap: () => this.api.postMessage({ type: 'runNeedleMap' }) });
     this.compareView = new CompareView({
       setComparison: (on) => {
         this.api.postMessage({ type: 'setComparison', on });
@@ -90,12 +93,17 @@ class App {
       context: () => this.exportContext(),
       error: (text) => this.header.showMessage('error', text),
     });
-    this.tabs = new Tabs(byId('view-tabs'), byId('view-panels'), [this.headsView, this.focusView, this.distanceView, this.probeView, this.compareView], {
-      open: (view) => {
-        this.exportBar.setView(view);
-        this.saveState();
+    this.tabs = new Tabs(
+      byId('view-tabs'),
+      byId('view-panels'),
+      [this.headsView, this.focusView, this.distanceView, this.probeView, this.needleMapView, this.compareView],
+      {
+        open: (view) => {
+          this.exportBar.setView(view);
+          this.saveState();
+        },
       },
-    });
+    );
     if (this.restored?.view) this.tabs.open(this.restored.view);
     this.exportBar.setView(this.tabs.current);
     byId('export-bar').replaceWith(this.exportBar.element);
@@ -145,12 +153,18 @@ class App {
       case 'probe':
         this.probeView.show(msg.probe);
         break;
+      case 'needleMap':
+        this.needleMapView.show(msg.map);
+        break;
       case 'comparison':
         this.compareView.show(msg.comparison);
         break;
       case 'message':
         this.header.showMessage(msg.level, msg.text);
-        if (msg.level === 'error') this.probeView.stopWaiting();
+        if (msg.level === 'error') {
+          this.probeView.stopWaiting();
+          this.needleMapView.stopWaiting();
+        }
         break;
     }
     this.exportBar.refresh();

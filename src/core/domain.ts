@@ -103,6 +103,26 @@ export interface ProbeDepthResult {
   models: ProbeModelResult[];
 }
 
+export interface NeedleMapModelCell {
+  modelId: string;
+  displayName: string;
+  normaliser: Normaliser;
+  haystacks: number;
+  correct: number;
+  /** Mean over the haystacks of the best head's weight on the value (the head chosen per haystack by the own view). */
+  best: Record<Normaliser, number>;
+  /** Mean over the haystacks of the mean weight of every layer × head. */
+  mean: Record<Normaliser, number>;
+}
+
+export interface NeedleMapCell {
+  /** The length asked for; `contextTokens` is the copies' mean actual length (shorter where the file runs out). */
+  length: number;
+  contextTokens: number;
+  depth: number;
+  models: NeedleMapModelCell[];
+}
+
 /** A whole number in [0, max]: positions, layers and heads in anything received. */
 export function isIndex(v: unknown, max = Number.MAX_SAFE_INTEGER): v is number {
   return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= max;

@@ -9,6 +9,7 @@ import { AttentionModel, CancelledError } from './model';
 import { editorThreads } from './ort';
 import { runProbe } from './probe';
 import { findRetrievalHeads } from './retrieval';
+import { runNeedleMap } from './needleMap';
 import type { ProviderChoice } from './providers';
 import { headCells } from './layerCells';
 import { DEFAULT_SINK_TOKENS, distanceProfile, focusCurve, sinkShare } from './views';
@@ -266,6 +267,32 @@ const handlers: Handlers = {
         contextTokens: p.contextTokens,
         signal: abort.signal,
         onProgress: (completed, total) => send({ event: 'retrieval', jobKey: p.jobKey, completed, total }),
+      });
+    } finally {
+      if (probes.get(p.jobKey) === abort) probes.delete(p.jobKey);
+    }
+  },
+
+  async needleMap(p) {
+    const ints = (xs: unknown, lo: number, hi: number) =>
+      Array.isArray(xs) && xs.length > 0 && xs.length <= 16 && xs.every((x) => Number.isInteger(x) && x >= lo && x <= hi);
+    if (!Array.isArray(p.models) || !p.models.length || !p.models.every((m) => typeof m === 'string')) throw new Error('a needle map needs models');
+    if (!ints(p.lengths, 64, 131072)) throw new Error('lengths must be 1 to 16 integers in 64..131072');
+    if (!Array.isArray(p.depths) || !p.depths.length || p.depths.length > 16 || !p.depths.every((d) => typeof d === 'number' && d >= 0 && d <= 1))
+      throw new Error('depths must be 1 to 16 numbers between 0 and 1');
+    if (!Number.isInteger(p.haystacks) || p.haystacks < 1 || p.haystacks > 16) throw new Error('haystacks must be an integer in 1..16');
+    probes.get(p.jobKey)?.abort();
+    const abort = new AbortController();
+    probes.set(p.jobKey, abort);
+    try {
+      const models = await Promise.all(p.models.map((m) => modelFor(m)));
+      if (abort.signal.aborted) throw new CancelledError();
+      return await runNeedleMap(models, String(p.text), {
+        lengths: p.lengths,
+        depths: p.depths,
+        haystacks: p.haystacks,
+        signal: abort.signal,
+        onCell: (cell, completed, total) => send({ event: 'needleMap', jobKey: p.jobKey, cell, completed, total }),
       });
     } finally {
       if (probes.get(p.jobKey) === abort) probes.delete(p.jobKey);

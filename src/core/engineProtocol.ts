@@ -5,7 +5,7 @@
  */
 import type { FocusStats } from './attention';
 import type { ProviderChoice, ProviderName, SkippedProvider } from './providers';
-import type { DistanceProfile, HeadCell, HeadChoice, ModelInfo, Normaliser, ProbeDepthResult } from './domain';
+import type { DistanceProfile, HeadCell, HeadChoice, ModelInfo, NeedleMapCell, Normaliser, ProbeDepthResult } from './domain';
 import type { RetrievalModelResult } from './retrieval';
 import type { FocusCurve } from './views';
 
@@ -87,6 +87,16 @@ export interface RetrievalParams {
   models: string[];
 }
 
+export interface NeedleMapParams {
+  /** Names this run for `cancel` (as its docKey) and in its events. */
+  jobKey: string;
+  text: string;
+  lengths: number[];
+  depths: number[];
+  haystacks: number;
+  models: string[];
+}
+
 export interface EngineMethods {
   /** `manifestPath`: a manifest, or a Hugging Face export folder; `trainingContext` overrides its config's training length. */
   load: { params: { manifestPath: string; provider: ProviderChoice; threads?: number; trainingContext?: number }; result: LoadedModelInfo };
@@ -117,6 +127,8 @@ export interface EngineMethods {
   probe: { params: ProbeParams; result: ProbeDepthResult[] };
   /** Retrieval heads on a copy of a text with repeated spans (src/core/retrieval.ts); emits `retrieval` progress events. */
   retrievalHeads: { params: RetrievalParams; result: RetrievalModelResult[] };
+  /** The needle map (src/core/needleMap.ts): the probe over lengths × depths × haystacks; a `needleMap` event per cell. */
+  needleMap: { params: NeedleMapParams; result: NeedleMapCell[] };
   memory: { params: Record<string, never>; result: { rss: number; analyses: number; bytes: number; docKeys: string[] } };
 }
 
@@ -134,4 +146,5 @@ export type EngineEvent =
   | { event: 'tokens'; docKey: string; model?: string; version: number; tokens: TokensResult }
   | { event: 'progress'; docKey: string; model?: string; version: number; analysed: number; length: number; ms: number }
   | { event: 'probe'; probeKey: string; result: ProbeDepthResult; completed: number; total: number }
-  | { event: 'retrieval'; jobKey: string; completed: number; total: number };
+  | { event: 'retrieval'; jobKey: string; completed: number; total: number }
+  | { event: 'needleMap'; jobKey: string; cell: NeedleMapCell; completed: number; total: number };

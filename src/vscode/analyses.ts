@@ -339,6 +339,11 @@ export class AnalysisService implements vscode.Disposable {
   }
 
   /** Focus statistics against context length over the analysed positions. */
+  /** The most tokens an analysis takes (attentionInspector.maxTokens). */
+  get tokenCap(): number {
+    return this.config.maxTokens;
+  }
+
   /** Keys counted as the attention sink (attentionInspector.sinkTokens) in what the views are sent. */
   get sinkTokens(): number {
     return this.config.sinkTokens;

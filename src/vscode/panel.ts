@@ -17,6 +17,7 @@ import {
   type Normaliser,
   type ViewId,
   type HostToWebview,
+  type NeedleMapPayload,
   type ProbePayload,
   type ModelInfo,
   type TokenInfo,
@@ -41,6 +42,8 @@ export interface PanelDeps {
   revealToken: (uri: string, position: number, focus: boolean) => void;
   /** Runs the needle probe on the panel's document (the "Probe Key Retrieval" command). */
   runProbe: (uri: string) => void;
+  /** Runs the needle map on the panel's document (the "Needle Map" command). */
+  runNeedleMap: (uri: string) => void;
   /** Saves an export the webview made, where the user chooses. */
   saveExport: (uri: string, view: ViewId, format: ExportFormat, data: string) => Promise<void>;
 }
@@ -54,8 +57,9 @@ export class AttentionPanel implements vscode.Disposable {
   private sentTokens: TokensResult | undefined;
   private readonly disposables: vscode.Disposable[] = [];
   private rowsRequest = 0;
-  /** The last probe shown, sent again to a reloaded webview. */
+  /** The last probe and needle map shown, sent again to a reloaded webview. */
   private probe: ProbePayload | undefined;
+  private needleMap: NeedleMapPayload | undefined;
   /** Messages rejected by validation (for tests and the log). */
   rejectedMessages = 0;
   /** What was posted to the webview, oldest first, as (type, uri, version): the in-host tests check that no stale result follows a newer one. */
@@ -119,6 +123,11 @@ export class AttentionPanel implements vscode.Disposable {
   showProbe(probe: ProbePayload): void {
     this.probe = probe;
     this.post({ type: 'probe', probe });
+  }
+
+  showNeedleMap(map: NeedleMapPayload): void {
+    this.needleMap = map;
+    this.post({ type: 'needleMap', map });
   }
 
   setDocument(uri: string): void {
@@ -194,6 +203,7 @@ export class AttentionPanel implements vscode.Disposable {
         this.postSettings();
         void this.postAttention();
         if (this.probe) this.post({ type: 'probe', probe: this.probe });
+        if (this.needleMap) this.post({ type: 'needleMap', map: this.needleMap });
         this.comparisonUpdates.run(true);
         break;
       }
@@ -222,6 +232,9 @@ export class AttentionPanel implements vscode.Disposable {
         break;
       case 'runProbe':
         this.deps.runProbe(this.uri);
+        break;
+      case 'runNeedleMap':
+        this.deps.runNeedleMap(this.uri);
         break;
       case 'export':
         void this.deps

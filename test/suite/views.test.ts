@@ -5,7 +5,7 @@
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import type { AttentionInspectorApi } from '../../src/extension';
-import type { ProbePayload } from '../../src/protocol';
+import type { NeedleMapPayload, ProbePayload } from '../../src/protocol';
 import type { RetrievalModelResult } from '../../src/core/retrieval';
 import { activeApi, closeDocument, openUntitled, sampleText, until } from './util';
 
@@ -109,6 +109,37 @@ suite('Views (extension host)', () => {
       assert.ok(r.steps > 0 && r.copied <= r.steps && r.contextTokens <= 512);
       assert.ok(r.heads.every((h) => h.score >= 0 && h.score <= 1 && h.hits <= r.copied));
     }
+    assert.equal(doc.version, version, 'the run never edits the document');
+    assert.equal(doc.getText(), text.slice(0, 8000));
+  });
+
+  test('Needle Map: a small grid runs to completion for both models, the panel fills in cell by cell; the document is unchanged', async () => {
+    const { doc } = await openUntitled(text.slice(0, 8000));
+    const version = doc.version;
+    const grid = { lengths: [128, 256], depths: [0, 1], haystacks: 2 };
+    const map = await vscode.commands.executeCommand<NeedleMapPayload | undefined>('attentionInspector.needleMap', doc.uri, grid);
+    assert.ok(map?.done, 'the run finished');
+    assert.equal(map.error, undefined);
+    assert.deepEqual(
+      map.cells.map((c) => [c.length, c.depth]),
+      [
+        [128, 0],
+        [128, 1],
+        [256, 0],
+        [256, 1],
+      ],
+    );
+    assert.equal(map.completedRuns, map.totalRuns);
+    for (const c of map.cells)
+      assert.deepEqual(
+        c.models.map((m) => [m.normaliser, m.haystacks]),
+        [
+          ['ssmax', 2],
+          ['softmax', 2],
+        ],
+      );
+    const posted = api.panel()?.posted.filter((m) => m.type === 'needleMap') ?? [];
+    assert.ok(posted.length >= 1 + map.cells.length, `the panel got the empty grid, then each cell (${posted.length} messages)`);
     assert.equal(doc.version, version, 'the run never edits the document');
     assert.equal(doc.getText(), text.slice(0, 8000));
   });

@@ -10,6 +10,7 @@ import type { Analysis } from '../../src/core/analysis';
 import { AttentionModel } from '../../src/core/model';
 import { PROVIDER_LABEL } from '../../src/core/providers';
 import { tokenInfos } from '../../src/core/tokenText';
+import { runNeedleMap } from '../../src/core/needleMap';
 import { DEFAULT_PROBE, needleLine, questionText, runProbe } from '../../src/core/probe';
 import { DEFAULT_SINK_TOKENS, distanceProfile, focusCurve, headCell } from '../../src/core/views';
 import {
@@ -20,6 +21,7 @@ import {
   type HeadsPayload,
   type HostToWebview,
   type ModelInfo,
+  type NeedleMapPayload,
   type ProbePayload,
   type TokenInfo,
 } from '../../src/protocol';
@@ -124,11 +126,32 @@ async function main(): Promise<void> {
     totalRuns: probeDepths.length * 2,
     done: true,
   };
+  // a small needle map as the host sends it when done: 2 lengths × 2 depths, 1 haystack, both models
+  const grid = { lengths: [256, 512], depths: [0, 1], haystacks: 1 };
+  const cells = await runNeedleMap([model, other], text, grid);
+  const needleMap: NeedleMapPayload = {
+    fileName: '/workspace/long_sample.py',
+    ...grid,
+    trainingContext: m.trainingContext,
+    cells,
+    completedRuns: cells.length * 2,
+    totalRuns: cells.length * 2,
+    done: true,
+  };
   await model.dispose();
   await other.dispose();
   writeFileSync(
     FIXTURE_OUT,
-    JSON.stringify({ model: m.provenance, document, attention, heads, focus, comparison: { model: modelInfo(other), attention: comparison }, probe }),
+    JSON.stringify({
+      model: m.provenance,
+      document,
+      attention,
+      heads,
+      focus,
+      comparison: { model: modelInfo(other), attention: comparison },
+      probe,
+      needleMap,
+    }),
   );
   console.log(`fixture: ${a.length} tokens, ${Object.keys(attention).length} attention rows, ${Object.keys(focus).length} focus curves`);
 }

@@ -121,4 +121,24 @@ describe('model process: views, a second model, the probe (real child process, r
     await assert.rejects(cancelled, /cancel/);
     await assert.rejects(client.request('retrievalHeads', { jobKey: 'r3', text, contextTokens: 10, models: [ssmax] }), /contextTokens/);
   });
+
+  it('needle map: a cell per event, bad grids refused, and a cancel stops it', async () => {
+    const events: EngineEvent[] = [];
+    const off = client.onEvent((e) => events.push(e));
+    const cells = await client.request('needleMap', { jobKey: 'n1', text, lengths: [128], depths: [0, 1], haystacks: 1, models: [ssmax] });
+    off();
+    assert.equal(cells.length, 2);
+    assert.deepEqual(
+      events.flatMap((e) => (e.event === 'needleMap' && e.jobKey === 'n1' ? [[e.cell.depth, e.completed, e.total]] : [])),
+      [
+        [0, 1, 2],
+        [1, 2, 2],
+      ],
+    );
+    for (const bad of [{ lengths: [10] }, { depths: [2] }, { haystacks: 0 }, { lengths: Array.from({ length: 17 }, () => 128) }])
+      await assert.rejects(client.request('needleMap', { jobKey: 'n2', text, lengths: [128], depths: [0], haystacks: 1, models: [ssmax], ...bad }));
+    const cancelled = client.request('needleMap', { jobKey: 'n3', text, lengths: [2000], depths: [0, 0.5, 1], haystacks: 3, models: [ssmax, softmax] });
+    await client.request('cancel', { docKey: 'n3' });
+    await assert.rejects(cancelled, /cancel/);
+  });
 });

@@ -3,7 +3,7 @@
 // as is: { document: <the 'document' HostToWebview message>, attention: { "<position>": AttentionPayload } }
 // for the default head, heads: { "<position>": HeadsPayload }, focus: { "<layer>:<head>": FocusCurvePayload },
 // comparison: { model, attention: { "<position>": AttentionPayload } } (the other shipped model), and, once the
-// host side adds it, probe: ProbePayload. Otherwise a fixture with the same shapes is generated here: the first 300 lines of
+// host side adds it, probe: ProbePayload, needleMap: NeedleMapPayload. Otherwise a fixture with the same shapes is generated here: the first 300 lines of
 // media/sample/long_sample.py, tokenised naively on word boundaries, with deterministic attention rows
 // (softmax and SSMax of the same pseudo-random logits, SSMax as softmax(s·ln n·z)).
 import { existsSync, readFileSync } from 'node:fs';
@@ -118,11 +118,22 @@ export function loadFixture() {
       focus: json.focus ?? {},
       comparison: json.comparison,
       probe: json.probe,
+      needleMap: json.needleMap,
     };
   }
   const text = readFileSync(SAMPLE, 'utf8').split('\n').slice(0, 300).join('\n') + '\n';
   const document = documentMessage('file:///work/sample/long_sample.py', text);
-  return { source: 'generated from media/sample/long_sample.py', document, attention: {}, text, heads: {}, focus: {}, comparison: undefined, probe: undefined };
+  return {
+    source: 'generated from media/sample/long_sample.py',
+    document,
+    attention: {},
+    text,
+    heads: {},
+    focus: {},
+    comparison: undefined,
+    probe: undefined,
+    needleMap: undefined,
+  };
 }
 
 /** The analysed text: the concatenated tokens (offsets are checked against it too). */

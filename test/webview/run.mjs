@@ -627,7 +627,7 @@ describe(`webview in Chromium (fixture: ${fixture.source}, ${doc.tokens.length} 
       );
     assert.deepEqual(
       tabs.map((t) => t.id),
-      ['heads', 'focus', 'distance', 'probe', 'compare'],
+      ['heads', 'focus', 'distance', 'probe', 'needle', 'compare'],
     );
     for (const t of tabs) assert.equal(await page.locator(`#${t.controls}[role="tabpanel"]`).count(), 1);
     assert.equal(tabs.filter((t) => t.selected === 'true').length, 1);
@@ -890,7 +890,41 @@ describe(`webview in Chromium (fixture: ${fixture.source}, ${doc.tokens.length} 
     },
   );
 
-  for (const view of ['heads', 'focus', 'distance', 'compare']) {
+  it('Needle map: "Run needle map" posts runNeedleMap, and the real NeedleMapPayload fills a grid per model', async () => {
+    const { page, host } = panel;
+    await openTab(page, 'needle');
+    const from = host.received.length;
+    await page.locator('#run-needle-map').click();
+    assert.deepEqual(await host.waitFor((m) => m.type === 'runNeedleMap', from), { type: 'runNeedleMap' });
+    const map = fixture.needleMap;
+    assert.ok(map, 'the fixture has a needle map');
+    await page.waitForFunction(() => document.querySelectorAll('#panel-needle rect.needle-cell[data-correct]').length > 0);
+    const cells = await page.locator('#panel-needle .needle-grid').evaluateAll((gs) =>
+      gs.flatMap((g) =>
+        [...g.querySelectorAll('rect.needle-cell')].map((r) => ({
+          model: g.dataset.model,
+          length: Number(r.dataset.length),
+          depth: Number(r.dataset.depth),
+          correct: Number(r.dataset.correct),
+          opacity: Number(r.getAttribute('fill-opacity')),
+          title: r.querySelector('title')?.textContent ?? '',
+        })),
+      ),
+    );
+    const expected = map.cells.flatMap((c) => c.models.map((m) => ({ model: m.modelId, length: c.length, depth: c.depth, correct: m.correct, m })));
+    assert.equal(cells.length, expected.length, 'a cell per length × depth × model');
+    for (const e of expected) {
+      const c = cells.find((x) => x.model === e.model && x.length === e.length && x.depth === e.depth);
+      assert.ok(c, `the cell ${e.model} ${e.length}@${e.depth}`);
+      assert.equal(c.correct, e.correct);
+      assert.ok(Math.abs(c.opacity - (0.08 + 0.72 * (e.correct / e.m.haystacks))) < 1e-3, 'the fill says the share answered');
+      assert.ok(c.title.includes(e.m.best.softmax.toFixed(3)) && c.title.includes(e.m.best.ssmax.toFixed(3)), 'both views in the cell title');
+    }
+    assert.match(await page.locator('#needle-status').innerText(), /Done: \d+ cells/);
+    await page.screenshot({ path: join(shots, 'view-needle-dark.png') });
+  });
+
+  for (const view of ['heads', 'focus', 'distance', 'compare', 'needle']) {
     it(`exports ${view} as PNG, SVG, CSV and JSON`, async () => {
       const { page, host } = panel;
       await openTab(page, view);
@@ -984,6 +1018,12 @@ describe(`webview in Chromium (fixture: ${fixture.source}, ${doc.tokens.length} 
         );
         const shown = await page.locator('#panel-heads tspan[data-series="softmax"]').first().getAttribute('data-value');
         assert.equal(Number(csv[1][2]), Number(shown));
+      } else if (view === 'needle') {
+        const map = fixture.needleMap;
+        assert.deepEqual(
+          json.rows.map((r) => [r.length, r.depth, r.model, r.correct, r.best_ssmax]),
+          map.cells.flatMap((c) => c.models.map((m) => [c.length, c.depth, m.modelId, m.correct, m.best.ssmax])),
+        );
       } else {
         const other = fixture.comparison.attention[String(host.selection)];
         const row = (side, view) => json.rows.find((r) => r.side === side && r.view === view);
@@ -999,7 +1039,7 @@ describe(`webview in Chromium (fixture: ${fixture.source}, ${doc.tokens.length} 
     it(`draws every view readably in the ${theme} theme (screenshots)`, async () => {
       const { page } = panel;
       await page.evaluate(applyThemeInPage, THEMES[theme]);
-      for (const view of ['heads', 'focus', 'distance', 'compare', 'probe']) {
+      for (const view of ['heads', 'focus', 'distance', 'compare', 'probe', 'needle']) {
         await openTab(page, view);
         await page.waitForTimeout(30);
         const look = await page.evaluate((v) => {

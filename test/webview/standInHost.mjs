@@ -143,6 +143,9 @@ export class StandInHost {
         // Only the real model's probe results are ever shown: without them in the fixture, nothing comes back.
         if (this.fixture.probe) await this.post({ type: 'probe', probe: this.fixture.probe });
         break;
+      case 'runNeedleMap':
+        if (this.fixture.needleMap) await this.post({ type: 'needleMap', map: this.fixture.needleMap });
+        break;
       default:
         break; // revealToken moves the editor cursor in the real host, export opens a save dialog: nothing to send back
     }
