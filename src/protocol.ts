@@ -90,6 +90,23 @@ export interface FocusCurvePayload {
   sink?: { tokens: number; samples: number } & Record<Normaliser, number[]>;
 }
 
+/** Next-token loss along the document (the analysis's by-product) for the main model and, with Compare on, the other. */
+export interface LossPayload {
+  uri: string;
+  version: number;
+  trainingContext: number;
+  /** First position of each slice of the strip, then the end. */
+  edges: number[];
+  models: {
+    displayName: string;
+    normaliser: Normaliser;
+    /** Mean nats per token in each slice (NaN where none). */
+    mean: number[];
+    /** Mean per position bucket 0–N, N–4N, 4N–16N, … */
+    buckets: { from: number; to: number; mean: number; count: number }[];
+  }[];
+}
+
 /** The needle map: the probe over lengths × depths, each cell over several haystacks of the document (copies). */
 export interface NeedleMapPayload {
   fileName: string;
@@ -134,8 +151,8 @@ export interface ComparisonPayload {
 export type ExportFormat = 'png' | 'svg' | 'csv' | 'json';
 export const EXPORT_FORMATS: readonly ExportFormat[] = ['png', 'svg', 'csv', 'json'];
 /** The views' ids: the tabs of the panel, and the names exports are saved under. */
-export type ViewId = 'tokens' | 'heads' | 'focus' | 'distance' | 'probe' | 'needle' | 'compare';
-export const VIEW_IDS: readonly ViewId[] = ['tokens', 'heads', 'focus', 'distance', 'probe', 'needle', 'compare'];
+export type ViewId = 'tokens' | 'heads' | 'focus' | 'distance' | 'loss' | 'probe' | 'needle' | 'compare';
+export const VIEW_IDS: readonly ViewId[] = ['tokens', 'heads', 'focus', 'distance', 'loss', 'probe', 'needle', 'compare'];
 /** Export payloads bigger than this are rejected (PNG is base64). */
 export const MAX_EXPORT_CHARS = 32 * 2 ** 20;
 
@@ -159,6 +176,7 @@ export type HostToWebview =
   | { type: 'focusCurve'; curve: FocusCurvePayload }
   | { type: 'probe'; probe: ProbePayload }
   | { type: 'needleMap'; map: NeedleMapPayload }
+  | { type: 'loss'; loss: LossPayload }
   /** null: comparison is off. */
   | { type: 'comparison'; comparison: ComparisonPayload | null }
   | { type: 'message'; level: 'info' | 'error'; text: string };

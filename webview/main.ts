@@ -28,6 +28,7 @@ import { FocusView } from './views/focusView';
 import { HeadsView } from './views/headsView';
 import { ProbeView } from './views/probeView';
 import { NeedleMapView } from './views/needleMapView';
+import { LossView } from './views/lossView';
 import { byId } from './dom';
 import { vscodeApi } from './vscodeApi';
 
@@ -50,6 +51,7 @@ class App {
   private readonly distanceView = new DistanceView();
   private readonly probeView: ProbeView;
   private readonly needleMapView: NeedleMapView;
+  private readonly lossView = new LossView();
   private readonly compareView: CompareView;
   private readonly tabs: Tabs;
   private readonly exportBar: ExportBar;
@@ -96,7 +98,7 @@ class App {
     this.tabs = new Tabs(
       byId('view-tabs'),
       byId('view-panels'),
-      [this.headsView, this.focusView, this.distanceView, this.probeView, this.needleMapView, this.compareView],
+      [this.headsView, this.focusView, this.distanceView, this.lossView, this.probeView, this.needleMapView, this.compareView],
       {
         open: (view) => {
           this.exportBar.setView(view);
@@ -156,6 +158,9 @@ class App {
       case 'needleMap':
         this.needleMapView.show(msg.map);
         break;
+      case 'loss':
+        if (this.isCurrent(msg.loss)) this.lossView.show(msg.loss);
+        break;
       case 'comparison':
         this.compareView.show(msg.comparison);
         break;
@@ -190,6 +195,7 @@ class App {
     if (!sameUri) {
       this.headsView.clear();
       this.focusView.clear();
+      this.lossView.clear();
     }
     this.headsView.setModel(model);
     this.focusView.setOwn(model.normaliser);

@@ -50,3 +50,30 @@ export function lossDifference(a: ArrayLike<number>, b: ArrayLike<number>): Floa
   for (let i = 0; i < n; i++) out[i] = a[i] - b[i];
   return out;
 }
+
+/** Slices of the loss strip in the panel when not told: one per ~2 px of a panel's width. */
+export const LOSS_STRIP_BINS = 200;
+
+/**
+ * The loss along the file in `bins` equal slices of positions (fewer when shorter): `edges` are the slices'
+ * first positions and the end, `mean` each slice's mean over its positions with a loss (NaN if none).
+ */
+export function lossStrip(nll: ArrayLike<number>, bins = LOSS_STRIP_BINS): { edges: number[]; mean: number[] } {
+  const n = nll.length;
+  const B = Math.max(0, Math.min(bins, n));
+  const edges = Array.from({ length: B + 1 }, (_, b) => Math.round((b * n) / Math.max(1, B)));
+  const mean: number[] = [];
+  for (let b = 0; b < B; b++) {
+    let sum = 0;
+    let count = 0;
+    for (let i = edges[b]; i < edges[b + 1]; i++) {
+      const v = nll[i];
+      if (Number.isFinite(v)) {
+        sum += v;
+        count++;
+      }
+    }
+    mean.push(count ? sum / count : NaN);
+  }
+  return { edges, mean };
+}

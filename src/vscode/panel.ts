@@ -28,6 +28,7 @@ import type { AnalysisService, DocumentAnalysis } from './analyses';
 import type { ComparisonService } from './comparison';
 import type { SelectionState } from './selection';
 import { Throttle } from './throttle';
+import { lossBuckets, lossStrip } from '../core/loss';
 
 export const PANEL_VIEW_TYPE = 'attentionInspector.panel';
 
@@ -110,9 +111,14 @@ export class AttentionPanel implements vscode.Disposable {
         this.postSettings();
         void this.postAttention();
         this.focusCurveUpdates.run(true);
+        this.lossUpdates.run(true); // Compare on or off: one model's strip or two (nothing is sent when neither changed)
         this.comparisonUpdates.run(true);
       }),
-      deps.comparison.onDidChange((c) => c.uri === this.uri && this.comparisonUpdates.run(c.done)),
+      deps.comparison.onDidChange((c) => {
+        if (c.uri !== this.uri) return;
+        this.comparisonUpdates.run(c.done);
+        if (c.done) this.lossUpdates.run(true);
+      }),
     );
   }
 
@@ -205,6 +211,8 @@ export class AttentionPanel implements vscode.Disposable {
         if (this.probe) this.post({ type: 'probe', probe: this.probe });
         if (this.needleMap) this.post({ type: 'needleMap', map: this.needleMap });
         this.comparisonUpdates.run(true);
+        this.sentLoss = undefined;
+        this.lossUpdates.run(true);
         break;
       }
       case 'selectToken':
@@ -287,6 +295,7 @@ export class AttentionPanel implements vscode.Disposable {
     const sel = this.deps.selection.current;
     if (sel.uri === a.uri && sel.position !== undefined && sel.position < a.analysed && !this.attentionShown) void this.postAttention();
     this.focusCurveUpdates.run(a.done);
+    if (a.done) this.lossUpdates.run(true);
   }
 
   private attentionShown = false;
@@ -318,6 +327,47 @@ export class AttentionPanel implements vscode.Disposable {
   private readonly comparisonUpdates = new Throttle(() => void this.postComparison());
   /** The focus-vs-context curve for the selected head; while an analysis runs, at most about once a second. */
   private readonly focusCurveUpdates = new Throttle(() => void this.postFocusCurve());
+
+  /** The loss strip: once an analysis (this model's, or the comparison's) is done. */
+  private readonly lossUpdates = new Throttle(() => void this.postLoss());
+  /** What the webview's loss strip was made from (version, and the comparison's version if it was included). */
+  private sentLoss: string | undefined;
+
+  private async postLoss(): Promise<void> {
+    const a = this.deps.analyses.get(this.uri);
+    const model = this.deps.analyses.model;
+    if (!a?.done || !model || a.version !== this.sentVersion) return;
+    const c = this.deps.comparison.current;
+    const other = this.deps.comparison.other;
+    const withOther = !!(this.deps.selection.current.comparison && c && other && c.uri === this.uri && c.version === a.version && c.done);
+    const key = `${a.version}:${a.length}:${withOther ? `${other?.manifestPath}:${c?.length}` : '-'}`;
+    if (key === this.sentLoss) return;
+    const engine = this.deps.analyses.engine;
+    const main = await engine.request('loss', { docKey: this.uri, version: a.version }).catch(() => undefined);
+    const second =
+      withOther && other ? await engine.request('loss', { docKey: this.uri, version: a.version, model: other.manifestPath }).catch(() => undefined) : undefined;
+    if (!main || this.deps.analyses.get(this.uri)?.version !== a.version) return;
+    const strip = lossStrip(main.nll);
+    const side = (displayName: string, normaliser: Normaliser, nll: Float32Array, trainingContext: number) => {
+      // the same slices for both models (the other's positions beyond this one's length are left out)
+      const mean = strip.edges.slice(0, -1).map((from, b) => lossStrip(nll.subarray(from, strip.edges[b + 1]), 1).mean[0] ?? NaN);
+      return { displayName, normaliser, mean, buckets: lossBuckets(nll, trainingContext) };
+    };
+    this.sentLoss = key;
+    this.post({
+      type: 'loss',
+      loss: {
+        uri: this.uri,
+        version: a.version,
+        trainingContext: main.trainingContext,
+        edges: strip.edges,
+        models: [
+          side(model.displayName, model.normaliser, main.nll, main.trainingContext),
+          ...(second && other ? [side(other.displayName, other.normaliser, second.nll, second.trainingContext)] : []),
+        ],
+      },
+    });
+  }
 
   private async postComparison(): Promise<void> {
     const sel = this.deps.selection.current;
@@ -381,6 +431,7 @@ export class AttentionPanel implements vscode.Disposable {
     if (AttentionPanel.current === this) AttentionPanel.current = undefined;
     this.focusCurveUpdates.dispose();
     this.comparisonUpdates.dispose();
+    this.lossUpdates.dispose();
     for (const d of this.disposables) d.dispose();
     this.disposables.length = 0;
     this.panel.dispose();
@@ -403,6 +454,8 @@ export interface PostedMessage {
   totalTokens?: number;
   /** A message's text (what the panel told the user). */
   text?: string;
+  /** A loss message's models (1, or 2 with Compare on). */
+  models?: number;
   /** A progress message's state: is the panel's spinner turning? */
   running?: boolean;
   done?: boolean;
@@ -421,6 +474,8 @@ function postedSummary(msg: HostToWebview): PostedMessage {
     }
     case 'message':
       return { type: msg.type, text: msg.text };
+    case 'loss':
+      return { type: msg.type, uri: msg.loss.uri, version: msg.loss.version, models: msg.loss.models.length };
     default:
       return { type: msg.type };
   }

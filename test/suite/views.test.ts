@@ -175,6 +175,10 @@ suite('Views (extension host)', () => {
   test('Compare Models Side by Side: the other shipped model analyses the document too, and turns off again', async () => {
     const { doc, state: c } = await compareOn(text.slice(0, 6000));
     assert.equal(c.version, doc.version);
+    // the Loss tab gets both models' strips once both analyses are done
+    await until('the loss strip of both models in the panel', () =>
+      api.panel()?.posted.some((m) => m.type === 'loss' && m.uri === doc.uri.toString() && m.version === doc.version && m.models === 2),
+    );
     assert.ok(c.analysed > 1000 && c.analysed === c.length);
     assert.notEqual(c.normaliser, api.model()?.normaliser, 'the comparison uses the model trained with the other normaliser');
     // a new cap applies to the other model's copy too (the same version of the document, analysed again)

@@ -10,6 +10,7 @@ import type { Analysis } from '../../src/core/analysis';
 import { AttentionModel } from '../../src/core/model';
 import { PROVIDER_LABEL } from '../../src/core/providers';
 import { tokenInfos } from '../../src/core/tokenText';
+import { lossBuckets, lossStrip } from '../../src/core/loss';
 import { runNeedleMap } from '../../src/core/needleMap';
 import { DEFAULT_PROBE, needleLine, questionText, runProbe } from '../../src/core/probe';
 import { DEFAULT_SINK_TOKENS, distanceProfile, focusCurve, headCell } from '../../src/core/views';
@@ -21,6 +22,7 @@ import {
   type HeadsPayload,
   type HostToWebview,
   type ModelInfo,
+  type LossPayload,
   type NeedleMapPayload,
   type ProbePayload,
   type TokenInfo,
@@ -138,6 +140,15 @@ async function main(): Promise<void> {
     totalRuns: cells.length * 2,
     done: true,
   };
+  // the loss strip as the host sends it with Compare on: both models over the same slices
+  const strip = lossStrip(a.nll);
+  const side = (m: AttentionModel, nll: Float32Array) => ({
+    displayName: m.manifest.displayName,
+    normaliser: m.manifest.normaliser,
+    mean: strip.edges.slice(0, -1).map((from, k) => lossStrip(nll.subarray(from, strip.edges[k + 1]), 1).mean[0] ?? NaN),
+    buckets: lossBuckets(nll, m.manifest.trainingContext),
+  });
+  const loss: LossPayload = { uri, version: 1, trainingContext: m.trainingContext, edges: strip.edges, models: [side(model, a.nll), side(other, b.nll)] };
   await model.dispose();
   await other.dispose();
   writeFileSync(
@@ -151,6 +162,7 @@ async function main(): Promise<void> {
       comparison: { model: modelInfo(other), attention: comparison },
       probe,
       needleMap,
+      loss,
     }),
   );
   console.log(`fixture: ${a.length} tokens, ${Object.keys(attention).length} attention rows, ${Object.keys(focus).length} focus curves`);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { lossBucketEdges, lossBuckets, lossDifference } from '../../src/core/loss';
+import { lossBucketEdges, lossBuckets, lossDifference, lossStrip } from '../../src/core/loss';
 import { AttentionModel } from '../../src/core/model';
 import { ort } from '../../src/core/ort';
 import { fixture, modelsDir } from './paths';
@@ -26,6 +26,14 @@ describe('loss on the file', () => {
     assert.equal(b[0].mean, 1.5);
     assert.equal(b[1].mean, 4);
     assert.deepEqual(Array.from(lossDifference([3, 2, NaN], [1, 2.5, 1])), [2, -0.5, NaN]);
+  });
+
+  it('the strip: equal slices of positions, each the mean of its finite losses', () => {
+    const s = lossStrip(Float32Array.from([1, 3, 5, 7, 9, NaN]), 3);
+    assert.deepEqual(s.edges, [0, 2, 4, 6]);
+    assert.deepEqual(s.mean, [2, 6, 9], 'the last slice averages only the position with a loss');
+    assert.deepEqual(lossStrip([1, 2], 200), { edges: [0, 1, 2], mean: [1, 2] }, 'no more slices than positions');
+    assert.deepEqual(lossStrip([], 10), { edges: [0], mean: [] });
   });
 
   describe("the losses are the model's own next-token losses", () => {

@@ -119,6 +119,7 @@ export function loadFixture() {
       comparison: json.comparison,
       probe: json.probe,
       needleMap: json.needleMap,
+      loss: json.loss,
     };
   }
   const text = readFileSync(SAMPLE, 'utf8').split('\n').slice(0, 300).join('\n') + '\n';

@@ -627,7 +627,7 @@ describe(`webview in Chromium (fixture: ${fixture.source}, ${doc.tokens.length} 
       );
     assert.deepEqual(
       tabs.map((t) => t.id),
-      ['heads', 'focus', 'distance', 'probe', 'needle', 'compare'],
+      ['heads', 'focus', 'distance', 'loss', 'probe', 'needle', 'compare'],
     );
     for (const t of tabs) assert.equal(await page.locator(`#${t.controls}[role="tabpanel"]`).count(), 1);
     assert.equal(tabs.filter((t) => t.selected === 'true').length, 1);
@@ -890,6 +890,37 @@ describe(`webview in Chromium (fixture: ${fixture.source}, ${doc.tokens.length} 
     },
   );
 
+  it('Loss: the strip of each model along the document and the mean per position bucket, with the difference', async () => {
+    const { page } = panel;
+    await openTab(page, 'loss');
+    const l = fixture.loss;
+    assert.ok(l && l.models.length === 2, 'the fixture has both models’ losses');
+    await page.waitForFunction(() => document.querySelectorAll('#panel-loss polyline[data-model]').length === 2);
+    const lines = await page
+      .locator('#panel-loss polyline[data-model]')
+      .evaluateAll((ls) =>
+        ls.map((x) => ({ model: x.dataset.model, points: Number(x.dataset.points), dashed: getComputedStyle(x).strokeDasharray !== 'none' })),
+      );
+    assert.deepEqual(
+      lines.map((x) => [x.model, x.points, x.dashed]),
+      [
+        ['main', l.models[0].mean.filter(Number.isFinite).length, false],
+        ['comparison', l.models[1].mean.filter(Number.isFinite).length, true],
+      ],
+    );
+    const rows = await page
+      .locator('#panel-loss .loss-table tbody tr')
+      .evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td[data-value]')].map((td) => Number(td.dataset.value))));
+    assert.equal(rows.length, l.models[0].buckets.length);
+    rows.forEach((r, i) => {
+      const [x, y] = [l.models[0].buckets[i].mean, l.models[1].buckets[i].mean];
+      assert.deepEqual(r.slice(0, 2), [x, y]);
+      assert.ok(Math.abs(r[2] - (x - y)) < 1e-12, 'the difference column');
+    });
+    assert.equal(await page.locator('#panel-loss [data-marker="training"] text').textContent(), `N = ${l.trainingContext}`);
+    await page.screenshot({ path: join(shots, 'view-loss-dark.png') });
+  });
+
   it('Needle map: "Run needle map" posts runNeedleMap, and the real NeedleMapPayload fills a grid per model', async () => {
     const { page, host } = panel;
     await openTab(page, 'needle');
@@ -924,7 +955,7 @@ describe(`webview in Chromium (fixture: ${fixture.source}, ${doc.tokens.length} 
     await page.screenshot({ path: join(shots, 'view-needle-dark.png') });
   });
 
-  for (const view of ['heads', 'focus', 'distance', 'compare', 'needle']) {
+  for (const view of ['heads', 'focus', 'distance', 'compare', 'needle', 'loss']) {
     it(`exports ${view} as PNG, SVG, CSV and JSON`, async () => {
       const { page, host } = panel;
       await openTab(page, view);
@@ -1018,6 +1049,12 @@ describe(`webview in Chromium (fixture: ${fixture.source}, ${doc.tokens.length} 
         );
         const shown = await page.locator('#panel-heads tspan[data-series="softmax"]').first().getAttribute('data-value');
         assert.equal(Number(csv[1][2]), Number(shown));
+      } else if (view === 'loss') {
+        const l = fixture.loss;
+        assert.deepEqual(
+          json.rows.map((r) => [r.from, r.loss_main, r.loss_comparison]),
+          l.edges.slice(0, -1).map((from, b) => [from, l.models[0].mean[b], l.models[1].mean[b]]),
+        );
       } else if (view === 'needle') {
         const map = fixture.needleMap;
         assert.deepEqual(
@@ -1039,7 +1076,7 @@ describe(`webview in Chromium (fixture: ${fixture.source}, ${doc.tokens.length} 
     it(`draws every view readably in the ${theme} theme (screenshots)`, async () => {
       const { page } = panel;
       await page.evaluate(applyThemeInPage, THEMES[theme]);
-      for (const view of ['heads', 'focus', 'distance', 'compare', 'probe', 'needle']) {
+      for (const view of ['heads', 'focus', 'distance', 'compare', 'probe', 'needle', 'loss']) {
         await openTab(page, view);
         await page.waitForTimeout(30);
         const look = await page.evaluate((v) => {

@@ -117,6 +117,9 @@ export class StandInHost {
         await this.post(this.documentMessage);
         await this.post(this.settings());
         await this.post({ type: 'progress', progress: this.progress(true) });
+        // the loss strip, as the host sends it once the analysis is done (both models: the fixture's has two)
+        if (this.fixture.loss)
+          await this.post({ type: 'loss', loss: { ...this.fixture.loss, uri: this.documentMessage.doc.uri, version: this.documentMessage.doc.version } });
         await this.postViews();
         break;
       case 'selectToken':
