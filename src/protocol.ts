@@ -196,8 +196,15 @@ export type WebviewToHost =
   /** Save a view: the host asks where with a save dialog. PNG data is base64 without a data: prefix; the rest text. */
   | { type: 'export'; view: ViewId; format: ExportFormat; data: string };
 
+/** The panel's own layout: the views area's height (px; undefined = the default) and whether the legend is folded. */
+export interface PanelLayout {
+  viewsHeight?: number;
+  legendFolded?: boolean;
+}
+
 /** What the webview keeps with `setState`, so a reloaded window restores the panel. */
 export interface WebviewState {
+  layout?: PanelLayout;
   uri: string;
   position: number;
   head: HeadChoice;
@@ -253,6 +260,16 @@ export function isWebviewState(v: unknown): v is WebviewState {
     isIndex(o.position, MAX_INDEX) &&
     isHeadChoice(o.head) &&
     typeof o.overlay === 'boolean' &&
-    (o.view === undefined || VIEW_IDS.includes(o.view as ViewId))
+    (o.view === undefined || VIEW_IDS.includes(o.view as ViewId)) &&
+    (o.layout === undefined || isPanelLayout(o.layout))
+  );
+}
+
+function isPanelLayout(v: unknown): v is PanelLayout {
+  if (typeof v !== 'object' || v === null) return false;
+  const o = v as Record<string, unknown>;
+  return (
+    (o.viewsHeight === undefined || (typeof o.viewsHeight === 'number' && Number.isFinite(o.viewsHeight) && o.viewsHeight > 0 && o.viewsHeight < 100_000)) &&
+    (o.legendFolded === undefined || typeof o.legendFolded === 'boolean')
   );
 }

@@ -56,7 +56,7 @@ export function renderWebviewHtml(o: WebviewHtmlOptions): string {
 </header>
 <div id="message" class="message" hidden></div>
 <p id="cap-note" class="cap-note" hidden></p>
-<div id="legend" class="legend"></div>
+<div id="legend-row" class="legend-row"><div id="legend" class="legend"></div><button id="legend-fold" class="legend-fold" type="button"></button></div>
 <p id="shortcuts" class="shortcuts"></p>
 <main id="layout" class="layout">
   <section id="tokens" class="tokens" aria-busy="true"></section>
@@ -72,6 +72,7 @@ export function renderWebviewHtml(o: WebviewHtmlOptions): string {
     </section>
   </aside>
 </main>
+<div id="splitter" class="splitter"></div>
 <section id="views" class="views" aria-label="Views of the selected token">
   <div class="views-header">
     <div id="view-tabs" class="view-tabs"></div>

@@ -29,6 +29,7 @@ import { HeadsView } from './views/headsView';
 import { ProbeView } from './views/probeView';
 import { NeedleMapView } from './views/needleMapView';
 import { LossView } from './views/lossView';
+import { LayoutControls } from './layoutControls';
 import { byId } from './dom';
 import { vscodeApi } from './vscodeApi';
 
@@ -52,6 +53,7 @@ class App {
   private readonly probeView: ProbeView;
   private readonly needleMapView: NeedleMapView;
   private readonly lossView = new LossView();
+  private layoutControls: LayoutControls | undefined;
   private readonly compareView: CompareView;
   private readonly tabs: Tabs;
   private readonly exportBar: ExportBar;
@@ -107,6 +109,15 @@ class App {
       },
     );
     if (this.restored?.view) this.tabs.open(this.restored.view);
+    this.layoutControls = new LayoutControls(
+      byId('splitter'),
+      byId('layout'),
+      byId('views'),
+      byId('legend'),
+      byId<HTMLButtonElement>('legend-fold'),
+      { changed: () => this.saveState() },
+      this.restored?.layout,
+    );
     this.exportBar.setView(this.tabs.current);
     byId('export-bar').replaceWith(this.exportBar.element);
     this.exportBar.element.id = 'export-bar';
@@ -277,7 +288,7 @@ class App {
     // WebviewState needs a document and a position; before the first selection there is nothing to restore.
     if (!this.doc || position === undefined || !this.head) return;
     const view: ViewId = this.tabs.current.id;
-    this.api.setState({ uri: this.doc.uri, position, head: this.head, overlay: this.overlay, view });
+    this.api.setState({ uri: this.doc.uri, position, head: this.head, overlay: this.overlay, view, layout: this.layoutControls?.layout });
   }
 }
 

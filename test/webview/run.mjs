@@ -85,8 +85,8 @@ async function scrollToToken(page, position, docMessage = fixture.document) {
 
 let browser;
 
-async function openPanel({ theme = 'dark' } = {}) {
-  const context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
+async function openPanel({ theme = 'dark', width = 1200, height = 800 } = {}) {
+  const context = await browser.newContext({ viewport: { width, height } });
   const page = await context.newPage();
   const host = new StandInHost(page, fixture);
   const errors = [];
@@ -481,9 +481,21 @@ describe(`webview in Chromium (fixture: ${fixture.source}, ${doc.tokens.length} 
     const q = pickQuery(host, 10);
     await clickToken(page, host, q);
     const state = await page.evaluate(() => JSON.parse(sessionStorage.getItem('vscode-webview-state')));
-    assert.deepEqual(state, { uri: doc.uri, position: q, head: host.head, overlay: true, view: 'heads' });
+    assert.deepEqual(state, { uri: doc.uri, position: q, head: host.head, overlay: true, view: 'heads', layout: { legendFolded: true } });
     await openTab(page, 'distance');
     assert.equal((await page.evaluate(() => JSON.parse(sessionStorage.getItem('vscode-webview-state')))).view, 'distance');
+    // the splitter: the keyboard moves it (Up gives the views more room), and its height is remembered
+    const viewsHeight = () => page.locator('#views').evaluate((e) => e.getBoundingClientRect().height);
+    const before = await viewsHeight();
+    await page.locator('#splitter').focus();
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('ArrowDown');
+    const lower = await viewsHeight();
+    assert.ok(Math.abs(before - 48 - lower) < 2, `two steps down take 48 px from the views (${before} -> ${lower})`);
+    const remembered = (await page.evaluate(() => JSON.parse(sessionStorage.getItem('vscode-webview-state')))).layout;
+    assert.equal(remembered.viewsHeight, Math.round(lower));
+    await page.locator('#legend-fold').click();
+    assert.equal(await page.locator('#legend-fold').getAttribute('aria-expanded'), 'true');
     const from = host.received.length;
     await page.reload();
     await page.evaluate(applyThemeInPage, THEMES.dark);
@@ -491,6 +503,30 @@ describe(`webview in Chromium (fixture: ${fixture.source}, ${doc.tokens.length} 
     assert.deepEqual(await host.waitFor((m) => m.type === 'selectToken', from), { type: 'selectToken', position: q });
     await page.waitForFunction((p) => document.querySelector(`span.tok[data-pos="${p}"]`)?.classList.contains('selected'), q);
     assert.equal(await page.locator('#tab-distance').getAttribute('aria-selected'), 'true', 'the open tab is restored');
+    assert.ok(Math.abs((await viewsHeight()) - lower) < 2, 'the views keep the height the splitter gave them');
+    assert.equal(await page.locator('#legend').evaluate((e) => e.classList.contains('legend-folded')), false, 'the unfolded legend stays unfolded');
+    await context.close();
+  });
+
+  it('gives the token view room: dragging the splitter up enlarges the views, down enlarges the tokens; the legend folds to one line', async () => {
+    const { context, page } = await openPanel({ width: 1600, height: 1000 });
+    const box = async (id) => page.locator(`#${id}`).evaluate((e) => e.getBoundingClientRect().height);
+    const legendFolded = await box('legend');
+    await page.locator('#legend-fold').click();
+    const legendOpen = await box('legend');
+    assert.ok(legendFolded <= 30 && legendOpen >= legendFolded, `one line folded (${legendFolded} px), all of it open (${legendOpen} px)`);
+    await page.locator('#legend-fold').click();
+    await page.screenshot({ path: join(shots, 'layout-before.png') });
+    const tokensBefore = await box('tokens');
+    const s = await page.locator('#splitter').boundingBox();
+    await page.mouse.move(s.x + s.width / 2, s.y + s.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(s.x + s.width / 2, s.y + s.height / 2 + 200, { steps: 5 });
+    await page.mouse.up();
+    const tokensAfter = await box('tokens');
+    assert.ok(tokensAfter > tokensBefore + 150, `dragging down 200 px gives the token view the room (${tokensBefore} -> ${tokensAfter} px)`);
+    assert.equal(await page.locator('#splitter').getAttribute('role'), 'separator');
+    await page.screenshot({ path: join(shots, 'layout-after.png') });
     await context.close();
   });
 
