@@ -37,7 +37,7 @@ let primary: { path: string; model: AttentionModel; provider: ProviderChoice; th
 const others = new Map<string, Promise<AttentionModel>>();
 /** Analyses by document key; an analysis by a second model is keyed `${manifestPath}\0${docKey}`. */
 const documents = new Map<string, DocumentState>();
-/** Probes and retrieval-head runs by their key, so that `cancel` finds them. */
+/** Cancellable jobs (probe, retrieval heads, needle map) by their key, so that `cancel` finds them. */
 const probes = new Map<string, AbortController>();
 
 function keyOf(p: { docKey: string; model?: string }): string {
@@ -100,6 +100,24 @@ function describe(model: AttentionModel, manifestPath: string): LoadedModelInfo 
 }
 
 type Handlers = { [M in EngineMethod]: (p: EngineMethods[M]['params']) => Promise<EngineMethods[M]['result']> };
+
+/**
+ * A cancellable job over several models (probe, retrieval heads, needle map): registered under `jobKey` before the
+ * first await, so a `cancel` that arrives while the models load finds it, and dropped when it ends.
+ */
+async function runJob<T>(jobKey: string, manifests: unknown, run: (models: AttentionModel[], signal: AbortSignal) => Promise<T>): Promise<T> {
+  if (!Array.isArray(manifests) || !manifests.length || !manifests.every((m) => typeof m === 'string')) throw new Error('the run needs models');
+  probes.get(jobKey)?.abort();
+  const abort = new AbortController();
+  probes.set(jobKey, abort);
+  try {
+    const models = await Promise.all(manifests.map((m: string) => modelFor(m)));
+    if (abort.signal.aborted) throw new CancelledError();
+    return await run(models, abort.signal);
+  } finally {
+    if (probes.get(jobKey) === abort) probes.delete(jobKey);
+  }
+}
 
 const handlers: Handlers = {
   async load(p) {
@@ -233,70 +251,46 @@ const handlers: Handlers = {
     }
     if (!Number.isInteger(p.contextTokens) || p.contextTokens < 16 || p.contextTokens > 131072)
       throw new Error('contextTokens must be an integer in 16..131072');
-    // registered before the first await, so a cancel that arrives while the models load finds it
-    probes.get(p.probeKey)?.abort();
-    const abort = new AbortController();
-    probes.set(p.probeKey, abort);
-    try {
-      const models = await Promise.all(p.models.map((m) => modelFor(m)));
-      if (abort.signal.aborted) throw new CancelledError();
-      return await runProbe(models, String(p.text), {
+    return runJob(p.probeKey, p.models, (models, signal) =>
+      runProbe(models, String(p.text), {
         key: String(p.key),
         value: String(p.value),
         depths: p.depths,
         contextTokens: p.contextTokens,
-        signal: abort.signal,
+        signal,
         onResult: (result, completed, total) => send({ event: 'probe', probeKey: p.probeKey, result, completed, total }),
-      });
-    } finally {
-      if (probes.get(p.probeKey) === abort) probes.delete(p.probeKey);
-    }
+      }),
+    );
   },
 
   async retrievalHeads(p) {
-    if (!Array.isArray(p.models) || !p.models.length || !p.models.every((m) => typeof m === 'string')) throw new Error('retrieval heads need models');
     if (!Number.isInteger(p.contextTokens) || p.contextTokens < 64 || p.contextTokens > 131072)
       throw new Error('contextTokens must be an integer in 64..131072');
-    probes.get(p.jobKey)?.abort();
-    const abort = new AbortController();
-    probes.set(p.jobKey, abort);
-    try {
-      const models = await Promise.all(p.models.map((m) => modelFor(m)));
-      if (abort.signal.aborted) throw new CancelledError();
-      return await findRetrievalHeads(models, String(p.text), {
+    return runJob(p.jobKey, p.models, (models, signal) =>
+      findRetrievalHeads(models, String(p.text), {
         contextTokens: p.contextTokens,
-        signal: abort.signal,
+        signal,
         onProgress: (completed, total) => send({ event: 'retrieval', jobKey: p.jobKey, completed, total }),
-      });
-    } finally {
-      if (probes.get(p.jobKey) === abort) probes.delete(p.jobKey);
-    }
+      }),
+    );
   },
 
   async needleMap(p) {
     const ints = (xs: unknown, lo: number, hi: number) =>
       Array.isArray(xs) && xs.length > 0 && xs.length <= 16 && xs.every((x) => Number.isInteger(x) && x >= lo && x <= hi);
-    if (!Array.isArray(p.models) || !p.models.length || !p.models.every((m) => typeof m === 'string')) throw new Error('a needle map needs models');
     if (!ints(p.lengths, 64, 131072)) throw new Error('lengths must be 1 to 16 integers in 64..131072');
     if (!Array.isArray(p.depths) || !p.depths.length || p.depths.length > 16 || !p.depths.every((d) => typeof d === 'number' && d >= 0 && d <= 1))
       throw new Error('depths must be 1 to 16 numbers between 0 and 1');
     if (!Number.isInteger(p.haystacks) || p.haystacks < 1 || p.haystacks > 16) throw new Error('haystacks must be an integer in 1..16');
-    probes.get(p.jobKey)?.abort();
-    const abort = new AbortController();
-    probes.set(p.jobKey, abort);
-    try {
-      const models = await Promise.all(p.models.map((m) => modelFor(m)));
-      if (abort.signal.aborted) throw new CancelledError();
-      return await runNeedleMap(models, String(p.text), {
+    return runJob(p.jobKey, p.models, (models, signal) =>
+      runNeedleMap(models, String(p.text), {
         lengths: p.lengths,
         depths: p.depths,
         haystacks: p.haystacks,
-        signal: abort.signal,
+        signal,
         onCell: (cell, completed, total) => send({ event: 'needleMap', jobKey: p.jobKey, cell, completed, total }),
-      });
-    } finally {
-      if (probes.get(p.jobKey) === abort) probes.delete(p.jobKey);
-    }
+      }),
+    );
   },
 
   async memory() {
