@@ -414,8 +414,8 @@ suite('User paths (extension host)', () => {
     assert.equal(await inspecting, 'resolved', 'the command ends quietly');
     await api.whenIdle(uri);
     const a = api.analysis(uri);
-    assert.ok(a && !a.done && a.analysed < a.length, `stopped short (${JSON.stringify(a)})`);
     assert.equal(api.engineRequests().cancel, cancels + 1, 'the model process was told to stop');
+    assert.ok(a && !a.done && a.analysed < a.length, `stopped short (${JSON.stringify(a)})`);
     assert.ok(
       api.panel()?.posted.some((m) => m.type === 'message' && new RegExp(`^Analysis cancelled after ${a.analysed} of ${a.length} tokens`).test(m.text ?? '')),
       'the panel says where it stopped',
