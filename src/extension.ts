@@ -14,7 +14,7 @@ import { Config } from './vscode/config';
 import { AttentionDecorations } from './vscode/decorations';
 import { AttentionHoverProvider } from './vscode/hover';
 import { AttentionPanel, PANEL_VIEW_TYPE, PanelSerializer, type PanelDeps, type PostedMessage } from './vscode/panel';
-import { probeKeyRetrieval } from './vscode/probe';
+import { probeKeyRetrieval, type CopyRunDeps } from './vscode/probe';
 import { findRetrievalHeads } from './vscode/retrievalHeads';
 import { needleMap, type NeedleGrid } from './vscode/needleMap';
 import { defaultHead, SelectionState } from './vscode/selection';
@@ -142,13 +142,17 @@ class Context implements vscode.Disposable {
       this.selection.setComparison(on);
       vscode.window.setStatusBarMessage(`Attention: model comparison ${on ? 'on' : 'off'}`, 2500);
     });
+    // what every run on a copy of the document (probe, retrieval heads, needle map) takes from this context
+    const copyRun: CopyRunDeps = {
+      analyses: this.analyses,
+      secondModel: () => this.comparison.otherManifestPath(),
+      log: this.log,
+      targetDocument: () => this.commandDocument(),
+    };
     reg('probe', async (uri?: unknown, contextTokens?: unknown) => {
       return probeKeyRetrieval(
         {
-          analyses: this.analyses,
-          secondModel: () => this.comparison.otherManifestPath(),
-          log: this.log,
-          targetDocument: () => this.commandDocument(),
+          ...copyRun,
           showPanel: (docUri) => {
             const panel = AttentionPanel.show(this.panelDeps, docUri);
             return (p) => panel.showProbe(p);
@@ -161,10 +165,7 @@ class Context implements vscode.Disposable {
     reg('findRetrievalHeads', async (uri?: unknown, contextTokens?: unknown, pick?: unknown) =>
       findRetrievalHeads(
         {
-          analyses: this.analyses,
-          secondModel: () => this.comparison.otherManifestPath(),
-          log: this.log,
-          targetDocument: () => this.commandDocument(),
+          ...copyRun,
           currentHead: () => this.selection.current.head,
           showHead: (docUri, head) => {
             this.selection.setHead(head);
@@ -179,10 +180,7 @@ class Context implements vscode.Disposable {
     reg('needleMap', async (uri?: unknown, grid?: unknown) =>
       needleMap(
         {
-          analyses: this.analyses,
-          secondModel: () => this.comparison.otherManifestPath(),
-          log: this.log,
-          targetDocument: () => this.commandDocument(),
+          ...copyRun,
           showPanel: (docUri) => {
             const panel = AttentionPanel.show(this.panelDeps, docUri);
             return (m) => panel.showNeedleMap(m);

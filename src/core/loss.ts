@@ -22,21 +22,24 @@ export function lossBucketEdges(length: number, trainingContext: number): number
   return edges;
 }
 
+/** Mean of the finite values in [from, to) (NaN if none), and how many there were. */
+function finiteMean(values: ArrayLike<number>, from: number, to: number): { mean: number; count: number } {
+  let sum = 0;
+  let count = 0;
+  for (let i = from; i < Math.min(to, values.length); i++) {
+    const v = values[i];
+    if (Number.isFinite(v)) {
+      sum += v;
+      count++;
+    }
+  }
+  return { mean: count ? sum / count : NaN, count };
+}
+
 export function lossBuckets(nll: ArrayLike<number>, trainingContext: number): LossBucket[] {
   const edges = lossBucketEdges(nll.length, trainingContext);
   const out: LossBucket[] = [];
-  for (let b = 0; b + 1 < edges.length; b++) {
-    let sum = 0;
-    let count = 0;
-    for (let i = edges[b]; i < edges[b + 1]; i++) {
-      const v = nll[i];
-      if (Number.isFinite(v)) {
-        sum += v;
-        count++;
-      }
-    }
-    out.push({ from: edges[b], to: edges[b + 1], mean: count ? sum / count : NaN, count });
-  }
+  for (let b = 0; b + 1 < edges.length; b++) out.push({ from: edges[b], to: edges[b + 1], ...finiteMean(nll, edges[b], edges[b + 1]) });
   return out;
 }
 
@@ -62,18 +65,10 @@ export function lossStrip(nll: ArrayLike<number>, bins = LOSS_STRIP_BINS): { edg
   const n = nll.length;
   const B = Math.max(0, Math.min(bins, n));
   const edges = Array.from({ length: B + 1 }, (_, b) => Math.round((b * n) / Math.max(1, B)));
-  const mean: number[] = [];
-  for (let b = 0; b < B; b++) {
-    let sum = 0;
-    let count = 0;
-    for (let i = edges[b]; i < edges[b + 1]; i++) {
-      const v = nll[i];
-      if (Number.isFinite(v)) {
-        sum += v;
-        count++;
-      }
-    }
-    mean.push(count ? sum / count : NaN);
-  }
-  return { edges, mean };
+  return { edges, mean: stripMeans(nll, edges) };
+}
+
+/** Each slice's mean over given edges (another model's losses on the slices of the first one's strip). */
+export function stripMeans(nll: ArrayLike<number>, edges: readonly number[]): number[] {
+  return edges.slice(0, -1).map((from, b) => finiteMean(nll, from, edges[b + 1]).mean);
 }

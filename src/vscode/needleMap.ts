@@ -7,13 +7,10 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { EngineError } from '../core/engineClient';
 import type { NeedleMapPayload } from '../protocol';
-import type { AnalysisService } from './analyses';
+import { withJobProgress } from './jobProgress';
+import type { CopyRunDeps } from './probe';
 
-export interface NeedleMapDeps {
-  analyses: AnalysisService;
-  secondModel: () => string | undefined;
-  log: vscode.LogOutputChannel;
-  targetDocument: () => Promise<vscode.TextDocument | undefined>;
+export interface NeedleMapDeps extends CopyRunDeps {
   /** Shows the panel on this document and gives the function that posts needle maps to it. */
   showPanel: (uri: string) => (map: NeedleMapPayload) => void;
 }
@@ -87,22 +84,12 @@ export async function needleMap(deps: NeedleMapDeps, uri?: vscode.Uri, grid?: Ne
     post({ ...payload });
   });
   try {
-    await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `Needle map of ${path.basename(doc.fileName)}`, cancellable: true },
-      async (progress, token) => {
-        token.onCancellationRequested(() => void engine.request('cancel', { docKey: jobKey }).catch(() => undefined));
-        let last = 0;
-        const sub = engine.onEvent((e) => {
-          if (e.event !== 'needleMap' || e.jobKey !== jobKey) return;
-          progress.report({ increment: (100 * (e.completed - last)) / e.total, message: `${e.completed} of ${e.total} runs` });
-          last = e.completed;
-        });
-        try {
-          await engine.request('needleMap', { jobKey, text, lengths: payload.lengths, depths: payload.depths, haystacks: payload.haystacks, models });
-        } finally {
-          sub();
-        }
-      },
+    await withJobProgress(
+      engine,
+      `Needle map of ${path.basename(doc.fileName)}`,
+      jobKey,
+      (e) => (e.event === 'needleMap' && e.jobKey === jobKey ? { completed: e.completed, total: e.total, unit: 'runs' } : undefined),
+      () => engine.request('needleMap', { jobKey, text, lengths: payload.lengths, depths: payload.depths, haystacks: payload.haystacks, models }),
     );
     payload.done = true;
     deps.log.info(

@@ -28,7 +28,7 @@ import type { AnalysisService, DocumentAnalysis } from './analyses';
 import type { ComparisonService } from './comparison';
 import type { SelectionState } from './selection';
 import { Throttle } from './throttle';
-import { lossBuckets, lossStrip } from '../core/loss';
+import { lossBuckets, lossStrip, stripMeans } from '../core/loss';
 
 export const PANEL_VIEW_TYPE = 'attentionInspector.panel';
 
@@ -350,8 +350,7 @@ export class AttentionPanel implements vscode.Disposable {
     const strip = lossStrip(main.nll);
     const side = (displayName: string, normaliser: Normaliser, nll: Float32Array, trainingContext: number) => {
       // the same slices for both models (the other's positions beyond this one's length are left out)
-      const mean = strip.edges.slice(0, -1).map((from, b) => lossStrip(nll.subarray(from, strip.edges[b + 1]), 1).mean[0] ?? NaN);
-      return { displayName, normaliser, mean, buckets: lossBuckets(nll, trainingContext) };
+      return { displayName, normaliser, mean: stripMeans(nll, strip.edges), buckets: lossBuckets(nll, trainingContext) };
     };
     this.sentLoss = key;
     this.post({

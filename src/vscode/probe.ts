@@ -12,14 +12,19 @@ import { EngineError } from '../core/engineClient';
 import { DEFAULT_PROBE, needleLine, questionText } from '../core/probe';
 import type { ProbePayload } from '../protocol';
 import type { AnalysisService } from './analyses';
+import { withJobProgress } from './jobProgress';
 
-export interface ProbeDeps {
+/** What a command that runs on a copy of the document (probe, retrieval heads, needle map) needs. */
+export interface CopyRunDeps {
   analyses: AnalysisService;
-  /** The manifest of the model probed beside the main one (the comparison model), if any. */
+  /** The manifest of the model run beside the main one (the comparison model), if any. */
   secondModel: () => string | undefined;
   log: vscode.LogOutputChannel;
   /** The document the command is for when none is given: the active editor's, else the panel's. */
   targetDocument: () => Promise<vscode.TextDocument | undefined>;
+}
+
+export interface ProbeDeps extends CopyRunDeps {
   /** Shows the panel on this document and gives the function that posts probe results to it. */
   showPanel: (uri: string) => (probe: ProbePayload) => void;
 }
@@ -91,22 +96,12 @@ export async function probeKeyRetrieval(deps: ProbeDeps, uri?: vscode.Uri, conte
     post({ ...payload });
   });
   try {
-    await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `Probing key retrieval in ${path.basename(doc.fileName)}`, cancellable: true },
-      async (progress, token) => {
-        token.onCancellationRequested(() => void engine.request('cancel', { docKey: probeKey }).catch(() => undefined));
-        let last = 0;
-        const sub = engine.onEvent((e) => {
-          if (e.event !== 'probe' || e.probeKey !== probeKey) return;
-          progress.report({ increment: (100 * (e.completed - last)) / e.total, message: `${e.completed} of ${e.total} runs` });
-          last = e.completed;
-        });
-        try {
-          await engine.request('probe', { probeKey, text, key: DEFAULT_PROBE.key, value, depths: [...DEFAULT_PROBE.depths], contextTokens: context, models });
-        } finally {
-          sub();
-        }
-      },
+    await withJobProgress(
+      engine,
+      `Probing key retrieval in ${path.basename(doc.fileName)}`,
+      probeKey,
+      (e) => (e.event === 'probe' && e.probeKey === probeKey ? { completed: e.completed, total: e.total, unit: 'runs' } : undefined),
+      () => engine.request('probe', { probeKey, text, key: DEFAULT_PROBE.key, value, depths: [...DEFAULT_PROBE.depths], contextTokens: context, models }),
     );
     payload.done = true;
     deps.log.info(

@@ -10,15 +10,11 @@ import * as vscode from 'vscode';
 import { EngineError } from '../core/engineClient';
 import type { RetrievalModelResult } from '../core/retrieval';
 import { headLabel, type HeadChoice } from '../core/domain';
-import type { AnalysisService } from './analyses';
-import { pickContext } from './probe';
+import { withJobProgress } from './jobProgress';
+import { pickContext, type CopyRunDeps } from './probe';
 
-export interface RetrievalDeps {
-  analyses: AnalysisService;
-  /** The manifest of the comparison model, if any: it is scored too (its ranking goes to the log). */
-  secondModel: () => string | undefined;
-  log: vscode.LogOutputChannel;
-  targetDocument: () => Promise<vscode.TextDocument | undefined>;
+/** secondModel: the comparison model, if any, is scored too (its ranking goes to the log). */
+export interface RetrievalDeps extends CopyRunDeps {
   currentHead: () => HeadChoice;
   /** Shows `head` of the main model on the document (opening the panel on it if needed). */
   showHead: (uri: string, head: HeadChoice) => void;
@@ -71,23 +67,12 @@ export async function findRetrievalHeads(
   const engine = deps.analyses.engine;
   let results: RetrievalModelResult[];
   try {
-    results = await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `Finding retrieval heads in ${path.basename(doc.fileName)}`, cancellable: true },
-      async (progress, token) => {
-        token.onCancellationRequested(() => void engine.request('cancel', { docKey: jobKey }).catch(() => undefined));
-        let last = 0;
-        const sub = engine.onEvent((e) => {
-          if (e.event !== 'retrieval' || e.jobKey !== jobKey) return;
-          const now = (100 * e.completed) / e.total;
-          progress.report({ increment: now - last, message: `${e.completed} of ${e.total} repeated tokens` });
-          last = now;
-        });
-        try {
-          return await engine.request('retrievalHeads', { jobKey, text, contextTokens: context, models });
-        } finally {
-          sub();
-        }
-      },
+    results = await withJobProgress(
+      engine,
+      `Finding retrieval heads in ${path.basename(doc.fileName)}`,
+      jobKey,
+      (e) => (e.event === 'retrieval' && e.jobKey === jobKey ? { completed: e.completed, total: e.total, unit: 'repeated tokens' } : undefined),
+      () => engine.request('retrievalHeads', { jobKey, text, contextTokens: context, models }),
     );
   } catch (e) {
     const message = (e as Error).message;

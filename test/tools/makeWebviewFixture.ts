@@ -10,7 +10,7 @@ import type { Analysis } from '../../src/core/analysis';
 import { AttentionModel } from '../../src/core/model';
 import { PROVIDER_LABEL } from '../../src/core/providers';
 import { tokenInfos } from '../../src/core/tokenText';
-import { lossBuckets, lossStrip } from '../../src/core/loss';
+import { lossBuckets, lossStrip, stripMeans } from '../../src/core/loss';
 import { runNeedleMap } from '../../src/core/needleMap';
 import { DEFAULT_PROBE, needleLine, questionText, runProbe } from '../../src/core/probe';
 import { DEFAULT_SINK_TOKENS, distanceProfile, focusCurve, headCell } from '../../src/core/views';
@@ -145,7 +145,7 @@ async function main(): Promise<void> {
   const side = (m: AttentionModel, nll: Float32Array) => ({
     displayName: m.manifest.displayName,
     normaliser: m.manifest.normaliser,
-    mean: strip.edges.slice(0, -1).map((from, k) => lossStrip(nll.subarray(from, strip.edges[k + 1]), 1).mean[0] ?? NaN),
+    mean: stripMeans(nll, strip.edges),
     buckets: lossBuckets(nll, m.manifest.trainingContext),
   });
   const loss: LossPayload = { uri, version: 1, trainingContext: m.trainingContext, edges: strip.edges, models: [side(model, a.nll), side(other, b.nll)] };

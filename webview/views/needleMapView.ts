@@ -4,7 +4,7 @@
  */
 import type { NeedleMapPayload } from '../../src/protocol';
 import { needleMapChart } from '../charts/needleMapChart';
-import { createButton, createProgress } from '../components';
+import { RunBar } from './runBar';
 import { placeholder, type InspectorView, type ViewData } from './view';
 
 export interface NeedleMapViewEvents {
@@ -16,45 +16,34 @@ export class NeedleMapView implements InspectorView {
   readonly label = 'Needle map';
   readonly element = document.createElement('div');
   private readonly body = document.createElement('div');
-  private readonly status = document.createElement('span');
-  private readonly runButton = createButton('Run needle map', { appearance: 'primary', title: 'Probe copies of this document over lengths × depths' });
-  private readonly progress = createProgress('Running the needle map');
+  private readonly bar: RunBar;
   private map: NeedleMapPayload | undefined;
   private chart: SVGSVGElement | undefined;
-  private waiting = false;
 
   constructor(events: NeedleMapViewEvents) {
     this.element.className = 'view view-needle';
-    const bar = document.createElement('div');
-    bar.className = 'view-toolbar';
-    this.runButton.element.id = 'run-needle-map';
-    this.runButton.onClick(() => {
-      this.waiting = true;
-      this.runButton.setDisabled(true);
-      this.progress.set(true, 'Starting…');
-      events.runNeedleMap();
+    this.bar = new RunBar({
+      label: 'Run needle map',
+      title: 'Probe copies of this document over lengths × depths',
+      buttonId: 'run-needle-map',
+      progressId: 'needle-progress',
+      progressLabel: 'Running the needle map',
+      statusId: 'needle-status',
+      onRun: () => events.runNeedleMap(),
     });
-    this.progress.element.id = 'needle-progress';
-    this.progress.set(false);
-    this.status.className = 'probe-status';
-    this.status.id = 'needle-status';
-    this.status.setAttribute('role', 'status');
-    bar.append(this.runButton.element, this.progress.element, this.status);
-    this.element.append(bar, this.body);
+    this.element.append(this.bar.element, this.body);
     this.render();
   }
 
   show(map: NeedleMapPayload): void {
     this.map = map;
-    this.waiting = false;
+    this.bar.received();
     this.render();
   }
 
-  /** The host reported an error (or the grid pick was dismissed): allow another try. */
+  /** The host reported an error instead of a needle map: allow another try. */
   stopWaiting(): void {
-    if (!this.waiting) return;
-    this.waiting = false;
-    this.render();
+    if (this.bar.stopWaiting()) this.render();
   }
 
   figure(): SVGSVGElement | undefined {
@@ -111,12 +100,9 @@ export class NeedleMapView implements InspectorView {
 
   private render(): void {
     const m = this.map;
-    const running = this.waiting || (!!m && !m.done);
-    this.runButton.setDisabled(running);
-    if (m && !m.done) this.progress.set(true, `${m.completedRuns} / ${m.totalRuns} runs`);
-    else if (!this.waiting) this.progress.set(false);
-    this.status.textContent = m?.error ? `Needle map stopped: ${m.error}` : m?.done ? `Done: ${m.cells.length} cells, ${m.completedRuns} runs` : '';
-    this.status.classList.toggle('error', !!m?.error);
+    this.bar.update(
+      m && { ...m, status: m.error ? `Needle map stopped: ${m.error}` : `Done: ${m.cells.length} cells, ${m.completedRuns} runs`, error: !!m.error },
+    );
     if (!m || !m.cells.length) {
       this.chart = undefined;
       this.body.replaceChildren(

@@ -5,8 +5,8 @@
  */
 import type { ProbePayload } from '../../src/protocol';
 import { probeChart } from '../charts/probeChart';
-import { createButton, createProgress } from '../components';
 import { formatWeight, NORMALISER_NAME } from '../format';
+import { RunBar } from './runBar';
 import { placeholder, type InspectorView, type ViewData } from './view';
 
 export interface ProbeViewEvents {
@@ -18,44 +18,33 @@ export class ProbeView implements InspectorView {
   readonly label = 'Probe';
   readonly element = document.createElement('div');
   private readonly body = document.createElement('div');
-  private readonly status = document.createElement('span');
-  private readonly runButton = createButton('Run probe', { appearance: 'primary', title: 'Run the needle probe on a copy of this document' });
-  private readonly progress = createProgress('Running the needle probe');
+  private readonly bar: RunBar;
   private probe: ProbePayload | undefined;
   private chart: SVGSVGElement | undefined;
-  private waiting = false;
 
   constructor(events: ProbeViewEvents) {
     this.element.className = 'view view-probe';
-    const bar = document.createElement('div');
-    bar.className = 'view-toolbar';
-    this.runButton.element.id = 'run-probe';
-    this.runButton.onClick(() => {
-      this.waiting = true;
-      this.runButton.setDisabled(true);
-      this.progress.set(true, 'Starting…');
-      events.runProbe();
+    this.bar = new RunBar({
+      label: 'Run probe',
+      title: 'Run the needle probe on a copy of this document',
+      buttonId: 'run-probe',
+      progressId: 'probe-progress',
+      progressLabel: 'Running the needle probe',
+      onRun: () => events.runProbe(),
     });
-    this.progress.element.id = 'probe-progress';
-    this.progress.set(false);
-    this.status.className = 'probe-status';
-    this.status.setAttribute('role', 'status');
-    bar.append(this.runButton.element, this.progress.element, this.status);
-    this.element.append(bar, this.body);
+    this.element.append(this.bar.element, this.body);
     this.render();
   }
 
   show(probe: ProbePayload): void {
     this.probe = probe;
-    this.waiting = false;
+    this.bar.received();
     this.render();
   }
 
   /** The host reported an error instead of probe results: allow another try. */
   stopWaiting(): void {
-    if (!this.waiting) return;
-    this.waiting = false;
-    this.render();
+    if (this.bar.stopWaiting()) this.render();
   }
 
   figure(): SVGSVGElement | undefined {
@@ -119,12 +108,7 @@ export class ProbeView implements InspectorView {
 
   private render(): void {
     const p = this.probe;
-    const running = this.waiting || (!!p && !p.done);
-    this.runButton.setDisabled(running);
-    if (p && !p.done) this.progress.set(true, `${p.completedRuns} / ${p.totalRuns} runs`);
-    else if (!this.waiting) this.progress.set(false);
-    this.status.textContent = p?.error ? `Probe stopped: ${p.error}` : p?.done ? `Done: ${p.completedRuns} runs` : '';
-    this.status.classList.toggle('error', !!p?.error);
+    this.bar.update(p && { ...p, status: p.error ? `Probe stopped: ${p.error}` : `Done: ${p.completedRuns} runs`, error: !!p.error });
     if (!p) {
       this.chart = undefined;
       this.body.replaceChildren(
