@@ -349,8 +349,12 @@ export class AnalysisService implements vscode.Disposable {
     return this.config.sinkTokens;
   }
 
-  async focusCurve(uri: string, version: number, head: HeadChoice, points: number): Promise<FocusCurveResult | undefined> {
-    return this.askAbout(uri, version, 0, 'focusCurve', { docKey: uri, version, head, points, sinkTokens: this.config.sinkTokens });
+  /**
+   * `withSink`: also the sink curve, whose sampled rows cost the model process up to a second on a long file; asked
+   * for once the analysis is done, not on every update while it runs (they would slow the analysis itself).
+   */
+  async focusCurve(uri: string, version: number, head: HeadChoice, points: number, withSink: boolean): Promise<FocusCurveResult | undefined> {
+    return this.askAbout(uri, version, 0, 'focusCurve', { docKey: uri, version, head, points, sinkTokens: withSink ? this.config.sinkTokens : undefined });
   }
 
   /**

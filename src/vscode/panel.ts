@@ -412,14 +412,16 @@ export class AttentionPanel implements vscode.Disposable {
     if (!a || !model || a.version !== this.sentVersion) return;
     const head = this.deps.selection.current.head;
     const sinkTokens = this.deps.analyses.sinkTokens;
-    const key = `${a.version}:${a.analysed}:${head.layer}:${head.head}:${sinkTokens}`;
+    // done is part of it: the curve asked for once the analysis is done carries the sink curve too
+    const done = a.done;
+    const key = `${a.version}:${a.analysed}:${done}:${head.layer}:${head.head}:${sinkTokens}`;
     if (key === this.sentCurve) return;
-    const curve = await this.deps.analyses.focusCurve(a.uri, a.version, head, FOCUS_CURVE_POINTS);
+    const curve = await this.deps.analyses.focusCurve(a.uri, a.version, head, FOCUS_CURVE_POINTS, done);
     const now = this.deps.selection.current.head;
     // a curve for a head the user has since left (or an older version) is stale: the newer request follows
     if (!curve || a.version !== this.sentVersion || now.layer !== head.layer || now.head !== head.head) return;
     const { analysed, ...points } = curve;
-    this.sentCurve = `${a.version}:${analysed}:${head.layer}:${head.head}:${sinkTokens}`;
+    this.sentCurve = `${a.version}:${analysed}:${done}:${head.layer}:${head.head}:${sinkTokens}`;
     this.post({
       type: 'focusCurve',
       curve: { uri: a.uri, version: a.version, head, trainingContext: model.trainingContext, analysedTokens: analysed, ...points },
