@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { scores, softmaxScaled, viewMultipliers } from './core/attention';
+import { headMultipliers, scores, softmaxScaled } from './core/attention';
 import { describeHfFolder, isHfFolder } from './core/hfModel';
 import { forwardFlops, parseManifest, type ModelManifest } from './core/manifest';
 import { AttentionModel } from './core/model';
@@ -134,7 +134,7 @@ async function caseBaseline(n: number): Promise<CaseResult> {
       for (let i = 0; i < n; i++) {
         const row = m.subarray(i * n, i * n + i + 1);
         scores(a.layers[l].q, (i * heads + h) * headDim, a.layers[l].k, h * headDim, i + 1, headDim, heads * headDim, z);
-        const c = viewMultipliers(model.manifest.normaliser, model.manifest.s?.[l][h], i + 1, model.manifest.trainingContext);
+        const c = headMultipliers(model.manifest, l, h, i + 1);
         softmaxScaled(z.subarray(0, i + 1), model.manifest.normaliser === 'ssmax' ? c.ssmax : c.softmax, row);
       }
       probs.push(m);

@@ -21,6 +21,8 @@ import { defaultHead, SelectionState } from './vscode/selection';
 import { startToken } from './vscode/startToken';
 import { AttentionStatusBar } from './vscode/statusBar';
 import { LossHeat, type LossHeatState } from './vscode/lossHeat';
+import { pickWhatIf } from './vscode/whatIfPicker';
+import { describeWhatIf } from './core/whatIf';
 
 /** What `activate` returns: used by the in-host test suite, harmless for anyone else. */
 export interface AttentionInspectorApi {
@@ -40,7 +42,7 @@ export interface AttentionInspectorApi {
   /** The comparison model's analysis of the compared document, and that model's normaliser. */
   comparison(): { uri: string; version: number; analysed: number; length: number; done: boolean; normaliser?: string; modelId?: string } | undefined;
   /** The model the extension uses (undefined before it loads), and its shape. */
-  model(): { id: string; normaliser: string; provider: string; layers: number; heads: number } | undefined;
+  model(): { id: string; normaliser: string; provider: string; layers: number; heads: number; whatIf?: { label: string; formula: string } } | undefined;
   /** The ids of the models a picker offers (shipped, then added), in its order. */
   catalogue(): string[];
   /** The host's analysis of a document (keyed by uri and version), if any. */
@@ -198,6 +200,7 @@ class Context implements vscode.Disposable {
       return added?.id;
     });
     reg('selectComparisonModel', () => this.pickComparisonModel());
+    reg('chooseWhatIf', () => pickWhatIf(this.config, this.analyses.model?.trainingContext));
     reg('clearSelection', () => this.selection.clear());
     reg('showLog', () => this.log.show());
     reg('openSettings', () => vscode.commands.executeCommand('workbench.action.openSettings', 'attentionInspector'));
@@ -213,6 +216,7 @@ class Context implements vscode.Disposable {
         { label: '$(key) Probe Key Retrieval', id: 'probe' },
         { label: '$(search) Find Retrieval Heads', id: 'findRetrievalHeads' },
         { label: '$(table) Needle Map', id: 'needleMap' },
+        { label: '$(symbol-operator) Choose What-If Scaling Law', id: 'chooseWhatIf' },
         { label: '$(flame) Toggle Loss Heat', id: 'toggleLossHeat' },
         { label: '$(output) Show Log', id: 'showLog' },
       ];
@@ -449,7 +453,7 @@ class Context implements vscode.Disposable {
       this.log.info(`added model ${e.id} from ${folder}`);
       void vscode.window.showInformationMessage(
         `Attention Inspector: added ${e.displayName} (${e.family}, ${e.layers} layers × ${e.heads} heads, trained at ${e.trainingContext} tokens). ` +
-          `An analysis holds ${(e.bytesPerToken / 1024).toFixed(1)} KB per token (${mb < 1024 ? `${Math.round(mb)} MB` : `${(mb / 1024).toFixed(1)} GB`} at the ${this.config.maxTokens.toLocaleString('en-US')}-token cap). Its SSMax view is a what-if: softmax((ln n / ln ${e.trainingContext})·z).`,
+          `An analysis holds ${(e.bytesPerToken / 1024).toFixed(1)} KB per token (${mb < 1024 ? `${Math.round(mb)} MB` : `${(mb / 1024).toFixed(1)} GB`} at the ${this.config.maxTokens.toLocaleString('en-US')}-token cap). Its length-scaled view is a what-if: ${describeWhatIf(this.config.whatIf, e.trainingContext).formula} (Attention: Choose What-If Scaling Law…).`,
       );
       return e;
     } catch (err) {
@@ -513,7 +517,7 @@ export function activate(ext: vscode.ExtensionContext): AttentionInspectorApi {
     },
     model: () => {
       const m = c.analyses.model;
-      return m && { id: m.id, normaliser: m.normaliser, provider: m.provider, layers: m.layers, heads: m.heads };
+      return m && { id: m.id, normaliser: m.normaliser, provider: m.provider, layers: m.layers, heads: m.heads, whatIf: m.whatIf };
     },
     catalogue: () => c.analyses.catalogue.map((e) => e.id),
     analysis: (uri) => {

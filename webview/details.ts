@@ -3,7 +3,7 @@
  * data-stat) and the top-k attended keys (#topk, one <li data-pos> per key).
  */
 import type { AttendedToken, AttentionPayload, Normaliser } from '../src/protocol';
-import { NORMALISER_NAME, formatEntropy, formatWeight, visibleTokenText } from './format';
+import { NORMALISER_NAME, formatEntropy, formatWeight, viewName, visibleTokenText } from './format';
 import { required } from './dom';
 
 const NORMALISERS: readonly Normaliser[] = ['softmax', 'ssmax'];
@@ -53,7 +53,7 @@ export class StatsView {
       const role = document.createElement('span');
       role.className = 'stats-role';
       role.textContent = norm === own ? "model's own" : 'counterfactual';
-      cell.replaceChildren(NORMALISER_NAME[norm], role);
+      cell.replaceChildren(viewName(norm, own), role);
       cell.classList.toggle('own', norm === own);
     }
   }
@@ -125,7 +125,7 @@ export class TopKView {
   /** Columns are always Token, Line, Softmax, SSMax (as in the stats table); the header marks the own one. */
   setOwn(own: Normaliser): void {
     this.own = own;
-    const cells = ['Token', 'Line', ...NORMALISERS.map((n) => (n === own ? `${NORMALISER_NAME[n]} (own)` : NORMALISER_NAME[n]))];
+    const cells = ['Token', 'Line', ...NORMALISERS.map((n) => (n === own ? `${NORMALISER_NAME[n]} (own)` : viewName(n, own)))];
     this.header.replaceChildren(
       ...cells.map((text, i) => {
         const span = document.createElement('span');
@@ -151,7 +151,7 @@ export class TopKView {
         line.className = 'topk-line';
         line.textContent = `L${t.line + 1}`;
         line.dataset.line = String(t.line + 1);
-        li.append(text, line, ...NORMALISERS.map((n) => weight(n, t[n], n === this.own)));
+        li.append(text, line, ...NORMALISERS.map((n) => weight(n, t[n], this.own)));
         return li;
       }),
     );
@@ -169,11 +169,12 @@ export class TopKView {
   }
 }
 
-function weight(norm: Normaliser, value: number, own: boolean): HTMLElement {
+function weight(norm: Normaliser, value: number, ownNorm: Normaliser): HTMLElement {
+  const own = norm === ownNorm;
   const el = document.createElement('span');
   el.className = `topk-weight topk-${norm}${own ? ' own' : ''}`;
   el.dataset.value = String(value);
-  el.title = `${NORMALISER_NAME[norm]} weight${own ? " (model's own)" : ''}`;
+  el.title = `${viewName(norm, ownNorm)} weight${own ? " (model's own)" : ''}`;
   el.textContent = formatWeight(value);
   return el;
 }

@@ -4,6 +4,7 @@
  * the last stretch of the file (the upper half of n, when that lies past twice the training length).
  */
 import type { FocusCurvePayload, Normaliser } from '../src/protocol';
+import { currentWhatIf, viewName } from './format';
 
 const NAME: Record<Normaliser, string> = { softmax: 'softmax', ssmax: 'SSMax' };
 /** Changes smaller than this (in max weight) are called "about the same". */
@@ -59,19 +60,25 @@ function trend(a: number, b: number): string {
 /** One or two sentences: what the curve of this file shows, and which view is the model's own. */
 export function focusCaption(curve: FocusCurvePayload, own: Normaliser, head: string): string {
   const other: Normaliser = own === 'softmax' ? 'ssmax' : 'softmax';
-  const roles = `${NAME[own]} is the model's own normaliser; ${NAME[other]} is a what-if that agrees with it at n = ${curve.trainingContext}.`;
+  // the what-if's name: the law's label for a softmax-trained model under a law other than SSMax's (format.ts)
+  const name = (v: Normaliser) => (v === 'ssmax' && own === 'softmax' && viewName(v, own) !== 'SSMax' ? viewName(v, own) : NAME[v]);
+  const law = currentWhatIf();
+  const roles =
+    own === 'softmax' && law && name(other) !== NAME[other]
+      ? `${NAME[own]} is the model's own normaliser; ${name(other)} is a what-if, ${law.formula} (${law.source}).`
+      : `${NAME[own]} is the model's own normaliser; ${NAME[other]} is a what-if that agrees with it at n = ${curve.trainingContext}.`;
   const s = summariseFocus(curve);
   const scope = `${head}, every query position of the first ${curve.analysedTokens.toLocaleString('en-US')} tokens, ${curve.n.length} log-spaced bins of n.`;
   if (!s) {
     return `${scope} This file does not reach past twice the training length (${curve.trainingContext} keys), so it cannot show how focus changes with length. ${roles}`;
   }
   const range = `n ≤ ${s.early.upTo.toLocaleString('en-US')} to n ${s.late.from.toLocaleString('en-US')}–${s.late.to.toLocaleString('en-US')}`;
-  const said = (v: Normaliser) => `${NAME[v]}'s ${trend(s.early.maxWeight[v], s.late.maxWeight[v])}`;
-  return `${scope} Mean max weight from ${range}: ${said(own)}; ${said(other)}.${sinkSentence(curve, s)} ${roles}`;
+  const said = (v: Normaliser) => `${name(v)}'s ${trend(s.early.maxWeight[v], s.late.maxWeight[v])}`;
+  return `${scope} Mean max weight from ${range}: ${said(own)}; ${said(other)}.${sinkSentence(curve, s, name)} ${roles}`;
 }
 
 /** What the sink panel shows over the same two stretches of n, or nothing when the curve has no sink. */
-function sinkSentence(curve: FocusCurvePayload, s: FocusSummary): string {
+function sinkSentence(curve: FocusCurvePayload, s: FocusSummary, name: (v: Normaliser) => string): string {
   const sink = curve.sink;
   if (!sink) return '';
   // n ≤ tokens is 1 by definition: the early stretch starts past it
@@ -79,7 +86,7 @@ function sinkSentence(curve: FocusCurvePayload, s: FocusSummary): string {
   const parts = (['softmax', 'ssmax'] as const).flatMap((v) => {
     const a = at(v, sink.tokens, s.early.upTo);
     const b = at(v, s.late.from, s.late.to);
-    return a === undefined || b === undefined ? [] : [`${NAME[v]} ${pct(a)} → ${pct(b)}`];
+    return a === undefined || b === undefined ? [] : [`${name(v)} ${pct(a)} → ${pct(b)}`];
   });
   if (!parts.length) return '';
   return ` Attention on the first ${sink.tokens} tokens (a sink; ${sink.samples} sampled queries per bin), the same stretches: ${parts.join(', ')}.`;

@@ -1,7 +1,26 @@
 /** Number and token formatting shared by the stats, the top-k list and the legend. */
-import type { Normaliser } from '../src/protocol';
+import type { Normaliser, WhatIfDescription } from '../src/protocol';
 
 export const NORMALISER_NAME: Record<Normaliser, string> = { softmax: 'Softmax', ssmax: 'SSMax' };
+
+let whatIf: WhatIfDescription | undefined;
+
+/** The law softmax-trained models' what-if view follows (one for every model: it is a setting), from the model shown. */
+export function setWhatIf(d: WhatIfDescription | undefined): void {
+  whatIf = d;
+}
+
+export function currentWhatIf(): WhatIfDescription | undefined {
+  return whatIf;
+}
+
+/**
+ * A view's name: for a softmax-trained model, the length-scaled ("ssmax") view is the what-if and carries its law's
+ * label (SSMax by default); otherwise the normaliser's name. `own` undefined: a series that mixes models.
+ */
+export function viewName(norm: Normaliser, own: Normaliser | undefined): string {
+  return norm === 'ssmax' && own === 'softmax' && whatIf ? whatIf.label : NORMALISER_NAME[norm];
+}
 
 export function otherNormaliser(n: Normaliser): Normaliser {
   return n === 'softmax' ? 'ssmax' : 'softmax';

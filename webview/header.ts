@@ -5,7 +5,7 @@
 import type { DocumentPayload, HeadChoice, ModelInfo, Normaliser, ProgressPayload } from '../src/protocol';
 import { SCALE_DESCRIPTION } from './colors';
 import { createButton, createCheckbox, createDropdown, createProgress, type DropdownOption } from './components';
-import { NORMALISER_NAME } from './format';
+import { currentWhatIf, NORMALISER_NAME, viewName } from './format';
 import { byId, required } from './dom';
 
 export interface HeaderElements {
@@ -92,8 +92,9 @@ export class Header {
       this.headDropdown.setValue(headValue(head));
     }
     // Always SSMax drawn over softmax (the paper's comparison); the legend says which one the model was trained with.
-    this.overlayCheckbox.element.textContent = 'SSMax overlay';
-    this.overlayCheckbox.element.title = `Draw the SSMax weights over the softmax ones (the model's own normaliser is ${NORMALISER_NAME[model.normaliser]})`;
+    const scaled = viewName('ssmax', model.normaliser);
+    this.overlayCheckbox.element.textContent = `${scaled} overlay`;
+    this.overlayCheckbox.element.title = `Draw the ${scaled} weights over the softmax ones (the model's own normaliser is ${NORMALISER_NAME[model.normaliser]})`;
 
     const capped = doc.totalTokens > doc.tokens.length;
     this.el.capNote.hidden = !capped;
@@ -124,7 +125,14 @@ export class Header {
   }
 
   private renderLegend(own: Normaliser): void {
-    const role = (n: Normaliser) => (n === own ? "the model's own" : `counterfactual, agrees with the model's at n = ${this.trainingContext}`);
+    const law = currentWhatIf();
+    const whatIf = own === 'softmax' && law && law.label !== 'SSMax' ? law : undefined;
+    const role = (n: Normaliser) =>
+      n === own
+        ? "the model's own"
+        : whatIf
+          ? `what if: ${whatIf.formula}, ${whatIf.source}`
+          : `counterfactual, agrees with the model's at n = ${this.trainingContext}`;
     const item = (swatchClass: string, text: string, extraClass = ''): HTMLElement => {
       const span = document.createElement('span');
       span.className = `legend-item ${extraClass}`.trim();
@@ -139,7 +147,7 @@ export class Header {
     scale.textContent = `Per row, ${SCALE_DESCRIPTION}`;
     this.el.legend.replaceChildren(
       item('swatch-own', `Background: Softmax (${role('softmax')})`),
-      item('swatch-other', `Underline: SSMax (${role('ssmax')})`, 'legend-other'),
+      item('swatch-other', `Underline: ${viewName('ssmax', own)} (${role('ssmax')})`, 'legend-other'),
       item('swatch-query', 'Outline: the query token'),
       scale,
     );

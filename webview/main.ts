@@ -30,7 +30,9 @@ import { ProbeView } from './views/probeView';
 import { NeedleMapView } from './views/needleMapView';
 import { LossView } from './views/lossView';
 import { LayoutControls } from './layoutControls';
+import type { InspectorView } from './views/view';
 import { byId } from './dom';
+import { setWhatIf } from './format';
 import { vscodeApi } from './vscodeApi';
 
 class App {
@@ -47,14 +49,9 @@ class App {
   private readonly tokens: TokenView;
   private readonly stats: StatsView;
   private readonly topk: TopKView;
-  private readonly headsView: HeadsView;
-  private readonly focusView = new FocusView();
-  private readonly distanceView = new DistanceView();
-  private readonly probeView: ProbeView;
-  private readonly needleMapView: NeedleMapView;
-  private readonly lossView = new LossView();
+  /** The tabs of the views area, in tab order: each takes what it needs from the hooks below (views/view.ts). */
+  private readonly views: InspectorView[];
   private layoutControls: LayoutControls | undefined;
-  private readonly compareView: CompareView;
   private readonly tabs: Tabs;
   private readonly exportBar: ExportBar;
 
@@ -83,31 +80,31 @@ class App {
         this.api.postMessage({ type: 'revealToken', position });
       },
     });
-    this.headsView = new HeadsView({ selectHead: (head) => this.selectHead(head) });
-    this.probeView = new ProbeView({ runProbe: () => this.api.postMessage({ type: 'runProbe' }) });
-    this.needleMapView = new NeedleMapView({ runNeedleMap: () => this.api.postMessage({ type: 'runNeedleMap' }) });
-    this.compareView = new CompareView({
-      setComparison: (on) => {
-        this.api.postMessage({ type: 'setComparison', on });
-        this.exportBar.refresh();
-      },
-    });
+    this.views = [
+      new HeadsView({ selectHead: (head) => this.selectHead(head) }),
+      new FocusView(),
+      new DistanceView(),
+      new LossView(),
+      new ProbeView({ runProbe: () => this.api.postMessage({ type: 'runProbe' }) }),
+      new NeedleMapView({ runNeedleMap: () => this.api.postMessage({ type: 'runNeedleMap' }) }),
+      new CompareView({
+        setComparison: (on) => {
+          this.api.postMessage({ type: 'setComparison', on });
+          this.exportBar.refresh();
+        },
+      }),
+    ];
     this.exportBar = new ExportBar({
       post: (message) => this.api.postMessage(message),
       context: () => this.exportContext(),
       error: (text) => this.header.showMessage('error', text),
     });
-    this.tabs = new Tabs(
-      byId('view-tabs'),
-      byId('view-panels'),
-      [this.headsView, this.focusView, this.distanceView, this.lossView, this.probeView, this.needleMapView, this.compareView],
-      {
-        open: (view) => {
-          this.exportBar.setView(view);
-          this.saveState();
-        },
+    this.tabs = new Tabs(byId('view-tabs'), byId('view-panels'), this.views, {
+      open: (view) => {
+        this.exportBar.setView(view);
+        this.saveState();
       },
-    );
+    });
     if (this.restored?.view) this.tabs.open(this.restored.view);
     this.layoutControls = new LayoutControls(
       byId('splitter'),
@@ -152,37 +149,15 @@ class App {
       case 'settings':
         this.head = msg.head;
         this.header.setHead(msg.head);
-        this.headsView.setHead(msg.head);
         this.applyOverlay(msg.overlay);
-        this.compareView.setEnabled(msg.comparison === true);
         this.saveState();
-        break;
-      case 'heads':
-        if (this.isCurrent(msg.heads)) this.headsView.show(msg.heads);
-        break;
-      case 'focusCurve':
-        if (this.isCurrent(msg.curve)) this.focusView.show(msg.curve);
-        break;
-      case 'probe':
-        this.probeView.show(msg.probe);
-        break;
-      case 'needleMap':
-        this.needleMapView.show(msg.map);
-        break;
-      case 'loss':
-        if (this.isCurrent(msg.loss)) this.lossView.show(msg.loss);
-        break;
-      case 'comparison':
-        this.compareView.show(msg.comparison);
         break;
       case 'message':
         this.header.showMessage(msg.level, msg.text);
-        if (msg.level === 'error') {
-          this.probeView.stopWaiting();
-          this.needleMapView.stopWaiting();
-        }
         break;
     }
+    // every view sees every message and takes its own payloads (heads, focusCurve, loss, probe, ...)
+    for (const view of this.views) view.onMessage?.(msg, (p) => this.isCurrent(p));
     this.exportBar.refresh();
   }
 
@@ -196,6 +171,7 @@ class App {
     const keep = sameUri ? this.tokens.selected : -1;
     this.doc = doc;
     this.model = model;
+    setWhatIf(model.whatIf);
     this.attention = undefined;
     this.head ??= { layer: Math.max(0, model.layers - 1), head: 'mean' };
     this.header.showDocument(doc, model, this.head);
@@ -203,16 +179,7 @@ class App {
     this.topk.setOwn(model.normaliser);
     this.stats.clear();
     this.topk.clear();
-    if (!sameUri) {
-      this.headsView.clear();
-      this.focusView.clear();
-      this.lossView.clear();
-    }
-    this.headsView.setModel(model);
-    this.focusView.setOwn(model.normaliser);
-    this.distanceView.setOwn(model.normaliser);
-    this.distanceView.show(undefined);
-    this.compareView.setModel(model);
+    for (const view of this.views) view.onDocument?.(doc, model, sameUri);
     this.tokens.render(doc.tokens);
     byId('tokens').setAttribute('aria-busy', 'false');
     byId('file-name').textContent = doc.fileName.split(/[\\/]/).pop() ?? doc.fileName;
@@ -242,17 +209,14 @@ class App {
     this.tokens.setWeights(a.softmax, a.ssmax);
     this.stats.show(a);
     this.topk.show(a.top);
-    this.headsView.setPosition(a.position);
-    this.focusView.setSelectedN(a.n);
-    this.distanceView.show(a);
-    this.compareView.setAttention(a);
+    for (const view of this.views) view.onAttention?.(a);
     this.saveState();
   }
 
   private selectToken(position: number): void {
     if (!this.doc || position < 0 || position >= this.doc.tokens.length) return;
     this.tokens.setQuery(position);
-    this.headsView.setPosition(position);
+    for (const view of this.views) view.onPosition?.(position);
     this.api.postMessage({ type: 'selectToken', position });
     this.saveState();
   }
@@ -261,7 +225,7 @@ class App {
   private selectHead(head: HeadChoice): void {
     this.head = head;
     this.header.setHead(head);
-    this.headsView.setHead(head);
+    for (const view of this.views) view.onHead?.(head);
     this.api.postMessage({ type: 'selectHead', head });
     this.saveState();
   }

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { findModel, loadCatalogue } from '../core/catalogue';
 import { PROVIDER_CHOICES, type ProviderChoice } from '../core/providers';
+import { DEFAULT_SSMAX_S, parseWhatIf, WHAT_IF_LAWS, type WhatIfLaw } from '../core/whatIf';
 
 export type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -32,6 +33,7 @@ export class UsageError extends Error {}
 export const MODEL_OPTIONS: Options = {
   provider: { type: 'string', default: 'auto' },
   'training-context': { type: 'string' },
+  'what-if': { type: 'string' },
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 };
@@ -41,6 +43,8 @@ export const MODEL_HELP =
   PROVIDER_CHOICES.filter((p) => p !== 'auto').join(' | ') +
   ' (default auto: the platform GPU providers in turn, then the CPU)\n' +
   "  --training-context N    the N of an exported folder's SSMax what-if, softmax((ln n / ln N)·z), instead of config.json's\n" +
+  "  --what-if LAW           a softmax-trained model's what-if view: ssmax (default, s = 1/ln N), ssmax-s:S (s·ln n),\n" +
+  '                          qwen-logn (max(1, ln n / ln N)), llama4[:BETA[:F]] (1 + β·ln(1 + ⌊n/F⌋); 0.1, F = N)\n' +
   '  --json                  machine-readable output\n' +
   'MODEL: a shipped id (models/catalogue.json), a manifest path, or a folder exported from Hugging Face\n' +
   '       (optimum-cli export onnx --task text-generation-with-past).';
@@ -84,6 +88,24 @@ export function provider(values: Values): ProviderChoice {
 export function trainingContext(values: Values): number | undefined {
   const v = str(values, 'training-context');
   return v === undefined ? undefined : positiveInt('training-context', v);
+}
+
+/** --what-if LAW[:PARAM[:PARAM]] as a law (whatIf.ts); undefined: the default. */
+export function whatIf(values: Values): WhatIfLaw | undefined {
+  const v = str(values, 'what-if');
+  if (v === undefined) return undefined;
+  const [law, ...params] = v.split(':');
+  const names = law === 'ssmax-s' ? ['s'] : law === 'llama4' ? ['beta', 'floor'] : [];
+  const candidate: Record<string, unknown> = { law };
+  params.forEach((x, i) => {
+    if (i < names.length) candidate[names[i]] = Number(x);
+  });
+  if (law === 'ssmax-s') candidate.s ??= DEFAULT_SSMAX_S;
+  const parsed = parseWhatIf(candidate);
+  if (!parsed || params.length > names.length) {
+    throw new UsageError(`--what-if must be ${WHAT_IF_LAWS.join(', ')} (ssmax-s:S, llama4:BETA:F with positive numbers, F whole), got ${JSON.stringify(v)}`);
+  }
+  return parsed;
 }
 
 const MODELS_DIR = path.join(__dirname, '..', 'models');

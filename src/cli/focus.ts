@@ -5,7 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { AttentionModel } from '../core/model';
 import { focusCurve } from '../core/views';
-import { flag, MODEL_HELP, MODEL_OPTIONS, positiveInt, provider, resolveModel, str, trainingContext, type Command } from './args';
+import { flag, MODEL_HELP, MODEL_OPTIONS, positiveInt, provider, resolveModel, str, trainingContext, whatIf, type Command } from './args';
+import { DEFAULT_WHAT_IF, describeWhatIf } from '../core/whatIf';
 
 export const focusCommand: Command = {
   name: 'focus',
@@ -20,7 +21,7 @@ export const focusCommand: Command = {
   async run(values, [file]) {
     const manifestPath = resolveModel(str(values, 'model') ?? 'ssmax');
     const maxTokens = positiveInt('max-tokens', str(values, 'max-tokens'), 32768);
-    const model = await AttentionModel.load({ manifestPath, provider: provider(values), trainingContext: trainingContext(values) });
+    const model = await AttentionModel.load({ manifestPath, provider: provider(values), trainingContext: trainingContext(values), whatIf: whatIf(values) });
     const a = await model.analyse(readFileSync(file, 'utf8'), { maxTokens });
     const { layers } = model.manifest.architecture;
     const N = model.manifest.trainingContext;
@@ -49,14 +50,27 @@ export const focusCommand: Command = {
         normalisedEntropy: { softmax: acc.softmaxEnt / count, ssmax: acc.ssmaxEnt / count },
       });
     }
-    const summary = { file, model: model.manifest.displayName, normaliser: model.manifest.normaliser, trainingContext: N, tokens: a.analysed, rows };
+    const law = model.manifest.whatIf ?? DEFAULT_WHAT_IF;
+    // the length-scaled column: a softmax-trained model's what-if under the chosen law, or an SSMax model's own
+    const scaled = model.manifest.normaliser === 'softmax' ? describeWhatIf(law, N) : undefined;
+    const summary = {
+      file,
+      model: model.manifest.displayName,
+      normaliser: model.manifest.normaliser,
+      trainingContext: N,
+      ...(scaled ? { whatIf: { ...law, formula: scaled.formula } } : {}),
+      tokens: a.analysed,
+      rows,
+    };
     await model.dispose();
     if (flag(values, 'json')) {
       console.log(JSON.stringify(summary, null, 2));
       return 0;
     }
     console.log(`${summary.model} (own: ${summary.normaliser}) on ${file}: ${summary.tokens} tokens; mean over all heads, query positions in (0.9·n, n]`);
-    console.log('| n | × training | max weight softmax | max weight SSMax | entropy/ln n softmax | entropy/ln n SSMax |');
+    if (scaled) console.log(`what-if view: ${scaled.label} = ${scaled.formula} (${scaled.source})`);
+    const name = scaled?.label ?? 'SSMax';
+    console.log(`| n | × training | max weight softmax | max weight ${name} | entropy/ln n softmax | entropy/ln n ${name} |`);
     console.log('|---|---|---|---|---|---|');
     for (const r of rows)
       console.log(

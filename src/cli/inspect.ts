@@ -8,7 +8,8 @@ import { cliPastCap } from '../core/cap';
 import { AttentionModel } from '../core/model';
 import { PROVIDER_LABEL } from '../core/providers';
 import { tokenAtOffset, tokenInfos, tokenLabel } from '../core/tokenText';
-import { flag, MODEL_HELP, MODEL_OPTIONS, positiveInt, provider, resolveModel, str, trainingContext, UsageError, type Command } from './args';
+import { flag, MODEL_HELP, MODEL_OPTIONS, positiveInt, provider, resolveModel, str, trainingContext, UsageError, whatIf, type Command } from './args';
+import { DEFAULT_WHAT_IF, describeWhatIf } from '../core/whatIf';
 
 function offsetOf(text: string, line: number, col: number): number {
   let offset = 0;
@@ -52,7 +53,7 @@ export const inspectCommand: Command = {
     const text = readFileSync(file, 'utf8');
     const offset = offsetOf(text, Number(m[1]), Number(m[2]));
     const t0 = performance.now();
-    const model = await AttentionModel.load({ manifestPath, provider: choice, trainingContext: trainingContext(values) });
+    const model = await AttentionModel.load({ manifestPath, provider: choice, trainingContext: trainingContext(values), whatIf: whatIf(values) });
     const tLoad = performance.now() - t0;
     const whole = model.tokenize(text, Number.MAX_SAFE_INTEGER).tokens;
     const position = tokenAtOffset(whole, offset);
@@ -100,19 +101,23 @@ export const inspectCommand: Command = {
       return 0;
     }
     const pct = (v: number) => `${(v * 100).toFixed(1).padStart(5)}%`;
+    // a softmax-trained model's length-scaled view is the what-if, named by its law
+    const law = model.manifest.normaliser === 'softmax' ? describeWhatIf(model.manifest.whatIf ?? DEFAULT_WHAT_IF, model.manifest.trainingContext) : undefined;
+    const scaled = law?.label ?? 'SSMax';
     console.log(`${summary.model} (own normaliser: ${summary.normaliser}, trained at ${summary.trainingContext}) on ${PROVIDER_LABEL[model.provider]}`);
     const prefix = summary.tokens < summary.totalTokens ? ` (the prefix up to the query, of ${summary.totalTokens}; --all for more)` : '';
     console.log(
       `${summary.file}: ${summary.tokens} tokens analysed${prefix}; query "${tokenLabel(summary.query.text)}" at position n=${summary.query.n} (line ${summary.query.line})`,
     );
+    if (law) console.log(`what-if view: ${law.label} = ${law.formula} (${law.source})`);
     console.log(`load ${summary.timingsMs.load} ms · analysis ${summary.timingsMs.analyse} ms · rows for all heads ${summary.timingsMs.rowsAllHeads} ms\n`);
     for (const r of results) {
       const s = r.stats;
       console.log(
-        `L${r.layer} H${r.head}  max softmax ${pct(s.softmax.maxWeight)} SSMax ${pct(s.ssmax.maxWeight)} · entropy softmax ${s.softmax.entropy.toFixed(2)} SSMax ${s.ssmax.entropy.toFixed(2)} nats`,
+        `L${r.layer} H${r.head}  max softmax ${pct(s.softmax.maxWeight)} ${scaled} ${pct(s.ssmax.maxWeight)} · entropy softmax ${s.softmax.entropy.toFixed(2)} ${scaled} ${s.ssmax.entropy.toFixed(2)} nats`,
       );
       for (const t of r.top)
-        console.log(`    ${tokenLabel(t.text).padEnd(24)} line ${String(t.line).padStart(5)}  softmax ${pct(t.softmax)}  SSMax ${pct(t.ssmax)}`);
+        console.log(`    ${tokenLabel(t.text).padEnd(24)} line ${String(t.line).padStart(5)}  softmax ${pct(t.softmax)}  ${scaled} ${pct(t.ssmax)}`);
     }
     return 0;
   },

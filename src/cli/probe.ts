@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { AttentionModel } from '../core/model';
 import { DEFAULT_PROBE, needleLine, runProbe } from '../core/probe';
-import { flag, MODEL_HELP, MODEL_OPTIONS, positiveInt, provider, resolveModel, str, trainingContext, UsageError, type Command } from './args';
+import { flag, MODEL_HELP, MODEL_OPTIONS, positiveInt, provider, resolveModel, str, trainingContext, UsageError, whatIf, type Command } from './args';
 
 export const probeCommand: Command = {
   name: 'probe',
@@ -34,8 +34,11 @@ export const probeCommand: Command = {
     const json = flag(values, 'json');
     const choice = provider(values);
     const nTrain = trainingContext(values);
+    const law = whatIf(values);
     const text = readFileSync(file, 'utf8');
-    const models = await Promise.all(manifests.map((manifestPath) => AttentionModel.load({ manifestPath, provider: choice, trainingContext: nTrain })));
+    const models = await Promise.all(
+      manifests.map((manifestPath) => AttentionModel.load({ manifestPath, provider: choice, trainingContext: nTrain, whatIf: law })),
+    );
     const t0 = performance.now();
     const pct = (v: number) => `${(v * 100).toFixed(2).padStart(6)}%`;
     if (!json)

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { headLabel } from '../core/domain';
 import { AttentionModel } from '../core/model';
 import { findRetrievalHeads } from '../core/retrieval';
-import { flag, MODEL_HELP, MODEL_OPTIONS, positiveInt, provider, resolveModel, str, trainingContext, UsageError, type Command } from './args';
+import { flag, MODEL_HELP, MODEL_OPTIONS, positiveInt, provider, resolveModel, str, trainingContext, UsageError, whatIf, type Command } from './args';
 
 export const retrievalCommand: Command = {
   name: 'retrieval',
@@ -34,8 +34,11 @@ export const retrievalCommand: Command = {
     const json = flag(values, 'json');
     const choice = provider(values);
     const nTrain = trainingContext(values);
+    const law = whatIf(values);
     const text = readFileSync(file, 'utf8');
-    const models = await Promise.all(manifests.map((manifestPath) => AttentionModel.load({ manifestPath, provider: choice, trainingContext: nTrain })));
+    const models = await Promise.all(
+      manifests.map((manifestPath) => AttentionModel.load({ manifestPath, provider: choice, trainingContext: nTrain, whatIf: law })),
+    );
     const t0 = performance.now();
     const results = await findRetrievalHeads(models, text, { contextTokens });
     const ms = performance.now() - t0;

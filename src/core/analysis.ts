@@ -7,7 +7,7 @@
  * of the first P positions is a contiguous prefix that is handed to onnxruntime without a copy. Keys and values
  * have kvHeads heads (fewer than the query heads under grouped-query attention).
  */
-import { focusStats, scores, softmaxScaled, topK, viewMultipliers, type FocusStats } from './attention';
+import { focusStats, headMultipliers, scores, softmaxScaled, topK, type FocusStats } from './attention';
 import { attentionShape, type ModelManifest } from './manifest';
 import type { Encoding } from './tokenizer';
 import { tokenAtOffset } from './tokenText';
@@ -116,10 +116,6 @@ export class Analysis {
     L.stats.set(stats.subarray(0, T * heads * 4), start * heads * 4);
   }
 
-  private sOf(layer: number, head: number): number | undefined {
-    return this.manifest.s ? this.manifest.s[layer][head] : undefined;
-  }
-
   /** Weights of one head (or the mean over a layer's heads) for the query at `position`, under both views. */
   rows(position: number, head: HeadChoice): AttentionRows {
     if (position < 0 || position >= this.analysed) throw new RangeError(`position ${position} is not analysed yet (${this.analysed} of ${this.length})`);
@@ -135,7 +131,7 @@ export class Analysis {
     const p = new Float32Array(n);
     for (const h of which) {
       scores(L.q, (position * heads + h) * headDim, L.k, Math.floor(h / group) * headDim, n, headDim, kvHeads * headDim, z, scoreScale);
-      const c = viewMultipliers(this.manifest.normaliser, this.sOf(head.layer, h), n, this.manifest.trainingContext);
+      const c = headMultipliers(this.manifest, head.layer, h, n);
       softmaxScaled(z, c.softmax, p);
       for (let j = 0; j < n; j++) softmax[j] += p[j] / which.length;
       softmaxScaled(z, c.ssmax, p);

@@ -6,10 +6,14 @@
  *   SSMax-trained model (learned s):  SSMax view  c = s·ln n        (its own)
  *                                     softmax view c = s·ln N_train (calibrated to agree at the training length)
  *   softmax-trained model:            softmax view c = 1            (its own)
- *                                     SSMax view  c = ln n / ln N_train (i.e. s = 1 / ln N_train)
+ *                                     SSMax view  c = ln n / ln N_train (i.e. s = 1 / ln N_train), or the
+ *                                     length-scaling law chosen for the what-if (whatIf.ts)
  * n is the number of keys the query sees (0-based position + 1). At n = 1 the only weight is 1, whatever c is.
+ * The "ssmax" slot is the length-scaled view throughout: under another law it holds that law's weights.
  */
 import type { Normaliser } from './domain';
+import type { ModelManifest } from './manifest';
+import { lawMultiplier, type WhatIfLaw } from './whatIf';
 
 export interface ViewMultipliers {
   softmax: number;
@@ -21,13 +25,18 @@ export function ssmaxMultiplier(s: number, n: number): number {
 }
 
 /** Score multipliers of both views for one head at a query that sees n keys. */
-export function viewMultipliers(own: Normaliser, s: number | undefined, n: number, trainingContext: number): ViewMultipliers {
+export function viewMultipliers(own: Normaliser, s: number | undefined, n: number, trainingContext: number, whatIf?: WhatIfLaw): ViewMultipliers {
   const lnTrain = Math.log(trainingContext);
   if (own === 'ssmax') {
     if (s === undefined) throw new Error('an SSMax model needs its learned s');
     return { ssmax: ssmaxMultiplier(s, n), softmax: s * lnTrain };
   }
-  return { softmax: 1, ssmax: Math.log(n) / lnTrain };
+  return { softmax: 1, ssmax: whatIf ? lawMultiplier(whatIf, n, trainingContext) : Math.log(n) / lnTrain };
+}
+
+/** viewMultipliers of one head of a model (its normaliser, learned s, training length and what-if law). */
+export function headMultipliers(m: ModelManifest, layer: number, head: number, n: number): ViewMultipliers {
+  return viewMultipliers(m.normaliser, m.s?.[layer][head], n, m.trainingContext, m.whatIf);
 }
 
 /** z_j = q·k_j · scale (by default 1/sqrt(d)) for keys 0..n-1; key j starts at keyOffset + j·stride in `keys`. */

@@ -34,6 +34,18 @@ export interface ModelInfo {
   layers: number;
   heads: number;
   executionProvider: string;
+  /**
+   * The law softmax-trained models' length-scaled ("ssmax") view follows as a what-if (whatIf.ts): one for every
+   * model, since it is a setting. An SSMax-trained model's length-scaled view is its own and does not follow it.
+   */
+  whatIf?: WhatIfDescription;
+}
+
+/** How the UI names a what-if law: a short label for the view, the formula for the legend, where it comes from. */
+export interface WhatIfDescription {
+  label: string;
+  formula: string;
+  source: string;
 }
 
 export interface FocusStats {

@@ -11,8 +11,8 @@ import { runProbe } from './probe';
 import { findRetrievalHeads } from './retrieval';
 import { runNeedleMap } from './needleMap';
 import type { ProviderChoice } from './providers';
-import { headCells } from './layerCells';
-import { DEFAULT_SINK_TOKENS, distanceProfile, focusCurve, sinkShare } from './views';
+import { DEFAULT_WHAT_IF, describeWhatIf, parseWhatIf, type WhatIfLaw } from './whatIf';
+import { VIEW_METHODS, type ViewMethod } from './viewMethods';
 
 // Least recently used analyses beyond these are dropped (the one in use always stays). The byte bound can be lowered
 // through the environment so that a test can show eviction by bytes without holding 2 GiB of analyses.
@@ -33,7 +33,7 @@ interface DocumentState {
 }
 
 /** The primary model (chosen by `load`) and any second model a request named, by manifest path. */
-let primary: { path: string; model: AttentionModel; provider: ProviderChoice; threads?: number } | undefined;
+let primary: { path: string; model: AttentionModel; provider: ProviderChoice; threads?: number; whatIf?: WhatIfLaw } | undefined;
 const others = new Map<string, Promise<AttentionModel>>();
 /** Analyses by document key; an analysis by a second model is keyed `${manifestPath}\0${docKey}`. */
 const documents = new Map<string, DocumentState>();
@@ -76,7 +76,7 @@ async function modelFor(manifestPath?: string, trainingContext?: number): Promis
   if (manifestPath === undefined || manifestPath === primary.path) return primary.model;
   let m = others.get(manifestPath);
   if (!m) {
-    m = AttentionModel.load({ manifestPath, provider: primary.provider, threads: primary.threads, trainingContext });
+    m = AttentionModel.load({ manifestPath, provider: primary.provider, threads: primary.threads, trainingContext, whatIf: primary.whatIf });
     others.set(manifestPath, m);
     m.catch(() => others.delete(manifestPath));
   }
@@ -96,10 +96,26 @@ function describe(model: AttentionModel, manifestPath: string): LoadedModelInfo 
     provider: model.provider,
     skipped: model.skippedProviders,
     manifestPath,
+    // the law is one for every model (a setting): an SSMax-trained model's own views do not follow it, but a
+    // softmax-trained model compared beside it does, and the panel names that model's what-if from this
+    whatIf: describeWhatIf(primary?.whatIf ?? DEFAULT_WHAT_IF, m.trainingContext),
   };
 }
 
 type Handlers = { [M in EngineMethod]: (p: EngineMethods[M]['params']) => Promise<EngineMethods[M]['result']> };
+
+/** The view registry's methods (viewMethods.ts) as handlers: each gets the analysis the request names and its model. */
+function routeViewMethods(): Pick<Handlers, ViewMethod> {
+  const routed: Partial<Record<ViewMethod, (p: EngineMethods[ViewMethod]['params']) => Promise<unknown>>> = {};
+  for (const name of Object.keys(VIEW_METHODS) as ViewMethod[]) {
+    const method = VIEW_METHODS[name] as (a: Analysis, m: AttentionModel, p: EngineMethods[ViewMethod]['params']) => Promise<unknown>;
+    routed[name] = async (p) => {
+      const a = analysisOf(p);
+      return method(a, await modelFor(p.model), p);
+    };
+  }
+  return routed as Pick<Handlers, ViewMethod>;
+}
 
 /**
  * A cancellable job over several models (probe, retrieval heads, needle map): registered under `jobKey` before the
@@ -120,6 +136,7 @@ async function runJob<T>(jobKey: string, manifests: unknown, run: (models: Atten
 }
 
 const handlers: Handlers = {
+  ...routeViewMethods(),
   async load(p) {
     // stop every analysis and probe and let their in-flight graph runs finish: a session released under a running
     // run() never returns it (a model switch mid-analysis hung the process)
@@ -136,8 +153,10 @@ const handlers: Handlers = {
       );
     others.clear();
     const threads = p.threads ?? editorThreads();
-    const model = await AttentionModel.load({ manifestPath: p.manifestPath, provider: p.provider, threads, trainingContext: p.trainingContext });
-    primary = { path: p.manifestPath, model, provider: p.provider, threads };
+    // the law arrives from the host's settings or the CLI: anything that is not one is the default
+    const whatIf = parseWhatIf(p.whatIf);
+    const model = await AttentionModel.load({ manifestPath: p.manifestPath, provider: p.provider, threads, trainingContext: p.trainingContext, whatIf });
+    primary = { path: p.manifestPath, model, provider: p.provider, threads, whatIf };
     return describe(model, p.manifestPath);
   },
 
@@ -197,45 +216,6 @@ const handlers: Handlers = {
     if (!s?.abort) return false;
     s.abort.abort();
     return true;
-  },
-
-  async rows(p) {
-    const a = analysisOf(p);
-    const rows = await (await modelFor(p.model)).rows(a, p.position, p.head);
-    const none = new Float32Array(0);
-    return {
-      position: rows.position,
-      n: rows.n,
-      softmax: p.lean ? none : rows.softmax,
-      ssmax: p.lean ? none : rows.ssmax,
-      stats: rows.stats,
-      top: a.top(rows, p.topK),
-      distance: p.lean ? { edges: [], softmax: [], ssmax: [] } : distanceProfile(rows.softmax, rows.ssmax, rows.position),
-      sink: { softmax: sinkShare(rows.softmax, p.sinkTokens), ssmax: sinkShare(rows.ssmax, p.sinkTokens) },
-      sinkTokens: p.sinkTokens ?? DEFAULT_SINK_TOKENS,
-    };
-  },
-
-  async heads(p) {
-    const a = analysisOf(p);
-    const m = await modelFor(p.model);
-    if (!Number.isInteger(p.position) || p.position < 0 || p.position >= a.analysed)
-      throw new RangeError(`position ${p.position} is not analysed yet (${a.analysed} of ${a.length})`);
-    const cells = await headCells(m, a, p.position, p.sinkTokens);
-    return { position: p.position, n: p.position + 1, cells };
-  },
-
-  async loss(p) {
-    const a = analysisOf(p);
-    return { nll: a.nll.slice(0, a.analysed), ids: a.tokens.ids.slice(0, a.analysed), trainingContext: a.manifest.trainingContext };
-  },
-
-  async focusCurve(p) {
-    const a = analysisOf(p);
-    const { layers, heads } = a.manifest.architecture;
-    if (p.head.layer >= layers || (p.head.head !== 'mean' && p.head.head >= heads)) throw new RangeError(`no head ${JSON.stringify(p.head)}`);
-    const sink = p.sinkTokens === undefined ? undefined : { tokens: Math.max(1, Math.min(1024, Math.floor(p.sinkTokens))) };
-    return { ...focusCurve(a, p.head, Math.max(2, Math.min(4096, Math.floor(p.points))), sink), analysed: a.analysed };
   },
 
   async forget(p) {

@@ -4,6 +4,7 @@
  * response with that id; events (progress) carry none.
  */
 import type { FocusStats } from './attention';
+import type { WhatIfLaw } from './whatIf';
 import type { ProviderChoice, ProviderName, SkippedProvider } from './providers';
 import type { DistanceProfile, HeadCell, HeadChoice, ModelInfo, NeedleMapCell, Normaliser, ProbeDepthResult } from './domain';
 import type { RetrievalModelResult } from './retrieval';
@@ -98,8 +99,11 @@ export interface NeedleMapParams {
 }
 
 export interface EngineMethods {
-  /** `manifestPath`: a manifest, or a Hugging Face export folder; `trainingContext` overrides its config's training length. */
-  load: { params: { manifestPath: string; provider: ProviderChoice; threads?: number; trainingContext?: number }; result: LoadedModelInfo };
+  /**
+   * `manifestPath`: a manifest, or a Hugging Face export folder; `trainingContext` overrides its config's training
+   * length; `whatIf`: the law of softmax-trained models' what-if view, for this model and every second one.
+   */
+  load: { params: { manifestPath: string; provider: ProviderChoice; threads?: number; trainingContext?: number; whatIf?: WhatIfLaw }; result: LoadedModelInfo };
   /** Loads a second model beside the primary one (if not yet loaded) and describes it. */
   loadOther: { params: { manifestPath: string; trainingContext?: number }; result: LoadedModelInfo };
   /** Tokenises and analyses; emits `tokens` then `progress` events for the same docKey/version. */

@@ -21,6 +21,7 @@ import { withOutputs } from './onnxGraph';
 import { ort, sessionOptions, shippedGraph, thisHost } from './ort';
 import { createWithFallback, providerOrder, type ProviderChoice, type ProviderName, type SkippedProvider } from './providers';
 import type { ChunkOutputs, ChunkRunner } from './runner';
+import { DEFAULT_WHAT_IF, lawMultiplier, type WhatIfLaw } from './whatIf';
 
 /**
  * Score floats all layers' exposed scores may hold in one chunk (64 MiB): every layer's [heads, T, P+T] is an
@@ -219,10 +220,10 @@ export class HfRunner implements ChunkRunner {
   private async stats(z: OrtTensor, T: number, P: number): Promise<Float32Array> {
     const { heads } = this.manifest.architecture;
     const data = z.data as Float32Array;
-    if (!this.statsSession) return statsFromScores(data, heads, T, P, this.manifest.trainingContext);
+    const law = this.manifest.whatIf ?? DEFAULT_WHAT_IF;
+    if (!this.statsSession) return statsFromScores(data, heads, T, P, this.manifest.trainingContext, law);
     const { Tensor } = ort();
-    const lnN = Math.log(this.manifest.trainingContext);
-    const c = Float32Array.from({ length: T }, (_, t) => Math.log(P + t + 1) / lnN);
+    const c = Float32Array.from({ length: T }, (_, t) => lawMultiplier(law, P + t + 1, this.manifest.trainingContext));
     const r = await this.statsSession.run({ z: new Tensor('float32', data, [heads, T, P + T]), c_other: new Tensor('float32', c, [T]) });
     const parts = ['own_max', 'own_entropy', 'other_max', 'other_entropy'].map((n) => r[n].data as Float32Array);
     const out = new Float32Array(T * heads * 4);
@@ -298,13 +299,13 @@ export function headMajorToPositions(src: Float32Array, heads: number, n: number
 
 /**
  * Per query (row t of the chunk, n = P+t+1 keys) and head: max weight and entropy of softmax(c·z) for the model's
- * own view (c = 1) and the SSMax what-if (c = ln n / ln N), as [T, heads, 4] like our graphs' statistics.
+ * own view (c = 1) and the what-if (c = the law's multiplier, by default SSMax's ln n / ln N), as [T, heads, 4]
+ * like our graphs' statistics.
  * z is [heads, T, P+T]; keys past the query are masked in it and not read.
  */
-export function statsFromScores(z: Float32Array, heads: number, T: number, P: number, trainingContext: number): Float32Array {
+export function statsFromScores(z: Float32Array, heads: number, T: number, P: number, trainingContext: number, law: WhatIfLaw = DEFAULT_WHAT_IF): Float32Array {
   const out = new Float32Array(T * heads * 4);
   const width = P + T;
-  const lnN = Math.log(trainingContext);
   for (let h = 0; h < heads; h++) {
     for (let t = 0; t < T; t++) {
       const n = P + t + 1;
@@ -314,7 +315,7 @@ export function statsFromScores(z: Float32Array, heads: number, T: number, P: nu
       const o = (t * heads + h) * 4;
       for (const [slot, c] of [
         [0, 1],
-        [2, Math.log(n) / lnN],
+        [2, lawMultiplier(law, n, trainingContext)],
       ] as const) {
         const m = c * zmax;
         let sum = 0;

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Normaliser } from './domain';
+import type { WhatIfLaw } from './whatIf';
 
 export interface ModelManifest {
   format: 'attention-inspector-model-v1';
@@ -39,6 +40,11 @@ export interface ModelManifest {
   provenance: Record<string, unknown>;
   /** The graph's input and output names, in role order (see graphIo); absent in hand-written manifests: the defaults. */
   io?: { inputs: string[]; outputs: string[] };
+  /**
+   * The law of a softmax-trained model's what-if view, chosen when the model is loaded (never read from the file):
+   * undefined is SSMax with s = 1/ln N_train. See whatIf.ts.
+   */
+  whatIf?: WhatIfLaw;
 }
 
 /** The names of our graph's inputs and outputs by role, one per layer where the role is per layer. */

@@ -10,7 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { InferenceSession as OrtSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import { Analysis, commonPrefix, type AttentionRows } from './analysis';
-import { focusStats, statsOf, viewMultipliers, type FocusStats } from './attention';
+import { focusStats, headMultipliers, statsOf, type FocusStats } from './attention';
 import { loadHfFolder, readHfTokenizer } from './hfRunner';
 import { defaultThreads, ort, sessionOptions, shippedGraph, thisHost } from './ort';
 import type { ChunkOutputs, ChunkRunner } from './runner';
@@ -20,6 +20,8 @@ import { createWithFallback, providerOrder, type ProviderChoice, type ProviderNa
 
 import { BpeTokenizer, type Tokenizer } from './tokenizer';
 import type { HeadChoice, Normaliser } from './domain';
+import { isDefaultWhatIf, type WhatIfLaw } from './whatIf';
+import { whatIfStatsFor, type WhatIfStats } from './whatIfStats';
 
 export { thisHost } from './ort';
 
@@ -28,6 +30,8 @@ export interface LoadOptions {
   manifestPath: string;
   /** For a Hugging Face folder: the training length of its SSMax what-if, when config.json's is not the one wanted. */
   trainingContext?: number;
+  /** The law of a softmax-trained model's what-if view (default: SSMax with s = 1/ln N_train). */
+  whatIf?: WhatIfLaw;
   provider: ProviderChoice;
   threads?: number;
   /** For tests: replaces session creation (e.g. to make a provider fail). */
@@ -126,6 +130,8 @@ export class AttentionModel {
     readonly skippedProviders: SkippedProvider[],
     /** models/rows.onnx: one layer's rows for every head and both views as one multi-threaded MatMul + Softmax. */
     private readonly rowsSession?: OrtSession,
+    /** models/whatif.onnx, when the what-if law is not the one our graph computes (whatIfStats.ts). */
+    private readonly whatIfStats?: WhatIfStats,
   ) {}
 
   get manifest() {
@@ -141,10 +147,12 @@ export class AttentionModel {
         trainingContext: opts.trainingContext,
         createSession: opts.createSession,
       });
+      if (!isDefaultWhatIf(opts.whatIf)) hf.files.manifest.whatIf = opts.whatIf; // its statistics follow it (hfRunner.ts)
       // no rows graph: it takes one key per query head and 1/√d scores (our layout); rows of these models are computed in JavaScript
       return new AttentionModel(hf.files, hf.tokenizer, hf.runner, hf.provider, hf.skipped);
     }
     const files = loadModelFiles(opts.manifestPath);
+    if (!isDefaultWhatIf(opts.whatIf) && files.manifest.normaliser === 'softmax') files.manifest.whatIf = opts.whatIf;
     const tokenizer = readOwnTokenizer(files.tokenizerPath);
     let modelBytes: Buffer;
     try {
@@ -177,6 +185,7 @@ export class AttentionModel {
       result.provider,
       result.skipped,
       await rowsSessionFor(files, threads, opts),
+      await whatIfStatsFor(files.manifest, threads),
     );
   }
 
@@ -262,7 +271,7 @@ export class AttentionModel {
     const cSoftmax = new Float32Array(heads);
     const cSsmax = new Float32Array(heads);
     for (let h = 0; h < heads; h++) {
-      const c = viewMultipliers(this.manifest.normaliser, this.manifest.s?.[layer][h], n, this.manifest.trainingContext);
+      const c = headMultipliers(this.manifest, layer, h, n);
       cSoftmax[h] = c.softmax;
       cSsmax[h] = c.ssmax;
     }
@@ -305,6 +314,7 @@ export class AttentionModel {
       const T = Math.min(this.runner.chunkFor(P, chunk, opts.unboundedChunks === true), analysis.length - P);
       const out = await this.runner.run(analysis, P, T);
       out.layers.forEach((o, l) => analysis.storeChunk(l, P, T, o.q, o.k, o.v, o.stats));
+      await this.whatIfStats?.apply(analysis, P, T);
       this.storePredictions(analysis, P, T, out.logits);
       analysis.analysed = P + T;
       opts.onProgress?.(analysis);
@@ -335,6 +345,7 @@ export class AttentionModel {
 
   async dispose(): Promise<void> {
     await this.rowsSession?.release();
+    await this.whatIfStats?.release();
     await this.runner.release();
   }
 }

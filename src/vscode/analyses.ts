@@ -107,7 +107,7 @@ export class AnalysisService implements vscode.Disposable {
       added.onDidChange(() => (this.addedEntries = undefined)),
       vscode.workspace.onDidGrantWorkspaceTrust(() => (this.addedEntries = undefined)),
       config.onDidChange((keys) => {
-        if (keys.some((k) => ['model', 'modelPath', 'executionProvider', 'threads'].includes(k))) void this.reloadModel();
+        if (keys.some((k) => ['model', 'modelPath', 'executionProvider', 'threads'].includes(k) || k.startsWith('whatIf'))) void this.reloadModel();
         else if (keys.includes('maxTokens') || keys.includes('memoryBudgetMb')) {
           // another cap: the same versions are analysed again (analyse() compares the caps), and rows of positions
           // the new cap leaves out must not be answered from the cache
@@ -162,6 +162,7 @@ export class AnalysisService implements vscode.Disposable {
         provider: this.config.executionProvider,
         threads: this.config.threads,
         trainingContext: this.added.trainingContextOf(manifestPath),
+        whatIf: this.config.whatIf,
       });
       this.model = info;
       const fallback = describeFallback(info);

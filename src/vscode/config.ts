@@ -4,6 +4,7 @@
  */
 import * as vscode from 'vscode';
 import { PROVIDER_CHOICES, type ProviderChoice } from '../core/providers';
+import { DEFAULT_LLAMA4_BETA, DEFAULT_SSMAX_S, DEFAULT_WHAT_IF, type WhatIfLaw } from '../core/whatIf';
 
 export const SECTION = 'attentionInspector';
 
@@ -28,6 +29,10 @@ export class Config implements vscode.Disposable {
         'overlay',
         'topK',
         'memoryBudgetMb',
+        'whatIf',
+        'whatIfS',
+        'whatIfBeta',
+        'whatIfFloor',
       ].filter((k) => e.affectsConfiguration(`${SECTION}.${k}`));
       if (changed.length) this.emitter.fire(changed);
     });
@@ -81,6 +86,22 @@ export class Config implements vscode.Disposable {
   get sinkTokens(): number {
     return clampInt(this.cfg.get<number>('sinkTokens', 4), 1, 64, 4);
   }
+  /** The law of softmax-trained models' what-if view, with its parameters (whatIf.ts). */
+  get whatIf(): WhatIfLaw {
+    const law = this.cfg.get<string>('whatIf', 'ssmax');
+    switch (law) {
+      case 'ssmax-s':
+        return { law, s: clampNumber(this.cfg.get<number>('whatIfS', DEFAULT_SSMAX_S), 1e-3, 10, DEFAULT_SSMAX_S) };
+      case 'llama4': {
+        const floor = clampInt(this.cfg.get<number>('whatIfFloor', 0), 0, 1 << 30, 0);
+        return { law, beta: clampNumber(this.cfg.get<number>('whatIfBeta', DEFAULT_LLAMA4_BETA), 1e-3, 10, DEFAULT_LLAMA4_BETA), ...(floor ? { floor } : {}) };
+      }
+      case 'qwen-logn':
+        return { law };
+      default:
+        return DEFAULT_WHAT_IF;
+    }
+  }
   get topK(): number {
     return clampInt(this.cfg.get<number>('topK', 10), 1, 100, 10);
   }
@@ -93,6 +114,10 @@ export class Config implements vscode.Disposable {
 
 function textSetting(v: unknown, fallback: string): string {
   return typeof v === 'string' && v.trim() ? v.trim() : fallback;
+}
+
+function clampNumber(v: unknown, min: number, max: number, fallback: number): number {
+  return typeof v === 'number' && Number.isFinite(v) ? Math.min(max, Math.max(min, v)) : fallback;
 }
 
 function clampInt(v: unknown, min: number, max: number, fallback: number): number {

@@ -45,21 +45,23 @@ export class AttentionHoverProvider implements vscode.HoverProvider {
     if (!infos) return undefined;
     const own = model.normaliser;
     const mark = (n: 'softmax' | 'ssmax') => (n === own ? ' (model)' : '');
+    // a softmax-trained model's length-scaled view is the what-if, named by its law (SSMax by default)
+    const scaled = own === 'softmax' && model.whatIf ? model.whatIf.label : 'SSMax'; // our own labels (whatIf.ts), no markdown in them
     const md = new vscode.MarkdownString(undefined, true);
     md.isTrusted = false;
     md.supportHtml = false;
     md.appendMarkdown(
       `**Attention** of \`${escapeCode(tokenLabel(infos[i].text))}\` · position n = ${rows.n} · ${headLabel(head)} · ${escapeMd(model.displayName)}\n\n`,
     );
-    md.appendMarkdown(`| # | token | line | softmax${mark('softmax')} | SSMax${mark('ssmax')} |\n|---:|---|---:|---:|---:|\n`);
+    md.appendMarkdown(`| # | token | line | softmax${mark('softmax')} | ${scaled}${mark('ssmax')} |\n|---:|---|---:|---:|---:|\n`);
     rows.top.slice(0, 8).forEach((t, r) => {
       const info = infos[t.position];
       md.appendMarkdown(`| ${r + 1} | \`${escapeCode(tokenLabel(info.text))}\` | ${info.line + 1} | ${pct(t.softmax)} | ${pct(t.ssmax)} |\n`);
     });
     const s = rows.stats;
     md.appendMarkdown(
-      `\nmax weight: softmax ${pct(s.softmax.maxWeight)} · SSMax ${pct(s.ssmax.maxWeight)}  \nentropy: softmax ${s.softmax.entropy.toFixed(2)} · SSMax ${s.ssmax.entropy.toFixed(2)} nats (uniform ${Math.log(rows.n).toFixed(2)})` +
-        `  \nsink (first ${rows.sinkTokens} tokens): softmax ${pct(rows.sink.softmax)} · SSMax ${pct(rows.sink.ssmax)}`,
+      `\nmax weight: softmax ${pct(s.softmax.maxWeight)} · ${scaled} ${pct(s.ssmax.maxWeight)}  \nentropy: softmax ${s.softmax.entropy.toFixed(2)} · ${scaled} ${s.ssmax.entropy.toFixed(2)} nats (uniform ${Math.log(rows.n).toFixed(2)})` +
+        `  \nsink (first ${rows.sinkTokens} tokens): softmax ${pct(rows.sink.softmax)} · ${scaled} ${pct(rows.sink.ssmax)}`,
     );
     const range = new vscode.Range(doc.positionAt(a.tokens.starts[i]), doc.positionAt(a.tokens.ends[i]));
     return new vscode.Hover(md, range);

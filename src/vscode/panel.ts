@@ -4,13 +4,10 @@
  * and is restored after a window reload by the serializer (the webview keeps {uri, position, head, overlay}).
  */
 import * as vscode from 'vscode';
-import type { LoadedModelInfo, RowsResult, TokensResult } from '../core/engineProtocol';
-import { PROVIDER_LABEL } from '../core/providers';
+import type { TokensResult } from '../core/engineProtocol';
 import {
-  FOCUS_CURVE_POINTS,
   isWebviewState,
   parseWebviewMessage,
-  type AttentionPayload,
   type ExportFormat,
   type FocusStats,
   type HeadChoice,
@@ -20,7 +17,6 @@ import {
   type NeedleMapPayload,
   type ProbePayload,
   type ModelInfo,
-  type TokenInfo,
   type WebviewToHost,
 } from '../protocol';
 import { makeNonce, renderWebviewHtml } from '../webviewHtml';
@@ -28,7 +24,8 @@ import type { AnalysisService, DocumentAnalysis } from './analyses';
 import type { ComparisonService } from './comparison';
 import type { SelectionState } from './selection';
 import { Throttle } from './throttle';
-import { lossBuckets, lossStrip, stripMeans } from '../core/loss';
+import { FEEDS, type FeedContext, type FeedTrigger } from './feeds';
+import { toModelInfo, toPayload } from './payloads';
 
 export const PANEL_VIEW_TYPE = 'attentionInspector.panel';
 
@@ -110,14 +107,10 @@ export class AttentionPanel implements vscode.Disposable {
       deps.selection.onDidChange(() => {
         this.postSettings();
         void this.postAttention();
-        this.focusCurveUpdates.run(true);
-        this.lossUpdates.run(true); // Compare on or off: one model's strip or two (nothing is sent when neither changed)
-        this.comparisonUpdates.run(true);
+        this.trigger('selection');
       }),
       deps.comparison.onDidChange((c) => {
-        if (c.uri !== this.uri) return;
-        this.comparisonUpdates.run(c.done);
-        if (c.done) this.lossUpdates.run(true);
+        if (c.uri === this.uri) this.trigger('comparison', c.done);
       }),
     );
   }
@@ -210,9 +203,7 @@ export class AttentionPanel implements vscode.Disposable {
         void this.postAttention();
         if (this.probe) this.post({ type: 'probe', probe: this.probe });
         if (this.needleMap) this.post({ type: 'needleMap', map: this.needleMap });
-        this.comparisonUpdates.run(true);
-        this.sentLoss = undefined;
-        this.lossUpdates.run(true);
+        this.trigger('ready');
         break;
       }
       case 'selectToken':
@@ -294,8 +285,7 @@ export class AttentionPanel implements vscode.Disposable {
     });
     const sel = this.deps.selection.current;
     if (sel.uri === a.uri && sel.position !== undefined && sel.position < a.analysed && !this.attentionShown) void this.postAttention();
-    this.focusCurveUpdates.run(a.done);
-    if (a.done) this.lossUpdates.run(true);
+    this.trigger('analysis', a.done);
   }
 
   private attentionShown = false;
@@ -323,116 +313,40 @@ export class AttentionPanel implements vscode.Disposable {
     if (heads && ticket === this.rowsRequest) this.post({ type: 'heads', heads: { uri: a.uri, version: a.version, ...heads } });
   }
 
-  /** The other model's view of the selected token; while it analyses, at most about once a second. */
-  private readonly comparisonUpdates = new Throttle(() => void this.postComparison());
-  /** The focus-vs-context curve for the selected head; while an analysis runs, at most about once a second. */
-  private readonly focusCurveUpdates = new Throttle(() => void this.postFocusCurve());
-
-  /** The loss strip: once an analysis (this model's, or the comparison's) is done. */
-  private readonly lossUpdates = new Throttle(() => void this.postLoss());
-  /** What the webview's loss strip was made from (version, and the comparison's version if it was included). */
-  private sentLoss: string | undefined;
-
-  private async postLoss(): Promise<void> {
-    const a = this.deps.analyses.get(this.uri);
-    const model = this.deps.analyses.model;
-    if (!a?.done || !model || a.version !== this.sentVersion) return;
-    const c = this.deps.comparison.current;
-    const other = this.deps.comparison.other;
-    const withOther = !!(this.deps.selection.current.comparison && c && other && c.uri === this.uri && c.version === a.version && c.done);
-    const key = `${a.version}:${a.length}:${withOther ? `${other?.manifestPath}:${c?.length}` : '-'}`;
-    if (key === this.sentLoss) return;
-    const engine = this.deps.analyses.engine;
-    const main = await engine.request('loss', { docKey: this.uri, version: a.version }).catch(() => undefined);
-    const second =
-      withOther && other ? await engine.request('loss', { docKey: this.uri, version: a.version, model: other.manifestPath }).catch(() => undefined) : undefined;
-    if (!main || this.deps.analyses.get(this.uri)?.version !== a.version) return;
-    const strip = lossStrip(main.nll);
-    const side = (displayName: string, normaliser: Normaliser, nll: Float32Array, trainingContext: number) => {
-      // the same slices for both models (the other's positions beyond this one's length are left out)
-      return { displayName, normaliser, mean: stripMeans(nll, strip.edges), buckets: lossBuckets(nll, trainingContext) };
-    };
-    this.sentLoss = key;
-    this.post({
-      type: 'loss',
-      loss: {
-        uri: this.uri,
-        version: a.version,
-        trainingContext: main.trainingContext,
-        edges: strip.edges,
-        models: [
-          side(model.displayName, model.normaliser, main.nll, main.trainingContext),
-          ...(second && other ? [side(other.displayName, other.normaliser, second.nll, second.trainingContext)] : []),
-        ],
-      },
-    });
-  }
-
-  private async postComparison(): Promise<void> {
-    const sel = this.deps.selection.current;
-    const cmp = this.deps.comparison;
-    if (!sel.comparison) {
-      this.post({ type: 'comparison', comparison: null });
-      return;
-    }
-    const state = cmp.current;
-    const other = cmp.other;
-    const a = this.deps.analyses.get(this.uri);
-    if (!state || !other || state.uri !== this.uri || !a) return;
-    const model = toModelInfo(other);
-    let attention: AttentionPayload | undefined;
-    if (sel.uri === this.uri && sel.position !== undefined && state.version === a.version) {
-      const rows = await cmp.rows(this.uri, state.version, sel.position, sel.head, this.deps.topK());
-      const infos = this.deps.analyses.tokenInfos(a);
-      if (rows && infos) attention = toPayload(a, rows, sel.head, infos);
-    }
-    this.post({ type: 'comparison', comparison: { model, analysedTokens: state.analysed, totalTokens: state.length, attention } });
-  }
-
   /** The webview, document or model changed: what was sent must be sent again. */
   private resend(): void {
     this.sentVersion = undefined;
     this.sentTokens = undefined;
-    this.sentCurve = undefined;
+    for (const f of this.feeds) f.feed.reset();
   }
 
   /** A setting the attention depends on changed (attentionInspector.topK, sinkTokens): the selected token's views again. */
   refresh(): void {
     void this.postAttention();
-    this.comparisonUpdates.run(true);
-    void this.postFocusCurve(); // its sink curve counts the first sinkTokens keys
+    this.trigger('settings');
   }
 
-  /** Which curve the webview has (version, analysed positions, head): moving the query alone does not change it. */
-  private sentCurve: string | undefined;
+  /** Every view feed: each runs through its own throttle, on the triggers it names (feeds/). */
+  private readonly feeds = FEEDS.map((make) => {
+    const feed = make();
+    // built when the feed runs: field initialisers run before the constructor's parameter properties are set
+    const context = (): FeedContext => ({ uri: this.uri, deps: this.deps, sentVersion: () => this.sentVersion, post: (m) => this.post(m) });
+    return { feed, throttle: new Throttle(() => void feed.update(context())) };
+  });
 
-  private async postFocusCurve(): Promise<void> {
-    const a = this.deps.analyses.get(this.uri);
-    const model = this.deps.analyses.model;
-    if (!a || !model || a.version !== this.sentVersion) return;
-    const head = this.deps.selection.current.head;
-    const sinkTokens = this.deps.analyses.sinkTokens;
-    // done is part of it: the curve asked for once the analysis is done carries the sink curve too
-    const done = a.done;
-    const key = `${a.version}:${a.analysed}:${done}:${head.layer}:${head.head}:${sinkTokens}`;
-    if (key === this.sentCurve) return;
-    const curve = await this.deps.analyses.focusCurve(a.uri, a.version, head, FOCUS_CURVE_POINTS, done);
-    const now = this.deps.selection.current.head;
-    // a curve for a head the user has since left (or an older version) is stale: the newer request follows
-    if (!curve || a.version !== this.sentVersion || now.layer !== head.layer || now.head !== head.head) return;
-    const { analysed, ...points } = curve;
-    this.sentCurve = `${a.version}:${analysed}:${done}:${head.layer}:${head.head}:${sinkTokens}`;
-    this.post({
-      type: 'focusCurve',
-      curve: { uri: a.uri, version: a.version, head, trainingContext: model.trainingContext, analysedTokens: analysed, ...points },
-    });
+  /** Runs the feeds that answer `trigger`; `done`: the analysis that reported has finished (or nothing is running). */
+  private trigger(trigger: FeedTrigger, done = true): void {
+    for (const { feed, throttle } of this.feeds) {
+      const pace = feed.triggers[trigger];
+      if (pace === 'now') throttle.run(true);
+      else if (pace === 'throttled') throttle.run(done);
+      else if (pace === 'whenDone' && done) throttle.run(true);
+    }
   }
 
   dispose(): void {
     if (AttentionPanel.current === this) AttentionPanel.current = undefined;
-    this.focusCurveUpdates.dispose();
-    this.comparisonUpdates.dispose();
-    this.lossUpdates.dispose();
+    for (const f of this.feeds) f.throttle.dispose();
     for (const d of this.disposables) d.dispose();
     this.disposables.length = 0;
     this.panel.dispose();
@@ -460,12 +374,21 @@ export interface PostedMessage {
   /** A progress message's state: is the panel's spinner turning? */
   running?: boolean;
   done?: boolean;
+  /** A document message's what-if formula (the legend shows it). */
+  whatIfFormula?: string;
 }
 
 function postedSummary(msg: HostToWebview): PostedMessage {
   switch (msg.type) {
     case 'document':
-      return { type: msg.type, uri: msg.doc.uri, version: msg.doc.version, tokens: msg.doc.tokens.length, totalTokens: msg.doc.totalTokens };
+      return {
+        type: msg.type,
+        uri: msg.doc.uri,
+        version: msg.doc.version,
+        tokens: msg.doc.tokens.length,
+        totalTokens: msg.doc.totalTokens,
+        whatIfFormula: msg.model.whatIf?.formula,
+      };
     case 'progress':
       return { type: msg.type, uri: msg.progress.uri, version: msg.progress.version, running: msg.progress.running, done: msg.progress.done };
     case 'attention': {
@@ -480,41 +403,6 @@ function postedSummary(msg: HostToWebview): PostedMessage {
     default:
       return { type: msg.type };
   }
-}
-
-/** A loaded model as the webview sees it. */
-export function toModelInfo(m: LoadedModelInfo): ModelInfo {
-  return {
-    id: m.id,
-    displayName: m.displayName,
-    summary: m.summary,
-    normaliser: m.normaliser,
-    trainingContext: m.trainingContext,
-    layers: m.layers,
-    heads: m.heads,
-    executionProvider: PROVIDER_LABEL[m.provider],
-  };
-}
-
-export function toPayload(a: DocumentAnalysis, rows: RowsResult, head: AttentionPayload['head'], lines: TokenInfo[]): AttentionPayload {
-  return {
-    uri: a.uri,
-    version: a.version,
-    position: rows.position,
-    n: rows.n,
-    head,
-    softmax: Array.from(rows.softmax),
-    ssmax: Array.from(rows.ssmax),
-    stats: rows.stats,
-    top: rows.top.map((t) => ({
-      position: t.position,
-      text: lines[t.position]?.text ?? '',
-      line: lines[t.position]?.line ?? 0,
-      softmax: t.softmax,
-      ssmax: t.ssmax,
-    })),
-    distance: rows.distance,
-  };
 }
 
 export class PanelSerializer implements vscode.WebviewPanelSerializer {

@@ -38,7 +38,7 @@ export class AttentionStatusBar implements vscode.Disposable {
     this.item.text = `$(eye) ${m.displayName} · ${provider}${last}`;
     const skipped = m.skipped.map((s) => `\n- ${PROVIDER_LABEL[s.provider]} skipped: ${s.reason}`).join('');
     this.item.tooltip = new vscode.MarkdownString(
-      `**Attention Inspector**\n\nModel: ${m.displayName}: ${m.summary} (own normaliser ${m.normaliser === 'ssmax' ? 'SSMax' : 'softmax'}, training context ${m.trainingContext})\n\nExecution provider: **${provider}**${skipped}\n\nClick for settings and actions.`,
+      `**Attention Inspector**\n\nModel: ${m.displayName}: ${m.summary} (own normaliser ${m.normaliser === 'ssmax' ? 'SSMax' : 'softmax'}, training context ${m.trainingContext})${m.normaliser === 'softmax' && m.whatIf ? `\n\nWhat-if view: ${m.whatIf.label}, ${m.whatIf.formula} (Attention: Choose What-If Scaling Law…)` : ''}\n\nExecution provider: **${provider}**${skipped}\n\nClick for settings and actions.`,
     );
     this.item.show();
   }

@@ -83,6 +83,7 @@ describe('VSIX per platform', { timeout: 900_000 }, () => {
         'models/tokenizer.json',
         'models/rows.onnx',
         'models/stats.onnx',
+        'models/whatif.onnx',
         'media/icon.png',
         'changelog.md', // vsce writes README.md and CHANGELOG.md lower-case
         'THIRD_PARTY_NOTICES.md',

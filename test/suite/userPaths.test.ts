@@ -17,7 +17,7 @@ import type { PostedMessage } from '../../src/vscode/panel';
 import { MIN_TELLING_KEYS } from '../../src/vscode/startToken';
 import { activeApi, attentionHover, closeDocument, hoverText, sampleText, until } from './util';
 
-const SETTINGS = ['topK', 'defaultLayer', 'defaultHead', 'overlay', 'maxTokens'] as const;
+const SETTINGS = ['topK', 'defaultLayer', 'defaultHead', 'overlay', 'maxTokens', 'whatIf', 'model'] as const;
 /** The token the cursor is put on before Inspect: far enough in to be a telling query (see startToken). */
 const QUERY = 80;
 
@@ -442,6 +442,31 @@ suite('User paths (extension host)', () => {
     const done = api.analysis(uri);
     assert.ok(done?.done && done.analysed === done.length, 'the next Inspect analyses the whole document');
     assert.doesNotMatch(api.statusBar().text, /stopped|sync~spin/);
+  });
+
+  test("Choose What-If Scaling Law from the palette: the softmax model's what-if view, its statistics and the hover follow the law picked", async () => {
+    await cfg().update('model', 'softmax', vscode.ConfigurationTarget.Global);
+    await until('the softmax-trained model loaded', () => api.model()?.id === 'softmax', 60_000);
+    const { doc, editor, uri } = await inspected(text.slice(0, 2_500));
+    // at n = QUERY + 1 <= 512 the default what-if (SSMax, c = ln n / ln 512 < 1) is flatter than softmax; Qwen's log-n
+    // is 1 below the training length, so there the what-if must equal the model's own softmax exactly
+    const stats = () => panelAttention(uri)?.stats;
+    const before = stats();
+    assert.ok(before && Math.abs(before.softmax.maxWeight - before.ssmax.maxWeight) > 1e-4, `SSMax differs from softmax at n = ${QUERY + 1}`);
+    await pickWith('attentionInspector.chooseWhatIf', 2); // SSMax, SSMax s=…, Qwen log-n, Llama 4
+    await until(
+      () =>
+        `the law set, the model reloaded with it and the panel on the query again (now ${String(cfg().get('whatIf'))}, ${JSON.stringify(api.model()?.whatIf)}, ${views(uri)})`,
+      () => cfg().get('whatIf') === 'qwen-logn' && api.model()?.whatIf?.label === 'Qwen log-n' && allOn(uri, QUERY) && panelAttention(uri)?.stats !== before,
+      90_000,
+    );
+    const after = stats();
+    assert.ok(after);
+    assert.ok(Math.abs(after.softmax.maxWeight - after.ssmax.maxWeight) < 1e-6, `Qwen log-n equals softmax below N: ${JSON.stringify(after)}`);
+    assert.ok(Math.abs(after.softmax.entropy - after.ssmax.entropy) < 1e-5);
+    const hover = await attentionHover(doc, editor.selection.active);
+    assert.match(hover, /max weight: softmax [\d.]+% · Qwen log-n [\d.]+%/, 'the hover names the law');
+    assert.equal(panelDocument(uri)?.whatIfFormula, 'softmax(max(1, ln n / ln 512)·z)', "the panel is told the law's formula");
   });
 
   test("the hover's numbers are the panel's for the same token and head (max weight, and each listed token's weights)", async () => {

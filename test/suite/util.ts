@@ -72,6 +72,7 @@ export function hoverText(hovers: vscode.Hover[] | undefined): string {
 export async function attentionHover(doc: vscode.TextDocument, pos: vscode.Position): Promise<string> {
   return until('an attention hover', async () => {
     const t = hoverText(await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', doc.uri, pos));
-    return /SSMax/.test(t) && !/not analysed yet/.test(t) ? t : undefined;
+    // its statistics line names both views (the length-scaled one by its what-if law, SSMax by default)
+    return /max weight: softmax/.test(t) && !/not analysed yet/.test(t) ? t : undefined;
   });
 }

@@ -77,4 +77,22 @@ describe('model process (real child process, real model)', () => {
     assert.notEqual(client.pid, pid);
     assert.equal(client.restarts, 1);
   });
+
+  it("a what-if law given at load applies to the second model too: softmax-trained models' length-scaled view follows it", async () => {
+    const law = { law: 'qwen-logn' as const };
+    const info = await client.request('load', { manifestPath: path.join(modelsDir, 'ssmax.json'), provider: 'cpu', threads: 1, whatIf: law });
+    assert.equal(info.whatIf?.label, 'Qwen log-n', 'named for the panel even for an SSMax-trained main model');
+    const softmax = path.join(modelsDir, 'softmax.json');
+    const other = await client.request('loadOther', { manifestPath: softmax });
+    assert.equal(other.whatIf?.formula, 'softmax(max(1, ln n / ln 512)·z)');
+    await client.request('analyse', { model: softmax, docKey: 'law', version: 1, text, maxTokens: 700 });
+    // Qwen's log-n is 1 up to the training length: the what-if equals softmax there, and is sharper past it
+    const near = await client.request('rows', { model: softmax, docKey: 'law', version: 1, position: 300, head: { layer: 1, head: 2 }, topK: 3 });
+    assert.ok(Math.abs(near.stats.softmax.maxWeight - near.stats.ssmax.maxWeight) < 1e-6);
+    const far = await client.request('rows', { model: softmax, docKey: 'law', version: 1, position: 690, head: { layer: 1, head: 2 }, topK: 3 });
+    assert.ok(far.stats.ssmax.entropy < far.stats.softmax.entropy, 'sharper past N');
+    // anything that is not a law is the default
+    const plain = await client.request('load', { manifestPath: softmax, provider: 'cpu', threads: 1, whatIf: { law: 'yarn' } as never });
+    assert.equal(plain.whatIf?.label, 'SSMax');
+  });
 });

@@ -476,6 +476,34 @@ describe(`webview in Chromium (fixture: ${fixture.source}, ${doc.tokens.length} 
     await context.close();
   });
 
+  it("names a softmax-trained model's what-if by its law: the legend gives the formula, the table, list and overlay the label", async () => {
+    const { context, page, host } = await openPanel();
+    const msg = documentMessage('file:///work/whatif.py', fixture.text || documentText(fixture.document));
+    const whatIf = {
+      label: 'Llama 4 temp.',
+      formula: 'softmax((1 + 0.1·ln(1 + ⌊n/512⌋))·z)',
+      source: "Llama 4's attention temperature tuning (also Ministral 3)",
+    };
+    msg.model = { ...msg.model, id: 'fixture-softmax', normaliser: 'softmax', whatIf };
+    host.documentMessage = msg;
+    await host.post(msg);
+    await page.waitForFunction(() => document.getElementById('legend')?.textContent?.includes('Llama 4 temp.'));
+    const legend = await page.locator('#legend').textContent();
+    assert.match(legend, /Underline: Llama 4 temp\. \(what if: softmax\(\(1 \+ 0\.1·ln\(1 \+ ⌊n\/512⌋\)\)·z\), Llama 4's attention temperature tuning/);
+    assert.match(legend, /Background: Softmax \(the model's own\)/);
+    assert.match(await page.locator('.stats-table th[data-normaliser="ssmax"]').textContent(), /^Llama 4 temp\.counterfactual$/);
+    assert.equal((await page.locator('#overlay-toggle').textContent()).trim(), 'Llama 4 temp. overlay');
+    await page.screenshot({ path: join(shots, 'what-if-legend.png'), clip: { x: 0, y: 0, width: 1200, height: 260 } });
+    // an SSMax-trained model's own view is SSMax, whatever law softmax-trained models follow
+    const own = documentMessage('file:///work/whatif-ssmax.py', fixture.text || documentText(fixture.document));
+    own.model = { ...own.model, whatIf };
+    host.documentMessage = own;
+    await host.post(own);
+    await page.waitForFunction(() => !document.getElementById('legend')?.textContent?.includes('Llama 4'));
+    assert.match(await page.locator('#legend').textContent(), /Underline: SSMax \(the model's own\)/);
+    await context.close();
+  });
+
   it('restores the selection after a reload (getState/setState)', async () => {
     const { context, page, host } = await openPanel();
     const q = pickQuery(host, 10);

@@ -3,7 +3,7 @@
  * the comparison. Each bar carries its exact value in data-value, for the tests and for screen readers (<title>).
  */
 import type { Normaliser } from '../../src/protocol';
-import { NORMALISER_NAME } from '../format';
+import { viewName } from '../format';
 import { chartRoot, drawAxes, drawLegend, linearScale, linearTicks, seriesClass, svgElement, svgText, type PlotArea } from './svg';
 
 export interface BarGroup {
@@ -62,7 +62,7 @@ export function barChart(input: BarChartInput): SVGSVGElement {
         `chart-bar ${seriesClass(norm, input.own)}`,
       );
       const title = svgElement('title');
-      title.textContent = `${group.label}: ${NORMALISER_NAME[norm]} ${value.toPrecision(3)}`;
+      title.textContent = `${group.label}: ${viewName(norm, input.own)} ${value.toPrecision(3)}`;
       rect.append(title);
       g.append(rect);
     });

@@ -6,7 +6,7 @@
  * Cells are focusable buttons (data-layer, data-head); the caller wires clicks and keys.
  */
 import type { HeadCell, HeadsPayload, Normaliser } from '../../src/protocol';
-import { NORMALISER_NAME } from '../format';
+import { viewName } from '../format';
 import { chartRoot, drawLegend, seriesClass, svgElement, svgText } from './svg';
 
 const WIDTH = 820;
@@ -63,12 +63,12 @@ function headCellGroup(cell: HeadCell, left: number, top: number, width: number,
       'data-layer': cell.layer,
       'data-head': cell.head,
       'aria-pressed': String(selected),
-      'aria-label': `Layer ${cell.layer} head ${cell.head}: ${describe(cell, 'softmax')}; ${describe(cell, 'ssmax')}. Press Enter to show this head.`,
+      'aria-label': `Layer ${cell.layer} head ${cell.head}: ${describe(cell, 'softmax', own)}; ${describe(cell, 'ssmax', own)}. Press Enter to show this head.`,
     },
     `head-cell${selected ? ' head-cell-selected' : ''}`,
   );
   const title = svgElement('title');
-  title.textContent = `L${cell.layer} H${cell.head}: ${describe(cell, 'softmax')}; ${describe(cell, 'ssmax')}; top keys ${cell.top.map((t) => t.position).join(', ')}`;
+  title.textContent = `L${cell.layer} H${cell.head}: ${describe(cell, 'softmax', own)}; ${describe(cell, 'ssmax', own)}; top keys ${cell.top.map((t) => t.position).join(', ')}`;
   g.append(title);
   g.append(svgElement('rect', { x: left, y: top, width, height: CELL_HEIGHT, rx: 3 }, 'head-cell-frame'));
   g.append(svgText(`H${cell.head}`, { x: left + 6, y: top + 13 }, 'chart-text head-cell-label'));
@@ -121,7 +121,7 @@ function statLine(name: string, softmax: number, ssmax: number, x: number, y: nu
   return text;
 }
 
-function describe(cell: HeadCell, norm: Normaliser): string {
+function describe(cell: HeadCell, norm: Normaliser, own: Normaliser): string {
   const s = cell.stats[norm];
-  return `${NORMALISER_NAME[norm]} max ${s.maxWeight.toFixed(3)}, entropy ÷ ln n ${s.normalisedEntropy.toFixed(3)}, sink ${cell.sink[norm].toFixed(3)}`;
+  return `${viewName(norm, own)} max ${s.maxWeight.toFixed(3)}, entropy ÷ ln n ${s.normalisedEntropy.toFixed(3)}, sink ${cell.sink[norm].toFixed(3)}`;
 }

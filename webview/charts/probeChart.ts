@@ -4,7 +4,7 @@
  */
 import type { Normaliser, ProbePayload } from '../../src/protocol';
 import { chartRoot, drawAxes, linearScale, linearTicks, polylinePoints, seriesClass, svgElement, svgText, viewRole, type PlotArea } from './svg';
-import { NORMALISER_NAME } from '../format';
+import { NORMALISER_NAME, viewName } from '../format';
 
 const WIDTH = 820;
 const HEIGHT = 300;
@@ -26,7 +26,7 @@ export function probeChart(probe: ProbePayload): SVGSVGElement {
     let lx = area.left;
     for (const norm of ['softmax', 'ssmax'] as const) {
       g.append(svgElement('line', { x1: lx, x2: lx + 18, y1: 32, y2: 32 }, `chart-line ${seriesClass(norm, info.normaliser)}`));
-      const label = `${NORMALISER_NAME[norm]} (${viewRole(norm, info.normaliser)})`;
+      const label = `${viewName(norm, info.normaliser)} (${viewRole(norm, info.normaliser)})`;
       g.append(svgText(label, { x: lx + 22, y: 32, 'dominant-baseline': 'middle' }, 'chart-text chart-legend'));
       lx += 30 + label.length * 6.4;
     }

@@ -5,7 +5,7 @@
  * Every attribute goes through setAttribute (not markup), and text through textContent.
  */
 import type { Normaliser } from '../../src/protocol';
-import { NORMALISER_NAME } from '../format';
+import { NORMALISER_NAME, viewName } from '../format';
 
 export const SVG_NS = 'http://www.w3.org/2000/svg';
 
@@ -141,7 +141,7 @@ export function drawLegend(g: SVGGElement, x: number, y: number, own: Normaliser
     const item = svgElement('g', { 'data-legend': norm }, 'chart-legend-item');
     if (shape === 'line') item.append(svgElement('line', { x1: cx, x2: cx + 22, y1: y, y2: y }, `chart-line ${seriesClass(norm, own)}`));
     else item.append(svgElement('rect', { x: cx + 4, y: y - 6, width: 14, height: 12 }, `chart-bar ${seriesClass(norm, own)}`));
-    const label = own === undefined ? NORMALISER_NAME[norm] : `${NORMALISER_NAME[norm]} (${viewRole(norm, own)})`;
+    const label = own === undefined ? NORMALISER_NAME[norm] : `${viewName(norm, own)} (${viewRole(norm, own)})`;
     item.append(svgText(label, { x: cx + 28, y, 'dominant-baseline': 'middle' }, 'chart-text chart-legend'));
     g.append(item);
     cx += 34 + label.length * 6.6;

@@ -4,10 +4,10 @@
  * sends ComparisonPayloads); each side shows its focus statistics and top-k under both views, the model's own
  * marked. The figure is a bar chart of the four max weights and normalised entropies.
  */
-import { headLabel, type AttentionPayload, type ComparisonPayload, type ModelInfo, type Normaliser } from '../../src/protocol';
+import { headLabel, type AttentionPayload, type ComparisonPayload, type HostToWebview, type ModelInfo, type Normaliser } from '../../src/protocol';
 import { barChart } from '../charts/barChart';
 import { createCheckbox } from '../components';
-import { formatEntropy, formatWeight, NORMALISER_NAME, visibleTokenText } from '../format';
+import { formatEntropy, formatWeight, NORMALISER_NAME, viewName, visibleTokenText } from '../format';
 import { placeholder, type InspectorView, type ViewData } from './view';
 
 const NORMALISERS: readonly Normaliser[] = ['softmax', 'ssmax'];
@@ -50,6 +50,19 @@ export class CompareView implements InspectorView {
     bar.append(this.toggle.element);
     this.element.append(bar, this.body);
     this.render();
+  }
+
+  onDocument(_doc: unknown, model: ModelInfo): void {
+    this.setModel(model);
+  }
+
+  onAttention(a: AttentionPayload): void {
+    this.setAttention(a);
+  }
+
+  onMessage(msg: HostToWebview): void {
+    if (msg.type === 'settings') this.setEnabled(msg.comparison === true);
+    else if (msg.type === 'comparison') this.show(msg.comparison);
   }
 
   setModel(model: ModelInfo): void {
@@ -186,7 +199,7 @@ function sideColumn(side: Side): HTMLElement {
   const head = table.createTHead().insertRow();
   head.append(th(''));
   for (const norm of NORMALISERS) {
-    const cell = th(`${NORMALISER_NAME[norm]} (${norm === own ? 'own' : 'counterfactual'})`);
+    const cell = th(`${viewName(norm, own)} (${norm === own ? 'own' : 'counterfactual'})`);
     if (norm === own) cell.className = 'own';
     head.append(cell);
   }

@@ -1,5 +1,5 @@
 /** The "Distance" tab: attention mass of the selected token by query-key distance (log buckets), both views. */
-import { headLabel, type AttentionPayload, type Normaliser } from '../../src/protocol';
+import { headLabel, type AttentionPayload, type ModelInfo, type Normaliser } from '../../src/protocol';
 import { barChart } from '../charts/barChart';
 import { NORMALISER_NAME } from '../format';
 import { placeholder, type InspectorView, type ViewData } from './view';
@@ -22,6 +22,15 @@ export class DistanceView implements InspectorView {
   constructor() {
     this.element.className = 'view view-distance';
     this.render();
+  }
+
+  onDocument(_doc: unknown, model: ModelInfo): void {
+    this.setOwn(model.normaliser);
+    this.show(undefined);
+  }
+
+  onAttention(a: AttentionPayload): void {
+    this.show(a);
   }
 
   setOwn(own: Normaliser): void {

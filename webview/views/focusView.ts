@@ -1,8 +1,8 @@
 /** The "Focus vs length" tab: focusChart.ts for the selected head's FocusCurvePayload. */
-import { headLabel, type FocusCurvePayload, type Normaliser } from '../../src/protocol';
+import { headLabel, type FocusCurvePayload, type HostToWebview, type ModelInfo, type Normaliser } from '../../src/protocol';
 import { focusChart } from '../charts/focusChart';
 import { focusCaption } from '../focusCaption';
-import { placeholder, type InspectorView, type ViewData } from './view';
+import { placeholder, type InspectorView, type IsCurrent, type ViewData } from './view';
 
 export class FocusView implements InspectorView {
   readonly id = 'focus' as const;
@@ -16,6 +16,19 @@ export class FocusView implements InspectorView {
   constructor() {
     this.element.className = 'view view-focus';
     this.render();
+  }
+
+  onDocument(_doc: unknown, model: ModelInfo, sameUri: boolean): void {
+    if (!sameUri) this.clear();
+    this.setOwn(model.normaliser);
+  }
+
+  onAttention(a: { n: number }): void {
+    this.setSelectedN(a.n);
+  }
+
+  onMessage(msg: HostToWebview, isCurrent: IsCurrent): void {
+    if (msg.type === 'focusCurve' && isCurrent(msg.curve)) this.show(msg.curve);
   }
 
   setOwn(own: Normaliser): void {

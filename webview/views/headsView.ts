@@ -2,9 +2,9 @@
  * The "Heads" tab (model view): headsGrid.ts for the selected token. Clicking a cell, or Enter/Space on it, asks
  * for that head in the main view; arrow keys move between cells.
  */
-import type { HeadChoice, HeadsPayload, ModelInfo, Normaliser } from '../../src/protocol';
+import type { HeadChoice, HeadsPayload, HostToWebview, ModelInfo, Normaliser } from '../../src/protocol';
 import { headsGrid } from '../charts/headsGrid';
-import { placeholder, type InspectorView, type ViewData } from './view';
+import { placeholder, type InspectorView, type IsCurrent, type ViewData } from './view';
 
 export interface HeadsViewEvents {
   selectHead(head: HeadChoice): void;
@@ -28,6 +28,28 @@ export class HeadsView implements InspectorView {
     });
     this.element.addEventListener('keydown', (e) => this.onKey(e));
     this.render();
+  }
+
+  onDocument(_doc: unknown, model: ModelInfo, sameUri: boolean): void {
+    if (!sameUri) this.clear();
+    this.setModel(model);
+  }
+
+  onAttention(a: { position: number }): void {
+    this.setPosition(a.position);
+  }
+
+  onPosition(position: number): void {
+    this.setPosition(position);
+  }
+
+  onHead(head: HeadChoice): void {
+    this.setHead(head);
+  }
+
+  onMessage(msg: HostToWebview, isCurrent: IsCurrent): void {
+    if (msg.type === 'heads' && isCurrent(msg.heads)) this.show(msg.heads);
+    else if (msg.type === 'settings') this.setHead(msg.head);
   }
 
   setModel(model: ModelInfo): void {

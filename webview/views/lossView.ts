@@ -3,9 +3,9 @@
  * (0–N, N–4N, …), each model's mean next-token loss and, with two models, their difference: the paper's long-context
  * loss result on the user's own file. Sent by the host once an analysis is done.
  */
-import type { LossPayload } from '../../src/protocol';
+import type { HostToWebview, LossPayload } from '../../src/protocol';
 import { lossChart } from '../charts/lossChart';
-import { placeholder, type InspectorView, type ViewData } from './view';
+import { placeholder, type InspectorView, type IsCurrent, type ViewData } from './view';
 
 export class LossView implements InspectorView {
   readonly id = 'loss' as const;
@@ -17,6 +17,14 @@ export class LossView implements InspectorView {
   constructor() {
     this.element.className = 'view view-loss';
     this.render();
+  }
+
+  onDocument(_doc: unknown, _model: unknown, sameUri: boolean): void {
+    if (!sameUri) this.clear();
+  }
+
+  onMessage(msg: HostToWebview, isCurrent: IsCurrent): void {
+    if (msg.type === 'loss' && isCurrent(msg.loss)) this.show(msg.loss);
   }
 
   show(loss: LossPayload): void {

@@ -2,7 +2,7 @@
  * The "Needle map" tab: the probe over context lengths × depths (needleMapChart.ts), each cell over several
  * haystacks of the document. "Run needle map" posts runNeedleMap; the host streams NeedleMapPayloads cell by cell.
  */
-import type { NeedleMapPayload } from '../../src/protocol';
+import type { HostToWebview, NeedleMapPayload } from '../../src/protocol';
 import { needleMapChart } from '../charts/needleMapChart';
 import { RunBar } from './runBar';
 import { placeholder, type InspectorView, type ViewData } from './view';
@@ -33,6 +33,11 @@ export class NeedleMapView implements InspectorView {
     });
     this.element.append(this.bar.element, this.body);
     this.render();
+  }
+
+  onMessage(msg: HostToWebview): void {
+    if (msg.type === 'needleMap') this.show(msg.map);
+    else if (msg.type === 'message' && msg.level === 'error') this.stopWaiting();
   }
 
   show(map: NeedleMapPayload): void {

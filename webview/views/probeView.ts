@@ -3,7 +3,7 @@
  * a question). "Run probe" posts runProbe; the host streams ProbePayloads until done. A chart (probeChart.ts) and a
  * table per depth × model: the prediction, whether it is right, and the weight on the needle under both views.
  */
-import type { ProbePayload } from '../../src/protocol';
+import type { HostToWebview, ProbePayload } from '../../src/protocol';
 import { probeChart } from '../charts/probeChart';
 import { formatWeight, NORMALISER_NAME } from '../format';
 import { RunBar } from './runBar';
@@ -34,6 +34,11 @@ export class ProbeView implements InspectorView {
     });
     this.element.append(this.bar.element, this.body);
     this.render();
+  }
+
+  onMessage(msg: HostToWebview): void {
+    if (msg.type === 'probe') this.show(msg.probe);
+    else if (msg.type === 'message' && msg.level === 'error') this.stopWaiting();
   }
 
   show(probe: ProbePayload): void {

@@ -2,7 +2,7 @@
  * What every tab of the views area provides: its panel content, the figure to save as SVG/PNG, and the rows and
  * statistics it shows, to save as CSV/JSON (webview/export/ turns these into files).
  */
-import type { ViewId } from '../../src/protocol';
+import type { AttentionPayload, DocumentPayload, HeadChoice, HostToWebview, ModelInfo, ViewId } from '../../src/protocol';
 
 export type Cell = string | number | boolean;
 
@@ -20,7 +20,27 @@ export interface ViewData {
   meta: Record<string, unknown>;
 }
 
-export interface InspectorView {
+/** Whether a payload is for the document (and version) the panel shows: anything else is stale. */
+export type IsCurrent = (p: { uri: string; version: number }) => boolean;
+
+/**
+ * What main.ts tells every view, in one loop over the views (each hook optional): a view takes what it needs, and
+ * a new view is one file here and one entry in main.ts's list.
+ */
+export interface ViewHooks {
+  /** A document (a new file, or a new version of the same one: `sameUri`) and the model that analysed it. */
+  onDocument?(doc: DocumentPayload, model: ModelInfo, sameUri: boolean): void;
+  /** The selected token's attention arrived. */
+  onAttention?(a: AttentionPayload): void;
+  /** A token was selected in the panel (its attention follows from the host). */
+  onPosition?(position: number): void;
+  /** The head changed (dropdown, heads grid, shortcut, or the host's settings). */
+  onHead?(head: HeadChoice): void;
+  /** Every message from the host: a view takes its own payload type (and may follow others, e.g. settings). */
+  onMessage?(msg: HostToWebview, isCurrent: IsCurrent): void;
+}
+
+export interface InspectorView extends ViewHooks {
   readonly id: ViewId;
   /** The tab's label. */
   readonly label: string;
