@@ -7,9 +7,12 @@ models (2 layers, d 32) whose graphs have exactly the inputs, outputs and attent
   - huggingface/optimum `optimum/exporters/onnx/model_configs.py` and `base.py` (TextDecoderWithPositionIdsOnnxConfig,
     optimum 1.2x): inputs `input_ids` [batch, seq], `attention_mask` [batch, past+seq], `position_ids` [batch, seq],
     `past_key_values.{i}.key|value` [batch, kv_heads, past, head_dim]; outputs `logits`, `present.{i}.key|value`.
-  - huggingface/transformers 4.4x `models/{gpt2,llama,qwen2,gpt_neox}/modeling_*.py`, eager attention:
-    scores = (q @ kᵀ) · scale (+ mask) → Softmax, keys stored in the cache after RoPE, grouped-query attention by
-    repeat_kv (query head h reads key head h // (heads / kv_heads)).
+  - huggingface/transformers 4.4x `models/{gpt2,llama,mistral,qwen2,qwen3,gpt_neox,phi3}/modeling_*.py`, eager
+    attention: scores = (q @ kᵀ) · scale (+ mask) → Softmax, keys stored in the cache after RoPE, grouped-query
+    attention by repeat_kv (query head h reads key head h // (heads / kv_heads)). Mistral (v0.1) and Phi-3 mask keys
+    outside a sliding window (query i sees keys i - window < j <= i: `_update_causal_mask`'s sliding_attend_mask);
+    Qwen3 normalises q and k per head (q_norm, k_norm: RMSNorm over head_dim) before RoPE, and its head_dim is not
+    hidden_size / heads; Phi-3 fuses q, k, v into qkv_proj and gate, up into gate_up_proj.
 Each folder also gets config.json (the keys the family's config class writes), a tokenizer.json in the Hugging Face
 format (the shipped byte-level BPE, converted: GPT-2's byte-to-unicode alphabet, "a b" merges, a Split + ByteLevel
 pre-tokenizer as Llama 3 and Qwen2 write it), tokenizer_config.json and generation_config.json.
@@ -27,7 +30,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-FAMILIES = ("gpt2", "llama", "qwen2", "gpt_neox")
+FAMILIES = ("gpt2", "llama", "qwen2", "gpt_neox", "mistral", "qwen3", "phi3")
+# families whose tiny test config has a sliding window shorter than the tests' documents
+SLIDING = {"mistral": 40, "phi3": 48}
 MIN = torch.finfo(torch.float32).min
 
 
@@ -74,12 +79,16 @@ def hf_tokenizer(ours):
     }
 
 
-def causal_mask(attention_mask, T, P):
-    """[1, 1, T, P+T]: 0 where query i (at position P+i) may see key j, the float minimum elsewhere (as transformers)."""
+def causal_mask(attention_mask, T, P, window=None):
+    """[1, 1, T, P+T]: 0 where query i (at position P+i) may see key j, the float minimum elsewhere (as transformers);
+    with a sliding window, only the last `window` keys (the query's own included)."""
     n = P + T
     keys = torch.arange(n, device=attention_mask.device)[None, :]
     queries = (torch.arange(T, device=attention_mask.device) + P)[:, None]
-    allowed = (keys <= queries)[None, None] & (attention_mask[:, None, None, :] > 0)
+    seen = keys <= queries
+    if window:
+        seen = seen & (keys > queries - window)
+    allowed = seen[None, None] & (attention_mask[:, None, None, :] > 0)
     return torch.where(allowed, torch.zeros((), dtype=torch.float32), torch.full((), MIN))
 
 
@@ -122,28 +131,44 @@ class RMSNorm(nn.Module):
 
 
 class LlamaLayer(nn.Module):
-    """Llama / Mistral / Qwen2 (bias on q, k, v) / SmolLM: RoPE on every dimension, grouped-query attention."""
+    """Llama / Mistral / Qwen2 (bias on q, k, v) / Qwen3 (q_norm, k_norm) / SmolLM / Phi-3 (fused qkv_proj and
+    gate_up_proj): RoPE on every dimension, grouped-query attention."""
 
-    def __init__(self, c, bias):
+    def __init__(self, c, bias, qk_norm=False, fused=False):
         super().__init__()
         d, H, K, hd = c["hidden_size"], c["num_attention_heads"], c["num_key_value_heads"], c["head_dim"]
-        self.H, self.K, self.hd, self.base = H, K, hd, c["rope_theta"]
+        self.H, self.K, self.hd, self.base, self.fused = H, K, hd, c["rope_theta"], fused
         self.input_layernorm = RMSNorm(d, c["rms_norm_eps"])
-        self.q_proj = nn.Linear(d, H * hd, bias=bias)
-        self.k_proj = nn.Linear(d, K * hd, bias=bias)
-        self.v_proj = nn.Linear(d, K * hd, bias=bias)
+        if fused:
+            self.qkv_proj = nn.Linear(d, (H + 2 * K) * hd, bias=False)
+            self.gate_up_proj = nn.Linear(d, 2 * c["intermediate_size"], bias=False)
+        else:
+            self.q_proj = nn.Linear(d, H * hd, bias=bias)
+            self.k_proj = nn.Linear(d, K * hd, bias=bias)
+            self.v_proj = nn.Linear(d, K * hd, bias=bias)
+        self.q_norm = RMSNorm(hd, c["rms_norm_eps"]) if qk_norm else None
+        self.k_norm = RMSNorm(hd, c["rms_norm_eps"]) if qk_norm else None
         self.o_proj = nn.Linear(H * hd, d, bias=False)
         self.post_attention_layernorm = RMSNorm(d, c["rms_norm_eps"])
-        self.gate_proj = nn.Linear(d, c["intermediate_size"], bias=False)
-        self.up_proj = nn.Linear(d, c["intermediate_size"], bias=False)
+        if not fused:
+            self.gate_proj = nn.Linear(d, c["intermediate_size"], bias=False)
+            self.up_proj = nn.Linear(d, c["intermediate_size"], bias=False)
         self.down_proj = nn.Linear(c["intermediate_size"], d, bias=False)
 
     def forward(self, x, mask, position_ids, past_k, past_v):
         b, t, _ = x.shape
         h = self.input_layernorm(x)
-        q = self.q_proj(h).view(b, t, self.H, self.hd).transpose(1, 2)
-        k = self.k_proj(h).view(b, t, self.K, self.hd).transpose(1, 2)
-        v = self.v_proj(h).view(b, t, self.K, self.hd).transpose(1, 2)
+        if self.fused:
+            qkv = self.qkv_proj(h)
+            q, k, v = qkv.split([self.H * self.hd, self.K * self.hd, self.K * self.hd], dim=-1)
+        else:
+            q, k, v = self.q_proj(h), self.k_proj(h), self.v_proj(h)
+        q = q.view(b, t, self.H, self.hd)
+        k = k.view(b, t, self.K, self.hd)
+        if self.q_norm is not None:
+            q, k = self.q_norm(q), self.k_norm(k)
+        q, k = q.transpose(1, 2), k.transpose(1, 2)
+        v = v.view(b, t, self.K, self.hd).transpose(1, 2)
         cos, sin = rope(position_ids, self.hd, self.base)
         q = q * cos + rotate_half(q) * sin
         k = k * cos + rotate_half(k) * sin
@@ -152,7 +177,11 @@ class LlamaLayer(nn.Module):
         a = eager(q, k, v, mask, self.hd ** -0.5, self.H // self.K)
         x = x + self.o_proj(a.transpose(1, 2).reshape(b, t, self.H * self.hd))
         h = self.post_attention_layernorm(x)
-        return x + self.down_proj(F.silu(self.gate_proj(h)) * self.up_proj(h)), k, v
+        if self.fused:
+            gate, up = self.gate_up_proj(h).chunk(2, dim=-1)
+        else:
+            gate, up = self.gate_proj(h), self.up_proj(h)
+        return x + self.down_proj(F.silu(gate) * up), k, v
 
 
 class Gpt2Layer(nn.Module):
@@ -229,8 +258,9 @@ class Decoder(nn.Module):
             self.layers = nn.ModuleList(NeoxLayer(c) for _ in range(L))
             self.norm = nn.LayerNorm(d, eps=c["layer_norm_eps"])
         else:
-            self.layers = nn.ModuleList(LlamaLayer(c, bias=family == "qwen2") for _ in range(L))
+            self.layers = nn.ModuleList(LlamaLayer(c, bias=family == "qwen2", qk_norm=family == "qwen3", fused=family == "phi3") for _ in range(L))
             self.norm = RMSNorm(d, c["rms_norm_eps"])
+        self.window = c.get("sliding_window")
         self.lm_head = nn.Linear(d, c["vocab_size"], bias=False)
         if c.get("tie_word_embeddings", True):
             self.lm_head.weight = self.embed.weight
@@ -238,7 +268,7 @@ class Decoder(nn.Module):
     def forward(self, input_ids, attention_mask, position_ids, *past):
         T = input_ids.shape[1]
         P = past[0].shape[2]
-        mask = causal_mask(attention_mask, T, P)
+        mask = causal_mask(attention_mask, T, P, self.window)
         x = self.embed(input_ids)
         if self.wpe is not None:
             x = x + self.wpe(position_ids)
@@ -266,10 +296,21 @@ def config_for(family, vocab, eot, context, shape="tiny"):
         return {"architectures": ["GPTNeoXForCausalLM"], "model_type": "gpt_neox", "hidden_size": 32, "num_attention_heads": 4,
                 "num_hidden_layers": 2, "intermediate_size": 128, "max_position_embeddings": context, "rotary_pct": 0.25,
                 "rotary_emb_base": 10000, "layer_norm_eps": 1e-5, "use_parallel_residual": True, "tie_word_embeddings": False, **common}
-    arch = {"llama": "LlamaForCausalLM", "qwen2": "Qwen2ForCausalLM"}[family]
+    arch = {"llama": "LlamaForCausalLM", "qwen2": "Qwen2ForCausalLM", "mistral": "MistralForCausalLM", "qwen3": "Qwen3ForCausalLM",
+            "phi3": "Phi3ForCausalLM"}[family]
+    # Qwen3's heads are wider than hidden_size / heads (Qwen3-0.6B: 16 heads of 128 in a 1024-wide model)
+    head_dim = 2 * z["hidden"] // z["heads"] if family == "qwen3" else z["hidden"] // z["heads"]
+    extra = {}
+    if family in SLIDING:
+        extra["sliding_window"] = SLIDING[family]
+    if family == "phi3":
+        # Phi-3 writes its pretraining length beside max_position_embeddings (longrope models extend the latter)
+        extra.update({"original_max_position_embeddings": context, "max_position_embeddings": 4 * context, "tie_word_embeddings": False})
+    if family == "qwen3":
+        extra.update({"attention_bias": False, "use_sliding_window": False})
     return {"architectures": [arch], "model_type": family, "hidden_size": z["hidden"], "intermediate_size": z["inter"], "num_attention_heads": z["heads"],
-            "num_key_value_heads": z["kv"], "head_dim": z["hidden"] // z["heads"], "num_hidden_layers": z["layers"], "max_position_embeddings": context, "rope_theta": 10000.0,
-            "rms_norm_eps": 1e-6, "tie_word_embeddings": True, **common}
+            "num_key_value_heads": z["kv"], "head_dim": head_dim, "num_hidden_layers": z["layers"], "max_position_embeddings": context, "rope_theta": 10000.0,
+            "rms_norm_eps": 1e-6, "tie_word_embeddings": True, **common, **extra}
 
 
 def kv_shape(family, c):

@@ -123,19 +123,23 @@ export class Analysis {
     if (head.layer < 0 || head.layer >= this.layers.length) throw new RangeError(`layer ${head.layer} does not exist`);
     if (head.head !== 'mean' && (head.head < 0 || head.head >= heads)) throw new RangeError(`head ${head.head} does not exist`);
     const n = position + 1;
+    // under a sliding window the query sees keys first..position only (their weights; the rest stay 0)
+    const first = firstKeySeen(this.manifest, position);
+    const seen = n - first;
     const L = this.layers[head.layer];
     const which = head.head === 'mean' ? Array.from({ length: heads }, (_, h) => h) : [head.head];
     const softmax = new Float32Array(n);
     const ssmax = new Float32Array(n);
-    const z = new Float32Array(n);
-    const p = new Float32Array(n);
+    const z = new Float32Array(seen);
+    const p = new Float32Array(seen);
+    const stride = kvHeads * headDim;
     for (const h of which) {
-      scores(L.q, (position * heads + h) * headDim, L.k, Math.floor(h / group) * headDim, n, headDim, kvHeads * headDim, z, scoreScale);
-      const c = headMultipliers(this.manifest, head.layer, h, n);
+      scores(L.q, (position * heads + h) * headDim, L.k, first * stride + Math.floor(h / group) * headDim, seen, headDim, stride, z, scoreScale);
+      const c = headMultipliers(this.manifest, head.layer, h, seen);
       softmaxScaled(z, c.softmax, p);
-      for (let j = 0; j < n; j++) softmax[j] += p[j] / which.length;
+      for (let j = 0; j < seen; j++) softmax[first + j] += p[j] / which.length;
       softmaxScaled(z, c.ssmax, p);
-      for (let j = 0; j < n; j++) ssmax[j] += p[j] / which.length;
+      for (let j = 0; j < seen; j++) ssmax[first + j] += p[j] / which.length;
     }
     return { position, n, head, softmax, ssmax, stats: { softmax: focusStats(softmax), ssmax: focusStats(ssmax) } };
   }
@@ -159,6 +163,12 @@ export class Analysis {
   tokenAt(offset: number): number {
     return tokenAtOffset(this.tokens, offset);
   }
+}
+
+/** The first key the query at `position` sees: 0, or the start of its sliding window (manifest.architecture.slidingWindow). */
+export function firstKeySeen(m: ModelManifest, position: number): number {
+  const w = m.architecture.slidingWindow;
+  return w ? Math.max(0, position + 1 - w) : 0;
 }
 
 /** First position at which two token sequences differ. */

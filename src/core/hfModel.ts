@@ -117,7 +117,21 @@ export function describeHfFolder(dir: string, opts: { trainingContext?: number; 
   if (!Number.isInteger(headDim) || heads % kvHeads !== 0)
     throw new ModelFileError(configPath, `config.json has ${heads} heads, ${kvHeads} key heads and width ${dModel}, which do not divide`);
   const scaling = isObj(config.rope_scaling) ? config.rope_scaling : undefined;
-  const readContext = posInt(scaling?.original_max_position_embeddings) ?? posInt(config.max_position_embeddings) ?? posInt(config.n_positions);
+  // the pretraining length: RoPE scaling's original (Llama 3.1, Qwen YaRN), Phi-3's top-level original (its longrope
+  // variants extend max_position_embeddings), else the positions the config allows
+  const readContext =
+    posInt(scaling?.original_max_position_embeddings) ??
+    posInt(config.original_max_position_embeddings) ??
+    posInt(config.max_position_embeddings) ??
+    posInt(config.n_positions);
+  // transformers masks keys outside a sliding window for Mistral (v0.1 sets 4096) and Phi-3 (2047 in the mini
+  // models); Qwen2/Qwen3 do only with use_sliding_window, and then only from layer max_window_layers on
+  if ((type === 'qwen2' || type === 'qwen3') && config.use_sliding_window === true)
+    throw new ModelFileError(
+      configPath,
+      `use_sliding_window is true: ${type}'s per-layer sliding window is not supported (released Qwen configs set it false)`,
+    );
+  const slidingWindow = type === 'mistral' || type === 'phi3' ? posInt(config.sliding_window) : undefined;
   const trainingContext = opts.trainingContext ?? readContext;
   if (!trainingContext)
     throw new ModelFileError(configPath, 'config.json has no max_position_embeddings or n_positions (the training length); set it for this model');
@@ -152,6 +166,7 @@ export function describeHfFolder(dir: string, opts: { trainingContext?: number; 
       ropeBase: typeof config.rope_theta === 'number' ? config.rope_theta : 10000,
       intermediateSize: posInt(config.intermediate_size ?? config.n_inner) ?? 4 * dModel,
       gatedMlp: !['gpt2', 'gpt_neox'].includes(type),
+      ...(slidingWindow ? { slidingWindow } : {}),
     },
     trainingContext,
     s: null,

@@ -221,9 +221,11 @@ export class HfRunner implements ChunkRunner {
     const { heads } = this.manifest.architecture;
     const data = z.data as Float32Array;
     const law = this.manifest.whatIf ?? DEFAULT_WHAT_IF;
-    if (!this.statsSession) return statsFromScores(data, heads, T, P, this.manifest.trainingContext, law);
+    const window = this.manifest.architecture.slidingWindow;
+    if (!this.statsSession) return statsFromScores(data, heads, T, P, this.manifest.trainingContext, law, window);
     const { Tensor } = ort();
-    const c = Float32Array.from({ length: T }, (_, t) => lawMultiplier(law, P + t + 1, this.manifest.trainingContext));
+    // n is the keys the query sees: all before it, or its sliding window (the graph's scores mask the rest)
+    const c = Float32Array.from({ length: T }, (_, t) => lawMultiplier(law, Math.min(P + t + 1, window ?? Infinity), this.manifest.trainingContext));
     const r = await this.statsSession.run({ z: new Tensor('float32', data, [heads, T, P + T]), c_other: new Tensor('float32', c, [T]) });
     const parts = ['own_max', 'own_entropy', 'other_max', 'other_entropy'].map((n) => r[n].data as Float32Array);
     const out = new Float32Array(T * heads * 4);
@@ -303,7 +305,15 @@ export function headMajorToPositions(src: Float32Array, heads: number, n: number
  * like our graphs' statistics.
  * z is [heads, T, P+T]; keys past the query are masked in it and not read.
  */
-export function statsFromScores(z: Float32Array, heads: number, T: number, P: number, trainingContext: number, law: WhatIfLaw = DEFAULT_WHAT_IF): Float32Array {
+export function statsFromScores(
+  z: Float32Array,
+  heads: number,
+  T: number,
+  P: number,
+  trainingContext: number,
+  law: WhatIfLaw = DEFAULT_WHAT_IF,
+  window?: number,
+): Float32Array {
   const out = new Float32Array(T * heads * 4);
   const width = P + T;
   for (let h = 0; h < heads; h++) {
@@ -315,7 +325,7 @@ export function statsFromScores(z: Float32Array, heads: number, T: number, P: nu
       const o = (t * heads + h) * 4;
       for (const [slot, c] of [
         [0, 1],
-        [2, lawMultiplier(law, n, trainingContext)],
+        [2, lawMultiplier(law, Math.min(n, window ?? Infinity), trainingContext)],
       ] as const) {
         const m = c * zmax;
         let sum = 0;

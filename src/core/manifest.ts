@@ -28,6 +28,8 @@ export interface ModelManifest {
     /** MLP width and whether it is gated (3 matrices, Llama-style) rather than 2 (GPT-2): for FLOP counts. Default 4·dModel, not gated. */
     intermediateSize?: number;
     gatedMlp?: boolean;
+    /** Keys a query sees under a sliding window (Mistral v0.1, Phi-3): the last this many, its own included. Default: all. */
+    slidingWindow?: number;
   };
   trainingContext: number;
   /** Learned SSMax s per layer and head (SSMax-trained models only). */

@@ -161,6 +161,8 @@ export class AttentionPanel implements vscode.Disposable {
   }
 
   private post(msg: HostToWebview): void {
+    // a feed's answer can arrive after the panel was closed: there is nothing left to show it in
+    if (this.disposed) return;
     this.posted.push(postedSummary(msg));
     if (this.posted.length > 1000) this.posted.splice(0, this.posted.length - 1000);
     if (!this.ready) {
@@ -344,7 +346,10 @@ export class AttentionPanel implements vscode.Disposable {
     }
   }
 
+  private disposed = false;
+
   dispose(): void {
+    this.disposed = true;
     if (AttentionPanel.current === this) AttentionPanel.current = undefined;
     for (const f of this.feeds) f.throttle.dispose();
     for (const d of this.disposables) d.dispose();

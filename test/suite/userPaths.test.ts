@@ -446,6 +446,20 @@ suite('User paths (extension host)', () => {
 
   test("Choose What-If Scaling Law from the palette: the softmax model's what-if view, its statistics and the hover follow the law picked", async () => {
     await cfg().update('model', 'softmax', vscode.ConfigurationTarget.Global);
+    try {
+      await whatIfPicked();
+    } finally {
+      // back to the defaults here, one reload at a time, so that no reload is still clearing analyses when the next
+      // test inspects (teardown's reset would leave both running)
+      await cfg().update('whatIf', undefined, vscode.ConfigurationTarget.Global);
+      await until('the default law back', () => api.model()?.whatIf?.label === 'SSMax', 90_000);
+      await cfg().update('model', undefined, vscode.ConfigurationTarget.Global);
+      await until('the default model back', () => api.model()?.id === 'ssmax', 90_000);
+      await api.whenIdle();
+    }
+  });
+
+  const whatIfPicked = async () => {
     await until('the softmax-trained model loaded', () => api.model()?.id === 'softmax', 60_000);
     const { doc, editor, uri } = await inspected(text.slice(0, 2_500));
     // at n = QUERY + 1 <= 512 the default what-if (SSMax, c = ln n / ln 512 < 1) is flatter than softmax; Qwen's log-n
@@ -467,7 +481,7 @@ suite('User paths (extension host)', () => {
     const hover = await attentionHover(doc, editor.selection.active);
     assert.match(hover, /max weight: softmax [\d.]+% · Qwen log-n [\d.]+%/, 'the hover names the law');
     assert.equal(panelDocument(uri)?.whatIfFormula, 'softmax(max(1, ln n / ln 512)·z)', "the panel is told the law's formula");
-  });
+  };
 
   test("the hover's numbers are the panel's for the same token and head (max weight, and each listed token's weights)", async () => {
     const { doc, editor, uri } = await inspected(text.slice(0, 2_500));

@@ -1,6 +1,7 @@
 /**
  * Hugging Face exports: the random-weight decoders of training/hf_decoders.py in GPT-2, Llama (grouped-query),
- * Qwen2 (q/k/v biases) and GPT-NeoX (partial rotary) layouts, one with its weights in external data.
+ * Qwen2 (q/k/v biases), GPT-NeoX (partial rotary), Mistral (sliding window), Qwen3 (q/k norms, wide heads) and
+ * Phi-3 (fused projections, sliding window) layouts, one with its weights in external data.
  * Rows are checked against a float64 recompute from the graph's own scores (its Softmax inputs, run in one shot).
  */
 import assert from 'node:assert/strict';
@@ -16,7 +17,7 @@ import { withOutputs, type OnnxGraph } from '../../src/core/onnxGraph';
 import { ort } from '../../src/core/ort';
 import { fixture, ROOT } from './paths';
 
-const FAMILIES = ['gpt2', 'llama', 'qwen2', 'gpt_neox'] as const;
+const FAMILIES = ['gpt2', 'llama', 'qwen2', 'gpt_neox', 'mistral', 'qwen3', 'phi3'] as const;
 const TEXT = readFileSync(path.join(ROOT, 'src', 'core', 'model.ts'), 'utf8');
 const PROB_TOL = 1e-4;
 
@@ -70,7 +71,10 @@ for (const family of FAMILIES) {
       assert.equal(m.architecture.layers, config.num_hidden_layers ?? config.n_layer);
       assert.equal(m.architecture.heads, config.num_attention_heads ?? config.n_head);
       assert.equal(attentionShape(m).kvHeads, config.num_key_value_heads ?? m.architecture.heads);
-      assert.equal(m.trainingContext, config.max_position_embeddings ?? config.n_positions);
+      // Phi-3 writes its pretraining length beside a longer max_position_embeddings
+      assert.equal(m.trainingContext, config.original_max_position_embeddings ?? config.max_position_embeddings ?? config.n_positions);
+      assert.equal(m.architecture.slidingWindow, config.sliding_window, 'the sliding window (Mistral, Phi-3) or none');
+      assert.equal(m.architecture.headDim, config.head_dim ?? (config.hidden_size ?? config.n_embd) / m.architecture.heads);
       assert.equal(m.normaliser, 'softmax');
       assert.ok(Math.abs((m.architecture.scoreScale ?? 0) - 1 / Math.sqrt(m.architecture.headDim)) < 1e-9, 'eager attention scales by 1/√d');
       assert.equal(m.id, hfModelId(dir));
@@ -92,7 +96,9 @@ for (const family of FAMILIES) {
           for (let h = 0; h < heads; h++) {
             const rows = a.rows(p, { layer: l, head: h });
             const offset = (h * n + p) * n;
-            const c = Math.log(p + 1) / Math.log(N);
+            // n: the keys the query sees (its sliding window, where the model has one; the graph masks the rest)
+            const window = model.manifest.architecture.slidingWindow;
+            const c = Math.log(Math.min(p + 1, window ?? Infinity)) / Math.log(N);
             const soft = softmax64(z[l], offset, p + 1, 1);
             const ss = softmax64(z[l], offset, p + 1, c);
             for (let j = 0; j <= p; j++) {
@@ -235,6 +241,11 @@ describe('Hugging Face folders that cannot be used say why, and nothing is writt
     ['a corrupt ONNX file', () => writeFileSync(path.join(tmp, 'model.onnx'), Buffer.from('this is not a protobuf at all, just text')), /model\.onnx/],
     ['a tokenizer from a bigger model', () => writeConfig({ ...config(), vocab_size: 1000 }), /tokenizer has 4096 tokens but the model .* only 1000/],
     ['a config with fewer layers than the graph', () => writeConfig({ ...config(), num_hidden_layers: 3 }), /lacks past_key_values\.2\.key/],
+    [
+      "Qwen's per-layer sliding window",
+      () => writeConfig({ ...config(), model_type: 'qwen2', use_sliding_window: true, sliding_window: 32 }),
+      /use_sliding_window is true: qwen2's per-layer sliding window is not supported/,
+    ],
     [
       'a tokenizer.json that is not JSON',
       () => writeFileSync(path.join(tmp, 'tokenizer.json'), '{ nope'),
