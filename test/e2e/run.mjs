@@ -586,6 +586,60 @@ describe('Attention Inspector in real VS Code (code-server + Chromium)', { timeo
       assert.equal(await wb.isDirty(FILE), false, 'finding retrieval heads does not touch the document');
     });
 
+    it(
+      '"Attention: Choose What-If Scaling Law…" on the softmax-trained model: the legend names Llama 4\'s law with its formula',
+      { timeout: 300_000 },
+      async () => {
+        const web = wb.webview();
+        const quick = wb.page.locator('.quick-input-widget');
+        const statusHas = (what, text) =>
+          wb.waitFor(
+            what,
+            async () => {
+              const items = await wb.statusBarItems();
+              return { ok: items.some((t) => t.includes(text)), items: items.filter((t) => /CPU|Attention/.test(t)) };
+            },
+            120_000,
+            500,
+          );
+        const legend = () => web.locator('#legend').evaluate((e) => e.textContent ?? '');
+        await wb.focusEditor(FILE);
+        await wb.command('Attention: Select Model', { waitHidden: false });
+        await wb.pickQuickItem('softmax-trained 4.2M');
+        await statusHas('the softmax-trained model in the status bar', 'softmax-trained');
+        await wb.waitFor('the legend of the default what-if', async () => ({ ok: /Underline: SSMax \(counterfactual/.test(await legend()) }), 120_000);
+        await wb.command('Attention: Choose What-If Scaling Law…', { waitHidden: false });
+        await wb.pickQuickItem('Llama 4 temp.', { accept: false });
+        await wb.shot('what-if-picker');
+        await wb.page.keyboard.press('Enter');
+        // its β: the input box offers Llama 4 Scout's 0.1
+        await quick.locator('input').waitFor({ timeout: 15_000 });
+        assert.equal(await quick.locator('input').inputValue(), '0.1');
+        await wb.page.keyboard.press('Enter');
+        await quick.waitFor({ state: 'hidden', timeout: 15_000 });
+        await wb.waitFor(
+          'the legend naming the law and its formula',
+          async () => {
+            const text = await legend();
+            return { ok: /Underline: Llama 4 temp\. \(what if: softmax\(\(1 \+ 0\.1·ln\(1 \+ ⌊n\/512⌋\)\)·z\)/.test(text), text };
+          },
+          180_000,
+          500,
+        );
+        assert.equal((await web.locator('#overlay-toggle').innerText()).trim(), 'Llama 4 temp. overlay');
+        await wb.shot('what-if-llama4');
+        // back to the defaults: the law, then the shipped SSMax model
+        await wb.command('Attention: Choose What-If Scaling Law…', { waitHidden: false });
+        await wb.pickQuickItem('SSMax', { filter: 'SSMax', ready: 'Llama 4' });
+        await wb.waitFor('the default law back in the legend', async () => ({ ok: /Underline: SSMax \(counterfactual/.test(await legend()) }), 180_000, 500);
+        await wb.focusEditor(FILE);
+        await wb.command('Attention: Select Model', { waitHidden: false });
+        await wb.pickQuickItem('SSMax-trained 4.2M');
+        await statusHas('the SSMax-trained model back in the status bar', 'SSMax-trained');
+        assert.equal(await wb.isDirty(FILE), false, 'choosing a law does not touch the document');
+      },
+    );
+
     it('the document is not modified (no dirty tab, same bytes on disk)', { timeout: 30_000 }, async () => {
       assert.equal(await wb.isDirty(FILE), false, 'the editor tab is not dirty');
       assert.equal(sha256(join(workspace, FILE)), hashBefore, 'the file on disk is unchanged');

@@ -115,6 +115,23 @@ describe('what-if statistics of our own softmax model (models/whatif.onnx)', () 
     }
   });
 
+  it('a Hugging Face export follows the law too: its statistics (models/stats.onnx) equal its rows under the law', async () => {
+    const law: WhatIfLaw = { law: 'llama4', beta: 0.5, floor: 16 };
+    const m = await AttentionModel.load({ manifestPath: fixture('hf', 'mistral'), provider: 'cpu', threads: 2, whatIf: law });
+    try {
+      const a = await m.analyse(text, { maxTokens: 300, chunkSize: 64 });
+      for (const position of [3, 63, 64, 200, 299])
+        for (const head of [0, 3]) {
+          const g = a.graphStats(position, 1, head);
+          const rows = a.rows(position, { layer: 1, head });
+          close(g.ssmax.maxWeight, rows.stats.ssmax.maxWeight, 1e-4);
+          close(g.ssmax.entropy, rows.stats.ssmax.entropy, 1e-3);
+        }
+    } finally {
+      await m.dispose();
+    }
+  });
+
   it('the SSMax-trained model ignores the law (its own view is learned)', async () => {
     const m = await AttentionModel.load({ manifestPath: path.join(modelsDir, 'ssmax.json'), provider: 'cpu', threads: 2, whatIf: laws[0] });
     try {
