@@ -449,11 +449,15 @@ class Context implements vscode.Disposable {
     if (!folder) return undefined;
     try {
       const e = await this.added.add(folder);
-      const mb = (e.bytesPerToken * this.config.maxTokens) / 2 ** 20;
+      const size = (bytes: number) => {
+        const mb = (bytes * this.config.maxTokens) / 2 ** 20;
+        return `${(bytes / 1024).toFixed(1)} KB per token (${mb < 1024 ? `${Math.round(mb)} MB` : `${(mb / 1024).toFixed(1)} GB`} at the ${this.config.maxTokens.toLocaleString('en-US')}-token cap)`;
+      };
       this.log.info(`added model ${e.id} from ${folder}`);
       void vscode.window.showInformationMessage(
         `Attention Inspector: added ${e.displayName} (${e.family}, ${e.layers} layers × ${e.heads} heads, trained at ${e.trainingContext} tokens). ` +
-          `An analysis holds ${(e.bytesPerToken / 1024).toFixed(1)} KB per token (${mb < 1024 ? `${Math.round(mb)} MB` : `${(mb / 1024).toFixed(1)} GB`} at the ${this.config.maxTokens.toLocaleString('en-US')}-token cap). Its length-scaled view is a what-if: ${describeWhatIf(this.config.whatIf, e.trainingContext).formula} (Attention: Choose What-If Scaling Law…).`,
+          `An analysis holds ${size(e.bytesPerToken)}; where that exceeds attentionInspector.memoryBudgetMb (${this.config.memoryBudgetMb} MB), it keeps no queries, ${size(e.leanBytesPerToken)}, and recomputes them for the token asked about. ` +
+          `Its length-scaled view is a what-if: ${describeWhatIf(this.config.whatIf, e.trainingContext).formula} (Attention: Choose What-If Scaling Law…).`,
       );
       return e;
     } catch (err) {

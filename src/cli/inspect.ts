@@ -70,6 +70,7 @@ export const inspectCommand: Command = {
     const infos = tokenInfos(text, analysis.tokens);
     const { layers, heads } = model.manifest.architecture;
     const tRows0 = performance.now();
+    await model.prepareQueries(analysis, [position]);
     const results = [];
     for (let layer = 0; layer < layers; layer++) {
       for (let head = 0; head < heads; head++) {

@@ -6,6 +6,10 @@
  * Layout per layer: position-major [capacity, heads, headDim], as the graph takes and returns them, so the cache
  * of the first P positions is a contiguous prefix that is handed to onnxruntime without a copy. Keys and values
  * have kvHeads heads (fewer than the query heads under grouped-query attention).
+ *
+ * Queries may be left out (`storesQueries` false) where they would cost most of the memory (a big grouped-query
+ * model whose document does not fit the budget with them): a position's queries are then recomputed on demand, one
+ * decode step against the cache (AttentionModel.prepareQueries), and kept for a few recent positions.
  */
 import { focusStats, headMultipliers, scores, softmaxScaled, topK, type FocusStats } from './attention';
 import { attentionShape, type ModelManifest } from './manifest';
@@ -44,18 +48,22 @@ export class Analysis {
   readonly prediction: Int32Array;
   /** -log p(actual next token) at each position; NaN at the last. */
   readonly nll: Float32Array;
+  /** Recomputed queries of recent positions ([layer] of [heads, headDim]) when the store holds none. */
+  private readonly recomputed = new Map<number, Float32Array[]>();
 
   constructor(
     readonly manifest: ModelManifest,
     readonly tokens: Encoding,
     /** Tokens in the whole document (estimated when the cap cut tokenisation short). */
     readonly totalTokens: number,
+    /** False: queries are not kept, and are recomputed for the positions asked about (see above). */
+    readonly storesQueries = true,
   ) {
     const { layers } = manifest.architecture;
     const { heads, kvHeads, headDim } = attentionShape(manifest);
     const cap = tokens.ids.length;
     this.layers = Array.from({ length: layers }, () => ({
-      q: new Float32Array(heads * cap * headDim),
+      q: new Float32Array(storesQueries ? heads * cap * headDim : 0),
       k: new Float32Array(kvHeads * cap * headDim),
       v: new Float32Array(kvHeads * cap * headDim),
       stats: new Float32Array(heads * cap * 4),
@@ -88,8 +96,11 @@ export class Analysis {
     // The last reused position's nll needs the logits for the token after it: when that token changed, recompute
     // the position (copying would leave its nll unknown, and that NaN would be copied on by every later edit).
     if (n > 0 && n === upTo && n < this.length) n--;
+    // queries can be copied only where both keep them (a store without them recomputes them on demand)
+    const keys = this.storesQueries && prev.storesQueries ? (['q', 'k', 'v'] as const) : (['k', 'v'] as const);
+    if (this.storesQueries && !prev.storesQueries) n = 0;
     for (let l = 0; l < this.layers.length; l++) {
-      for (const key of ['q', 'k', 'v'] as const) this.layers[l][key].set(prev.layers[l][key].subarray(0, n * (key === 'q' ? heads : kvHeads) * headDim));
+      for (const key of keys) this.layers[l][key].set(prev.layers[l][key].subarray(0, n * (key === 'q' ? heads : kvHeads) * headDim));
       this.layers[l].stats.set(prev.layers[l].stats.subarray(0, n * heads * 4));
     }
     this.prediction.set(prev.prediction.subarray(0, n));
@@ -110,10 +121,31 @@ export class Analysis {
     const L = this.layers[layer];
     const row = heads * headDim;
     const kvRow = kvHeads * headDim;
-    L.q.set(q.subarray(0, T * row), start * row);
+    if (this.storesQueries) L.q.set(q.subarray(0, T * row), start * row);
     L.k.set(k.subarray(0, T * kvRow), start * kvRow);
     L.v.set(v.subarray(0, T * kvRow), start * kvRow);
     L.stats.set(stats.subarray(0, T * heads * 4), start * heads * 4);
+  }
+
+  /** Whether the queries of `position` are at hand (stored, or recomputed and kept). */
+  hasQueries(position: number): boolean {
+    return this.storesQueries || this.recomputed.has(position);
+  }
+
+  /** Keeps one position's recomputed queries ([layer] of [heads, headDim]); the oldest go beyond a few. */
+  setQueries(position: number, perLayer: Float32Array[]): void {
+    this.recomputed.delete(position);
+    this.recomputed.set(position, perLayer);
+    while (this.recomputed.size > RECOMPUTED_POSITIONS) this.recomputed.delete(this.recomputed.keys().next().value as number);
+  }
+
+  /** The query vectors of one layer at `position`, and where head 0's starts in them. */
+  queriesAt(layer: number, position: number): { q: Float32Array; offset: number } {
+    const { heads, headDim } = attentionShape(this.manifest);
+    if (this.storesQueries) return { q: this.layers[layer].q, offset: position * heads * headDim };
+    const q = this.recomputed.get(position);
+    if (!q) throw new Error(`the queries of position ${position} were not recomputed (AttentionModel.prepareQueries)`);
+    return { q: q[layer], offset: 0 };
   }
 
   /** Weights of one head (or the mean over a layer's heads) for the query at `position`, under both views. */
@@ -133,8 +165,9 @@ export class Analysis {
     const z = new Float32Array(seen);
     const p = new Float32Array(seen);
     const stride = kvHeads * headDim;
+    const { q, offset } = this.queriesAt(head.layer, position);
     for (const h of which) {
-      scores(L.q, (position * heads + h) * headDim, L.k, first * stride + Math.floor(h / group) * headDim, seen, headDim, stride, z, scoreScale);
+      scores(q, offset + h * headDim, L.k, first * stride + Math.floor(h / group) * headDim, seen, headDim, stride, z, scoreScale);
       const c = headMultipliers(this.manifest, head.layer, h, seen);
       softmaxScaled(z, c.softmax, p);
       for (let j = 0; j < seen; j++) softmax[first + j] += p[j] / which.length;
@@ -164,6 +197,9 @@ export class Analysis {
     return tokenAtOffset(this.tokens, offset);
   }
 }
+
+/** Recomputed queries kept per analysis: the clicked token, its neighbours, a hover or two. */
+const RECOMPUTED_POSITIONS = 64;
 
 /** The first key the query at `position` sees: 0, or the start of its sliding window (manifest.architecture.slidingWindow). */
 export function firstKeySeen(m: ModelManifest, position: number): number {

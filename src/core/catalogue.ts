@@ -23,6 +23,8 @@ export interface CatalogueEntry {
   kvHeads: number;
   /** Memory an analysis holds per token of the document. */
   bytesPerToken: number;
+  /** The same when the queries are recomputed on demand (Hugging Face exports, when the budget is short); else bytesPerToken. */
+  leanBytesPerToken: number;
   /** Shipped with the extension, or a folder the user added. */
   source: 'shipped' | 'added';
   /** The architecture family of an added model (config.json `model_type`). */
@@ -43,6 +45,7 @@ function entryOf(m: ModelManifest, manifestPath: string, source: CatalogueEntry[
     heads: m.architecture.heads,
     kvHeads: attentionShape(m).kvHeads,
     bytesPerToken: bytesPerTokenOf(m),
+    leanBytesPerToken: bytesPerTokenOf(m, source !== 'added'),
     source,
     family,
     counterpart: m.counterpart,

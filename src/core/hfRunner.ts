@@ -233,6 +233,14 @@ export class HfRunner implements ChunkRunner {
     return out;
   }
 
+  async queriesAt(analysis: Analysis, position: number): Promise<Float32Array[]> {
+    // the cache of the positions before it, rebuilt from the store
+    const out = await this.forward([analysis.tokens.ids[position]], position, this.pastFrom(analysis, position));
+    const { heads, headDim } = attentionShape(this.manifest);
+    // the tapped query of one token is [1, heads, 1, headDim]: already [heads, headDim]
+    return this.taps.queries.map((name) => (out[name].data as Float32Array).slice(0, heads * headDim));
+  }
+
   /**
    * The constant c with z = c·(q·k) for the tapped queries and cached keys, measured on a short run and checked
    * on every layer, head and unmasked score of it: a graph whose scores are not that is refused.

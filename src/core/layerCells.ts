@@ -20,6 +20,7 @@ export interface HeadRows {
 export async function* everyHeadRows(model: AttentionModel, a: Analysis, position: number): AsyncGenerator<HeadRows> {
   const { layers, heads } = model.manifest.architecture;
   const n = position + 1;
+  await model.prepareQueries(a, [position]);
   for (let l = 0; l < layers; l++) {
     const all = await model.layerRows(a, position, l);
     for (let h = 0; h < heads; h++) {

@@ -90,10 +90,13 @@ export function attentionShape(m: ModelManifest): { heads: number; kvHeads: numb
   return { heads, kvHeads, headDim, scoreScale: m.architecture.scoreScale ?? 1 / Math.sqrt(headDim), group: heads / kvHeads };
 }
 
-/** Bytes an analysis holds per token: queries, keys, values and four statistics per head of every layer, and the prediction. */
-export function bytesPerTokenOf(m: ModelManifest): number {
+/**
+ * Bytes an analysis holds per token: queries (unless they are recomputed on demand), keys, values and four statistics
+ * per head of every layer, and the prediction.
+ */
+export function bytesPerTokenOf(m: ModelManifest, storeQueries = true): number {
   const { heads, kvHeads, headDim } = attentionShape(m);
-  return m.architecture.layers * ((heads + 2 * kvHeads) * headDim + heads * 4) * 4 + 8;
+  return m.architecture.layers * (((storeQueries ? heads : 0) + 2 * kvHeads) * headDim + heads * 4) * 4 + 8;
 }
 
 /**

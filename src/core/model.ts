@@ -202,20 +202,32 @@ export class AttentionModel {
     return bytesPerTokenOf(this.manifest);
   }
 
+  /** The same without the queries, where the runner can recompute them on demand (else bytesPerToken). */
+  get leanBytesPerToken(): number {
+    return bytesPerTokenOf(this.manifest, !this.runner.queriesAt);
+  }
+
   /** Positions the graph can take at all (GPT-2's learned positions end at n_positions); undefined: no limit. */
   get maxPositions(): number | undefined {
     return this.runner.maxPositions;
   }
 
-  /** The token cap that honours the max-token setting, the memory budget and the model's own position limit. */
-  tokenCap(maxTokens: number, memoryBudgetBytes?: number): number {
+  /**
+   * The token cap that honours the max-token setting, the memory budget and the model's own position limit; with
+   * `storeQueries` false, for an analysis that recomputes its queries (when the runner can).
+   */
+  tokenCap(maxTokens: number, memoryBudgetBytes?: number, storeQueries = false): number {
     const capped = Math.min(maxTokens, this.runner.maxPositions ?? Infinity);
-    return memoryBudgetBytes ? Math.max(1, Math.min(capped, Math.floor(memoryBudgetBytes / this.bytesPerToken))) : capped;
+    const perToken = storeQueries ? this.bytesPerToken : this.leanBytesPerToken;
+    return memoryBudgetBytes ? Math.max(1, Math.min(capped, Math.floor(memoryBudgetBytes / perToken))) : capped;
   }
 
   async analyse(text: string, opts: AnalyseOptions): Promise<Analysis> {
     const { tokens, totalTokens } = this.tokenize(text, this.tokenCap(opts.maxTokens, opts.memoryBudgetBytes));
-    const analysis = new Analysis(this.manifest, tokens, totalTokens);
+    // queries are kept when the tokens fit the budget with them; otherwise recomputed on demand (cheaper than a
+    // shorter analysis: for a big grouped-query model they are most of what a token holds)
+    const storeQueries = tokens.ids.length <= this.tokenCap(opts.maxTokens, opts.memoryBudgetBytes, true);
+    const analysis = new Analysis(this.manifest, tokens, totalTokens, storeQueries);
     if (opts.previous && opts.previous.manifest.id === this.manifest.id) {
       analysis.reusePrefix(opts.previous, commonPrefix(opts.previous.tokens.ids, tokens.ids));
     }
@@ -229,6 +241,7 @@ export class AttentionModel {
    * (~6x faster than scalar JavaScript at 32k keys). Same numbers: the unit tests compare the two.
    */
   async rows(analysis: Analysis, position: number, head: HeadChoice): Promise<AttentionRows> {
+    await this.prepareQueries(analysis, [position]);
     const n = position + 1;
     const all = await this.layerRows(analysis, position, head.layer);
     if (!all) return analysis.rows(position, head);
@@ -245,6 +258,16 @@ export class AttentionModel {
     const stat = (view: Normaliser, row: Float32Array): FocusStats =>
       head.head === 'mean' ? focusStats(row) : statsOf(all.max[view][head.head], all.entropy[view][head.head], n);
     return { position, n, head, softmax, ssmax, stats: { softmax: stat('softmax', softmax), ssmax: stat('ssmax', ssmax) } };
+  }
+
+  /** Recomputes the queries of these positions where the analysis keeps none (one decode step each), so that rows can be read. */
+  async prepareQueries(analysis: Analysis, positions: readonly number[]): Promise<void> {
+    for (const p of positions) {
+      if (analysis.hasQueries(p)) continue;
+      if (!this.runner.queriesAt) throw new Error('this model cannot recompute queries');
+      if (p < 0 || p >= analysis.analysed) throw new RangeError(`position ${p} is not analysed yet (${analysis.analysed} of ${analysis.length})`);
+      analysis.setQueries(p, await this.runner.queriesAt(analysis, p));
+    }
   }
 
   /** Every head's rows of one layer under both views, with their statistics, from the rows graph (undefined: use JS). */

@@ -18,5 +18,11 @@ export interface ChunkRunner {
   run(analysis: Analysis, P: number, T: number): Promise<ChunkOutputs>;
   /** Positions the graph can run at all (learned absolute positions end somewhere). */
   readonly maxPositions?: number;
+  /**
+   * One position's queries ([layer] of [heads, headDim]) recomputed by a decode step of its token against the cache
+   * of the positions before it (~2 × parameters FLOPs): what lets an analysis keep no queries. Absent: queries are
+   * always stored.
+   */
+  queriesAt?(analysis: Analysis, position: number): Promise<Float32Array[]>;
   release(): Promise<void>;
 }

@@ -45,7 +45,8 @@ export const VIEW_METHODS: ViewMethods = {
   async focusCurve(a, _m, p) {
     const { layers, heads } = a.manifest.architecture;
     if (p.head.layer >= layers || (p.head.head !== 'mean' && p.head.head >= heads)) throw new RangeError(`no head ${JSON.stringify(p.head)}`);
-    const sink = p.sinkTokens === undefined ? undefined : { tokens: Math.max(1, Math.min(1024, Math.floor(p.sinkTokens))) };
+    // the sink curve reads the rows of sampled queries: not where queries are recomputed (a decode step each)
+    const sink = p.sinkTokens === undefined || !a.storesQueries ? undefined : { tokens: Math.max(1, Math.min(1024, Math.floor(p.sinkTokens))) };
     return { ...focusCurve(a, p.head, Math.max(2, Math.min(4096, Math.floor(p.points))), sink), analysed: a.analysed };
   },
 };

@@ -18,6 +18,7 @@ const entry = (id: string, normaliser: 'softmax' | 'ssmax', counterpart?: string
   heads: 4,
   kvHeads: 4,
   bytesPerToken: 1,
+  leanBytesPerToken: 1,
   source: 'shipped',
   counterpart,
 });

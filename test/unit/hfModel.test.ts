@@ -166,17 +166,57 @@ describe('Hugging Face exports: memory and limits', () => {
     }
   });
 
-  it('a model too big for the memory budget is analysed up to what fits, and the cap says so', async () => {
+  it('a model too big for the memory budget keeps no queries, and is analysed up to what fits without them; the cap says so', async () => {
     const model = await AttentionModel.load({ manifestPath: fixture('hf', 'llama'), provider: 'cpu', threads: 1 });
     try {
-      const budget = 50 * model.bytesPerToken + 10;
+      const { heads, headDim } = attentionShape(model.manifest);
+      assert.equal(model.bytesPerToken - model.leanBytesPerToken, model.manifest.architecture.layers * heads * headDim * 4, 'the queries are what is left out');
+      const budget = 50 * model.leanBytesPerToken + 10;
       assert.equal(model.tokenCap(100_000, budget), 50);
+      assert.ok(model.tokenCap(100_000, budget, true) < 50, 'with its queries fewer tokens would fit');
       const a = await model.analyse(TEXT, { maxTokens: 100_000, memoryBudgetBytes: budget });
       assert.equal(a.length, 50);
+      assert.equal(a.storesQueries, false);
       assert.ok(a.totalTokens > 50, 'the whole document is counted, so the host can say how much was left out');
       assert.ok(a.bytes <= budget);
+      // a budget the document fits with its queries keeps them
+      const roomy = await model.analyse(TEXT, { maxTokens: 50, memoryBudgetBytes: 50 * model.bytesPerToken + 10 });
+      assert.equal(roomy.storesQueries, true);
     } finally {
       await model.dispose();
+    }
+  });
+
+  it('recomputed queries (one decode step against the cache) give the rows stored queries give, for every layer and head', async () => {
+    for (const family of ['llama', 'phi3', 'gpt2'] as const) {
+      const model = await AttentionModel.load({ manifestPath: fixture('hf', family), provider: 'cpu', threads: 1 });
+      try {
+        const stored = await model.analyse(TEXT, { maxTokens: 150, chunkSize: 40 });
+        const lean = await model.analyse(TEXT, { maxTokens: 150, chunkSize: 40, memoryBudgetBytes: 150 * model.leanBytesPerToken + 10 });
+        assert.equal(stored.storesQueries, true);
+        assert.equal(lean.storesQueries, false);
+        assert.equal(lean.layers[0].q.length, 0, 'no queries held');
+        assert.throws(() => lean.rows(7, { layer: 0, head: 0 }), /not recomputed/);
+        for (const position of [0, 7, 64, 149]) {
+          await model.prepareQueries(lean, [position]);
+          for (let layer = 0; layer < model.manifest.architecture.layers; layer++) {
+            for (const head of [0, 'mean'] as const) {
+              const a = stored.rows(position, { layer, head });
+              const b = lean.rows(position, { layer, head });
+              for (let j = 0; j <= position; j++) {
+                assert.ok(Math.abs(a.softmax[j] - b.softmax[j]) < 1e-5, `${family} ${position} L${layer} ${head} softmax ${j}`);
+                assert.ok(Math.abs(a.ssmax[j] - b.ssmax[j]) < 1e-5, `${family} ${position} L${layer} ${head} what-if ${j}`);
+              }
+            }
+          }
+        }
+        // through the model's own rows (what the views ask): prepared on demand
+        const r = await model.rows(lean, 120, { layer: 1, head: 2 });
+        const want = stored.rows(120, { layer: 1, head: 2 });
+        assert.ok(Math.abs(r.stats.softmax.maxWeight - want.stats.softmax.maxWeight) < 1e-5);
+      } finally {
+        await model.dispose();
+      }
     }
   });
 

@@ -95,6 +95,7 @@ describe('retrieval heads (Wu et al. 2024) on a copy with repeated spans', () =>
     const model = {
       manifest: { id: 'm', displayName: 'hand-made', normaliser: 'softmax', architecture: { layers: 1, heads: 2 } },
       layerRows: async () => undefined,
+      prepareQueries: async () => undefined,
     } as unknown as AttentionModel;
     const r = await scoreRetrievalHeads(model, analysis, copy.spans);
     assert.equal(r.steps, steps.length);
