@@ -4,11 +4,12 @@
  */
 import * as vscode from 'vscode';
 import { EngineError } from './core/engineClient';
+import { inspectPastCap } from './core/cap';
 import { tokenAtOffset } from './core/tokenText';
 import { headLabel, type HeadChoice } from './protocol';
 import { saveExport } from './vscode/exports';
 import { AddedModels } from './vscode/addedModels';
-import { AnalysisService, isAnalysable } from './vscode/analyses';
+import { AnalysisService, isAnalysable, type DocumentAnalysis } from './vscode/analyses';
 import { ComparisonService } from './vscode/comparison';
 import { Config } from './vscode/config';
 import { AttentionDecorations } from './vscode/decorations';
@@ -225,6 +226,27 @@ class Context implements vscode.Disposable {
     });
   }
 
+  /**
+   * A cut document: how much was analysed and why; when the cursor's token is past the cap, which token it is and
+   * (for maxTokens) a button that raises the cap to reach it, which re-analyses (the model is causal: only the whole
+   * prefix reaches a token).
+   */
+  private async saySomeTokensLeftOut(doc: vscode.TextDocument, a: DocumentAnalysis): Promise<void> {
+    const editor = vscode.window.visibleTextEditors.find((e) => e.document === doc);
+    const covered = a.length ? a.tokens.ends[a.length - 1] : 0;
+    const past = editor ? inspectPastCap(a.length, a.tokens.totalTokens, covered, doc.offsetAt(editor.selection.active), a.cappedByMemory === true) : undefined;
+    if (!past) {
+      const why = a.cappedByMemory ? 'to stay within attentionInspector.memoryBudgetMb' : 'setting attentionInspector.maxTokens';
+      void vscode.window.showInformationMessage(`Attention Inspector analysed the first ${a.length} of about ${a.tokens.totalTokens} tokens (${why}).`);
+      return;
+    }
+    const raise = past.raiseTo ? `Raise maxTokens to ${past.raiseTo.toLocaleString('en-US')}` : undefined;
+    const pick = await vscode.window.showInformationMessage(past.text, ...(raise ? [raise] : ['Open Settings']));
+    if (pick && pick === raise && past.raiseTo)
+      await vscode.workspace.getConfiguration('attentionInspector').update('maxTokens', past.raiseTo, vscode.ConfigurationTarget.Global);
+    else if (pick) await vscode.commands.executeCommand('workbench.action.openSettings', 'attentionInspector.memoryBudgetMb');
+  }
+
   /** The document a command run from the palette is for: the active editor's, else (the panel focused) the panel's. */
   private async commandDocument(): Promise<vscode.TextDocument | undefined> {
     const panelUri = AttentionPanel.current?.documentUri;
@@ -278,10 +300,7 @@ class Context implements vscode.Disposable {
           });
           try {
             const a = await this.analyses.analyse(doc);
-            if (a.tokens.totalTokens > a.length) {
-              const why = a.cappedByMemory ? 'to stay within attentionInspector.memoryBudgetMb' : 'setting attentionInspector.maxTokens';
-              void vscode.window.showInformationMessage(`Attention Inspector analysed the first ${a.length} of about ${a.tokens.totalTokens} tokens (${why}).`);
-            }
+            if (a.tokens.totalTokens > a.length) void this.saySomeTokensLeftOut(doc, a);
           } finally {
             sub.dispose();
           }

@@ -20,12 +20,42 @@ export function cliPastCap(at: string, position: number, total: number, maxToken
 }
 
 /**
+ * Roughly which token (1-based count of tokens up to it) an offset past the cap is, from the analysed tokens'
+ * density; undefined when the offset is not past the cap.
+ */
+export function tokenPastCap(analysed: number, totalTokens: number, coveredChars: number, offset: number): number | undefined {
+  if (analysed === 0 || offset < coveredChars || totalTokens <= analysed) return undefined;
+  return Math.min(totalTokens, Math.ceil(((offset + 1) * analysed) / Math.max(1, coveredChars)));
+}
+
+/**
+ * What Inspect says when the cursor's token is past the cap (undefined when it is not): which token, why it has no
+ * answer, and, when maxTokens set the cap, the cap that reaches it (a button offers to raise it).
+ */
+export function inspectPastCap(
+  analysed: number,
+  totalTokens: number,
+  coveredChars: number,
+  offset: number,
+  byMemory: boolean,
+): { text: string; raiseTo?: number } | undefined {
+  const estimate = tokenPastCap(analysed, totalTokens, coveredChars, offset);
+  if (estimate === undefined) return undefined;
+  // a round cap a little past the token, so that the tokens after it are there too
+  const raiseTo = Math.min(131072, Math.ceil((estimate * 1.05) / 1024) * 1024);
+  const head = `Attention Inspector analysed the first ${analysed.toLocaleString('en-US')} of about ${totalTokens.toLocaleString('en-US')} tokens; the cursor is on about token ${estimate.toLocaleString('en-US')}, past the cap. A token's attention depends on every token before it, so reaching it means analysing its whole prefix: `;
+  if (byMemory) return { text: `${head}the cap is attentionInspector.memoryBudgetMb (raise it, or lower maxTokens to analyse less).` };
+  if (estimate > 131072) return { text: `${head}it is past 131,072 tokens, the most attentionInspector.maxTokens allows.` };
+  return { text: `${head}raise attentionInspector.maxTokens to ${raiseTo.toLocaleString('en-US')}.`, raiseTo };
+}
+
+/**
  * What a hover past the token cap says (undefined when the offset is not past it): which token it roughly is, why it
  * has no answer, and the setting that reaches it. The token index is estimated from the analysed tokens' density.
  */
 export function hoverPastCap(analysed: number, totalTokens: number, coveredChars: number, offset: number, byMemory: boolean): string | undefined {
-  if (analysed === 0 || offset < coveredChars || totalTokens <= analysed) return undefined;
-  const estimate = Math.min(totalTokens, Math.ceil(((offset + 1) * analysed) / Math.max(1, coveredChars)));
+  const estimate = tokenPastCap(analysed, totalTokens, coveredChars, offset);
+  if (estimate === undefined) return undefined;
   const setting = byMemory ? '`attentionInspector.memoryBudgetMb`' : '`attentionInspector.maxTokens`';
   return (
     `**Attention**: this is about token ${estimate.toLocaleString('en-US')}, past the cap: the first ${analysed.toLocaleString('en-US')} of about ` +

@@ -390,6 +390,39 @@ suite('User paths (extension host)', () => {
     );
   });
 
+  test("Inspect with the cursor past the token cap says which token it is, and its button raises maxTokens so that the cursor's token is analysed", async () => {
+    await inspected(text.slice(0, 2_500)); // the model loaded first: its one-time message is not the notification below
+    await cfg().update('maxTokens', 200, vscode.ConfigurationTarget.Global);
+    const { doc, editor } = await untitled(text.slice(0, 5_000));
+    const uri = doc.uri.toString();
+    const end = doc.positionAt(doc.getText().length - 10);
+    editor.selection = new vscode.Selection(end, end);
+    await vscode.commands.executeCommand('notifications.clearAll');
+    await inspect();
+    await api.whenIdle(uri);
+    const capped = api.analysis(uri);
+    assert.equal(capped?.length, 200, 'capped at 200 tokens');
+    const cursorToken = tokenAt(doc, end);
+    assert.ok(cursorToken > 200, `the cursor is past the cap (token ${cursorToken})`);
+    // the message's button ("Raise maxTokens to …"), the only notification left once the progress has closed
+    await until(
+      () => `maxTokens raised by the message's button (now ${String(cfg().get('maxTokens'))})`,
+      async () => {
+        await vscode.commands.executeCommand('notification.acceptPrimaryAction');
+        return (cfg().get<number>('maxTokens') ?? 0) > cursorToken;
+      },
+      30_000,
+    );
+    await until(
+      () => `the cursor's token analysed (now ${JSON.stringify(api.analysis(uri))})`,
+      () => {
+        const a = api.analysis(uri);
+        return !!a?.done && a.analysed > cursorToken;
+      },
+      90_000,
+    );
+  });
+
   test('Cancel on the progress notification stops the analysis; the extension stays usable, and the next Inspect analyses it all', async () => {
     // the model loaded first (with the one-time message a first load may show): notification.acceptPrimaryAction takes
     // the focused notification or the first one, so the progress notification must be the only one (run alone, this

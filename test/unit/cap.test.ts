@@ -1,7 +1,7 @@
 /** What a query past the token cap is told, in the CLI and in the editor's hover. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { hoverPastCap } from '../../src/core/cap';
+import { hoverPastCap, inspectPastCap } from '../../src/core/cap';
 
 describe('hover past the token cap', () => {
   it('says which token it is about, why it has no answer and the setting that reaches it', () => {
@@ -22,5 +22,21 @@ describe('hover past the token cap', () => {
 
   it('never estimates past the end of the document', () => {
     assert.match(hoverPastCap(1000, 1200, 4000, 100_000, false) ?? '', /about token 1,200,/);
+  });
+
+  it('Inspect with the cursor past the cap: which token, why, and a cap that reaches it (a round one a little past it)', () => {
+    const r = inspectPastCap(1000, 5000, 4000, 7999, false);
+    assert.ok(r);
+    assert.match(r.text, /the first 1,000 of about 5,000 tokens; the cursor is on about token 2,000, past the cap/);
+    assert.match(r.text, /depends on every token before it/);
+    assert.equal(r.raiseTo, 3072, '2,000 × 1.05 rounded up to a multiple of 1,024');
+    assert.match(r.text, /raise attentionInspector\.maxTokens to 3,072\.$/);
+    // the memory budget set the cap: no number to raise maxTokens to
+    const m = inspectPastCap(1000, 5000, 4000, 7999, true);
+    assert.equal(m?.raiseTo, undefined);
+    assert.match(m?.text ?? '', /attentionInspector\.memoryBudgetMb/);
+    // past what maxTokens allows at all
+    assert.equal(inspectPastCap(32768, 300_000, 100_000, 1_000_000, false)?.raiseTo, undefined);
+    assert.equal(inspectPastCap(1000, 5000, 4000, 3999, false), undefined, 'the cursor inside the analysed text');
   });
 });
