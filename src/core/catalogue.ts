@@ -23,7 +23,7 @@ export interface CatalogueEntry {
   kvHeads: number;
   /** Memory an analysis holds per token of the document. */
   bytesPerToken: number;
-  /** The same when the queries are recomputed on demand (Hugging Face exports, when the budget is short); else bytesPerToken. */
+  /** The same without the queries, which an analysis leaves out (recomputing them on demand) when the budget is short. */
   leanBytesPerToken: number;
   /** Shipped with the extension, or a folder the user added. */
   source: 'shipped' | 'added';
@@ -45,7 +45,7 @@ function entryOf(m: ModelManifest, manifestPath: string, source: CatalogueEntry[
     heads: m.architecture.heads,
     kvHeads: attentionShape(m).kvHeads,
     bytesPerToken: bytesPerTokenOf(m),
-    leanBytesPerToken: bytesPerTokenOf(m, source !== 'added'),
+    leanBytesPerToken: bytesPerTokenOf(m, false),
     source,
     family,
     counterpart: m.counterpart,

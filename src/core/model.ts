@@ -97,7 +97,8 @@ class OwnGraphRunner implements ChunkRunner {
     return Math.max(MIN_CHUNK, Math.min(requested, bounded));
   }
 
-  async run(analysis: Analysis, P: number, T: number): Promise<ChunkOutputs> {
+  /** The graph's inputs for tokens [P, P+T) against the cache of the first P positions (views of the store). */
+  private feeds(analysis: Analysis, P: number, T: number): Record<string, OrtTensor> {
     const { Tensor } = ort();
     const { layers, heads, headDim } = this.manifest.architecture;
     const ids = new BigInt64Array(T);
@@ -108,12 +109,25 @@ class OwnGraphRunner implements ChunkRunner {
       feeds[io.pastKey[l]] = new Tensor('float32', analysis.past(l, 'k', P), [P, heads, headDim]);
       feeds[io.pastValue[l]] = new Tensor('float32', analysis.past(l, 'v', P), [P, heads, headDim]);
     }
-    const out = await this.session.run(feeds);
+    return feeds;
+  }
+
+  async run(analysis: Analysis, P: number, T: number): Promise<ChunkOutputs> {
+    const { layers } = this.manifest.architecture;
+    const io = this.io;
+    const out = await this.session.run(this.feeds(analysis, P, T));
     const get = (name: string) => out[name].data as Float32Array;
     return {
       logits: get(io.logits),
       layers: Array.from({ length: layers }, (_, l) => ({ q: get(io.query[l]), k: get(io.key[l]), v: get(io.value[l]), stats: get(io.stats[l]) })),
     };
+  }
+
+  /** One position's queries: the graph run on its token alone against the stored cache before it (a view, no copy). */
+  async queriesAt(analysis: Analysis, position: number): Promise<Float32Array[]> {
+    const { heads, headDim } = this.manifest.architecture;
+    const out = await this.session.run(this.feeds(analysis, position, 1));
+    return this.io.query.map((name) => (out[name].data as Float32Array).slice(0, heads * headDim));
   }
 
   release(): Promise<void> {
@@ -290,7 +304,8 @@ export class AttentionModel {
     // scores[n, heads] = K[n, heads·d] × Q_blockdiag[heads·d, heads]: no transpose of the key buffer, which is fed as is
     const qbd = new Float32Array(heads * headDim * heads);
     const inv = 1 / Math.sqrt(headDim);
-    for (let h = 0; h < heads; h++) for (let t = 0; t < headDim; t++) qbd[(h * headDim + t) * heads + h] = L.q[(position * heads + h) * headDim + t] * inv;
+    const { q, offset } = analysis.queriesAt(layer, position);
+    for (let h = 0; h < heads; h++) for (let t = 0; t < headDim; t++) qbd[(h * headDim + t) * heads + h] = q[offset + h * headDim + t] * inv;
     const cSoftmax = new Float32Array(heads);
     const cSsmax = new Float32Array(heads);
     for (let h = 0; h < heads; h++) {
@@ -337,7 +352,12 @@ export class AttentionModel {
       const T = Math.min(this.runner.chunkFor(P, chunk, opts.unboundedChunks === true), analysis.length - P);
       const out = await this.runner.run(analysis, P, T);
       out.layers.forEach((o, l) => analysis.storeChunk(l, P, T, o.q, o.k, o.v, o.stats));
-      await this.whatIfStats?.apply(analysis, P, T);
+      await this.whatIfStats?.apply(
+        analysis,
+        P,
+        T,
+        out.layers.map((o) => o.q),
+      );
       this.storePredictions(analysis, P, T, out.logits);
       analysis.analysed = P + T;
       opts.onProgress?.(analysis);

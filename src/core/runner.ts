@@ -20,8 +20,8 @@ export interface ChunkRunner {
   readonly maxPositions?: number;
   /**
    * One position's queries ([layer] of [heads, headDim]) recomputed by a decode step of its token against the cache
-   * of the positions before it (~2 × parameters FLOPs): what lets an analysis keep no queries. Absent: queries are
-   * always stored.
+   * of the positions before it (~2 × parameters FLOPs): what lets an analysis keep no queries (both runners have it).
+   * Absent: queries are always stored.
    */
   queriesAt?(analysis: Analysis, position: number): Promise<Float32Array[]>;
   release(): Promise<void>;

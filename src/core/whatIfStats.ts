@@ -29,8 +29,11 @@ export class WhatIfStats {
     private readonly manifest: ModelManifest,
   ) {}
 
-  /** Overwrites the what-if statistics (slots 2 and 3) of positions [P, P+T) of every layer, once they are stored. */
-  async apply(analysis: Analysis, P: number, T: number): Promise<void> {
+  /**
+   * Overwrites the what-if statistics (slots 2 and 3) of positions [P, P+T) of every layer, once the chunk is stored;
+   * `queries`: the chunk's queries per layer ([T, heads, headDim], from the graph: the store may keep none).
+   */
+  async apply(analysis: Analysis, P: number, T: number, queries: Float32Array[]): Promise<void> {
     const { Tensor } = ort();
     const { heads, kvHeads, headDim, scoreScale } = attentionShape(this.manifest);
     if (kvHeads !== heads) throw new Error('what-if statistics need one key head per query head (our own graphs)');
@@ -41,7 +44,7 @@ export class WhatIfStats {
     for (let l = 0; l < analysis.layers.length; l++) {
       const L = analysis.layers[l];
       const out = await this.session.run({
-        q: new Tensor('float32', L.q.subarray(P * row, (P + T) * row), [T, heads, headDim]),
+        q: new Tensor('float32', queries[l].subarray(0, T * row), [T, heads, headDim]),
         k: new Tensor('float32', L.k.subarray(0, (P + T) * row), [P + T, heads, headDim]),
         c: new Tensor('float32', c, [T]),
         start: new Tensor('int64', BigInt64Array.of(BigInt(P)), []),

@@ -232,7 +232,9 @@ describe('hardening: documents the model is given (real model, CPU, one thread)'
   });
 
   it('memory guard: tokenCap lowers the cap to fit the budget, and analyse honours memoryBudgetBytes', async () => {
-    const bpt = model.bytesPerToken;
+    // a document that does not fit with its queries keeps none (they are recomputed on demand): the cap is for that
+    const bpt = model.leanBytesPerToken;
+    assert.ok(bpt < model.bytesPerToken);
     assert.ok(bpt > 0);
     assert.equal(model.tokenCap(2000), 2000, 'no budget, no change');
     assert.equal(model.tokenCap(2000, 1e12), 2000, 'a generous budget keeps maxTokens');
@@ -248,8 +250,51 @@ describe('hardening: documents the model is given (real model, CPU, one thread)'
     assert.equal(a.length, 150);
     assert.ok(a.done);
     assert.ok(a.bytes <= budget, `analysis holds ${a.bytes} B, budget ${budget} B`);
-    assert.equal(a.bytes, a.length * bpt, 'bytesPerToken is what an analysis really holds');
+    assert.equal(a.bytes, a.length * bpt, 'leanBytesPerToken is what an analysis without its queries really holds');
+    assert.equal(a.storesQueries, false);
+    // one that fits with them keeps them, and holds bytesPerToken a token
+    const roomy = await model.analyse(text, { maxTokens: 150, memoryBudgetBytes: model.bytesPerToken * 150 + 10 });
+    assert.equal(roomy.storesQueries, true);
+    assert.equal(roomy.bytes, roomy.length * model.bytesPerToken);
+    // the rows of the one without queries (recomputed: a one-token run against the cache) are the roomy one's
+    for (const position of [0, 99, 149]) {
+      for (const head of [
+        { layer: 0, head: 1 },
+        { layer: 3, head: 'mean' as const },
+      ]) {
+        const x = await model.rows(a, position, head);
+        const y = await model.rows(roomy, position, head);
+        for (let j = 0; j <= position; j++) {
+          assert.ok(Math.abs(x.softmax[j] - y.softmax[j]) < 1e-5, `softmax ${position} ${j}`);
+          assert.ok(Math.abs(x.ssmax[j] - y.ssmax[j]) < 1e-5, `ssmax ${position} ${j}`);
+        }
+      }
+    }
     assert.ok(a.totalTokens > a.length, 'the cut is visible in totalTokens');
+  });
+
+  it('recomputed queries past 1,024 keys (the rows graph): the same rows and statistics as stored ones', async () => {
+    const text = readFileSync(path.join(ROOT, 'media', 'sample', 'long_sample.py'), 'utf8').slice(0, 12_000);
+    const stored = await model.analyse(text, { maxTokens: 1300 });
+    const lean = await model.analyse(text, { maxTokens: 1300, memoryBudgetBytes: model.leanBytesPerToken * 1300 + 10 });
+    assert.equal(stored.storesQueries, true);
+    assert.equal(lean.storesQueries, false);
+    assert.equal(lean.length, 1300);
+    for (const position of [1100, 1299]) {
+      const x = await model.layerRows(lean, position, 0).catch((e: unknown) => e as Error);
+      assert.ok(x instanceof Error && /not recomputed/.test(x.message), 'the rows graph needs the queries prepared first');
+      await model.prepareQueries(lean, [position]); // every layer's at once
+      for (const layer of [0, 3]) {
+        const a = await model.layerRows(lean, position, layer);
+        const b = await model.layerRows(stored, position, layer);
+        assert.ok(a && b, 'long rows go through the rows graph');
+        for (let i = 0; i < a.softmax.length; i++) {
+          assert.ok(Math.abs(a.softmax[i] - b.softmax[i]) < 1e-5);
+          assert.ok(Math.abs(a.ssmax[i] - b.ssmax[i]) < 1e-5);
+        }
+        for (let h = 0; h < a.max.ssmax.length; h++) assert.ok(Math.abs(a.entropy.ssmax[h] - b.entropy.ssmax[h]) < 1e-4);
+      }
+    }
   });
 
   it('a constantly edited document: each incremental analysis (previous = the last one) equals a from-scratch one', async () => {
@@ -514,10 +559,12 @@ describe('hardening: the model process keeps its memory bounded', () => {
       const free = await client.request('analyse', { docKey: 'free', version: 1, text: long, maxTokens: 4096, memoryBudgetMb: 1024 });
       assert.equal(free.cappedByMemory, false, 'a budget that fits the whole text caps nothing');
       const perToken = free.bytes / free.length;
-      // a budget of 1 MiB holds fewer tokens than the text has
+      // a budget of 1 MiB holds fewer tokens than the text has, even without their queries (which it then leaves out:
+      // recomputed on demand, ~1/3 of what a token holds in our models)
       const capped = await client.request('analyse', { docKey: 'capped', version: 1, text: long, maxTokens: 4096, memoryBudgetMb: 1 });
       assert.equal(capped.cappedByMemory, true);
-      assert.equal(capped.length, Math.floor(2 ** 20 / perToken), 'the largest token count that fits the budget');
+      assert.ok(capped.length > Math.floor(2 ** 20 / perToken), 'more tokens than would fit with their queries');
+      assert.equal(capped.length, Math.floor(2 ** 20 / (capped.bytes / capped.length)), 'the largest token count that fits the budget');
       assert.ok(capped.bytes <= 2 ** 20, `${capped.bytes} bytes held within the 1 MiB budget`);
       const byMaxTokens = await client.request('analyse', { docKey: 'byMax', version: 1, text: long, maxTokens: 16, memoryBudgetMb: 1024 });
       assert.equal(byMaxTokens.length, 16);
