@@ -42,7 +42,13 @@ const ENCODER_ONLY = new Set([
   'mt5',
 ]);
 const FUSED_ATTENTION = new Set(['GroupQueryAttention', 'MultiHeadAttention', 'Attention', 'PackedMultiHeadAttention', 'SparseAttention']);
-const ONNX_NAMES = ['model.onnx', 'decoder_model_merged.onnx', 'decoder_with_past_model.onnx'];
+/**
+ * The graph a folder is run from, in this order: a current optimum's one model.onnx; then, in a legacy export
+ * (optimum before 1.14, or --legacy: decoder_model.onnx, decoder_with_past_model.onnx and their If-merged
+ * decoder_model_merged.onnx), the with-past decoder, a plain graph that also takes an empty cache for the first chunk,
+ * rather than the merged one, whose attention sits inside If branches no outer output can reach.
+ */
+const ONNX_NAMES = ['model.onnx', 'decoder_with_past_model.onnx', 'decoder_model_merged.onnx'];
 
 export interface HfFolder {
   dir: string;
@@ -140,7 +146,7 @@ export function describeHfFolder(dir: string, opts: { trainingContext?: number; 
     const found = safeList(dir).filter((f) => f.endsWith('.onnx'));
     throw new ModelFileError(
       dir,
-      `no ${ONNX_NAMES.slice(0, 2).join(' or ')} in the folder${found.length ? ` (found ${found.join(', ')})` : ''}; export with optimum-cli export onnx --task text-generation-with-past`,
+      `no ${ONNX_NAMES[0]} (nor a legacy export's ${ONNX_NAMES.slice(1).join(' or ')}) in the folder${found.length ? ` (found ${found.join(', ')})` : ''}; export with optimum-cli export onnx --task text-generation-with-past`,
     );
   }
   const tokenizerPath = join(dir, 'tokenizer.json');
@@ -216,7 +222,7 @@ export function findAttention(graph: OnnxGraph, layers: number, file: string): A
     // the attention lives in the If's two subgraphs, whose values cannot be made outputs of the outer graph
     throw new ModelFileError(
       file,
-      'this is a merged decoder (an If node on use_cache_branch, written by optimum before 1.14, or with --legacy): its attention sits inside the If branches and cannot be read out; export again with a current optimum, which writes a single model.onnx: optimum-cli export onnx --task text-generation-with-past',
+      'this is a merged decoder (an If node on use_cache_branch, written by optimum before 1.14, or with --legacy): its attention sits inside the If branches and cannot be read out; put the decoder_with_past_model.onnx of the same export beside it (it is used instead), or export again with a current optimum, which writes a single model.onnx: optimum-cli export onnx --task text-generation-with-past',
     );
   }
   const producer = new Map<string, (typeof graph.nodes)[number]>();

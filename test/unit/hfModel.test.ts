@@ -277,7 +277,11 @@ describe('Hugging Face folders that cannot be used say why, and nothing is writt
     ['no tokenizer.json', () => rmSync(path.join(tmp, 'tokenizer.json')), /no tokenizer\.json/],
     ['unknown architecture', () => writeConfig({ ...config(), model_type: 'mamba' }), /model_type "mamba" is not supported; supported: gpt2/],
     ['an encoder-only model', () => writeConfig({ ...config(), model_type: 'bert' }), /bert is an encoder/],
-    ['no ONNX graph', () => rmSync(path.join(tmp, 'model.onnx')), /no model\.onnx or decoder_model_merged\.onnx/],
+    [
+      'no ONNX graph',
+      () => rmSync(path.join(tmp, 'model.onnx')),
+      /no model\.onnx \(nor a legacy export's decoder_with_past_model\.onnx or decoder_model_merged\.onnx\)/,
+    ],
     ['a corrupt ONNX file', () => writeFileSync(path.join(tmp, 'model.onnx'), Buffer.from('this is not a protobuf at all, just text')), /model\.onnx/],
     ['a tokenizer from a bigger model', () => writeConfig({ ...config(), vocab_size: 1000 }), /tokenizer has 4096 tokens but the model .* only 1000/],
     ['a config with fewer layers than the graph', () => writeConfig({ ...config(), num_hidden_layers: 3 }), /lacks past_key_values\.2\.key/],
@@ -324,6 +328,38 @@ describe('Hugging Face folders that cannot be used say why, and nothing is writt
       domains: ['', 'com.microsoft'],
     };
     assert.throws(() => findAttention(graph, 1, 'model.onnx'), /com\.microsoft\.GroupQueryAttention.*optimum-cli export onnx --task text-generation-with-past/);
+  });
+
+  it('a legacy export (optimum before 1.14) is run from its decoder_with_past_model.onnx, not the If-merged decoder beside it', async () => {
+    const tmp = mkdtempSync(path.join(os.tmpdir(), 'ai-hf-legacy-'));
+    try {
+      cpSync(fixture('hf', 'llama'), tmp, { recursive: true });
+      // the legacy layout: the with-past decoder under its own name, a merged decoder beside it (never read), no model.onnx
+      cpSync(path.join(tmp, 'model.onnx'), path.join(tmp, 'decoder_with_past_model.onnx'));
+      rmSync(path.join(tmp, 'model.onnx'));
+      writeFileSync(path.join(tmp, 'decoder_model_merged.onnx'), 'an If-merged decoder is not read when the with-past one is there');
+      const before = snapshot(tmp);
+      const model = await AttentionModel.load({ manifestPath: tmp, provider: 'cpu', threads: 1 });
+      try {
+        assert.equal(model.files.onnxPath, path.join(tmp, 'decoder_with_past_model.onnx'));
+        const a = await model.analyse(TEXT, { maxTokens: 120, chunkSize: 50 });
+        assert.equal(a.analysed, 120, 'its first chunk runs against an empty cache');
+        const reference = await AttentionModel.load({ manifestPath: fixture('hf', 'llama'), provider: 'cpu', threads: 1 });
+        try {
+          const b = await reference.analyse(TEXT, { maxTokens: 120, chunkSize: 50 });
+          const x = a.rows(119, { layer: 1, head: 'mean' });
+          const y = b.rows(119, { layer: 1, head: 'mean' });
+          for (let j = 0; j <= 119; j++) assert.ok(Math.abs(x.softmax[j] - y.softmax[j]) < 1e-6);
+        } finally {
+          await reference.dispose();
+        }
+      } finally {
+        await model.dispose();
+      }
+      assert.deepEqual(snapshot(tmp), before, 'nothing written into the folder');
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
   });
 
   it("an older optimum's merged decoder (an If on use_cache_branch) is refused, saying why and which export to use", () => {
