@@ -242,9 +242,19 @@ class Context implements vscode.Disposable {
     }
     const raise = past.raiseTo ? `Raise maxTokens to ${past.raiseTo.toLocaleString('en-US')}` : undefined;
     const pick = await vscode.window.showInformationMessage(past.text, ...(raise ? [raise] : ['Open Settings']));
-    if (pick && pick === raise && past.raiseTo)
-      await vscode.workspace.getConfiguration('attentionInspector').update('maxTokens', past.raiseTo, vscode.ConfigurationTarget.Global);
-    else if (pick) await vscode.commands.executeCommand('workbench.action.openSettings', 'attentionInspector.memoryBudgetMb');
+    if (pick && pick === raise && past.raiseTo) {
+      // where the value the user has comes from (a workspace value overrides the user's): there it is raised
+      const cfg = vscode.workspace.getConfiguration('attentionInspector', doc.uri);
+      const set = cfg.inspect<number>('maxTokens');
+      const target =
+        set?.workspaceFolderValue !== undefined
+          ? vscode.ConfigurationTarget.WorkspaceFolder
+          : set?.workspaceValue !== undefined
+            ? vscode.ConfigurationTarget.Workspace
+            : vscode.ConfigurationTarget.Global;
+      await cfg.update('maxTokens', past.raiseTo, target);
+    } else if (pick)
+      await vscode.commands.executeCommand('workbench.action.openSettings', `attentionInspector.${a.cappedByMemory ? 'memoryBudgetMb' : 'maxTokens'}`);
   }
 
   /** The document a command run from the palette is for: the active editor's, else (the panel focused) the panel's. */

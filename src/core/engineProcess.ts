@@ -135,29 +135,40 @@ async function runJob<T>(jobKey: string, manifests: unknown, run: (models: Atten
   }
 }
 
+/** The last `load` (loads run one after another). */
+let loading: Promise<unknown> = Promise.resolve();
+
+async function loadPrimary(p: EngineMethods['load']['params']): Promise<LoadedModelInfo> {
+  // stop every analysis and probe and let their in-flight graph runs finish: a session released under a running
+  // run() never returns it (a model switch mid-analysis hung the process)
+  for (const s of documents.values()) s.abort?.abort();
+  for (const c of probes.values()) c.abort();
+  await Promise.all([...documents.values()].flatMap((s) => (s.running ? [s.running.catch(() => undefined)] : [])));
+  documents.clear();
+  await primary?.model.dispose();
+  primary = undefined;
+  for (const m of others.values())
+    await m.then(
+      (x) => x.dispose(),
+      () => undefined,
+    );
+  others.clear();
+  const threads = p.threads ?? editorThreads();
+  // the law arrives from the host's settings or the CLI: anything that is not one is the default
+  const whatIf = parseWhatIf(p.whatIf);
+  const model = await AttentionModel.load({ manifestPath: p.manifestPath, provider: p.provider, threads, trainingContext: p.trainingContext, whatIf });
+  primary = { path: p.manifestPath, model, provider: p.provider, threads, whatIf };
+  return describe(model, p.manifestPath);
+}
+
 const handlers: Handlers = {
   ...routeViewMethods(),
-  async load(p) {
-    // stop every analysis and probe and let their in-flight graph runs finish: a session released under a running
-    // run() never returns it (a model switch mid-analysis hung the process)
-    for (const s of documents.values()) s.abort?.abort();
-    for (const c of probes.values()) c.abort();
-    await Promise.all([...documents.values()].flatMap((s) => (s.running ? [s.running.catch(() => undefined)] : [])));
-    documents.clear();
-    await primary?.model.dispose();
-    primary = undefined;
-    for (const m of others.values())
-      await m.then(
-        (x) => x.dispose(),
-        () => undefined,
-      );
-    others.clear();
-    const threads = p.threads ?? editorThreads();
-    // the law arrives from the host's settings or the CLI: anything that is not one is the default
-    const whatIf = parseWhatIf(p.whatIf);
-    const model = await AttentionModel.load({ manifestPath: p.manifestPath, provider: p.provider, threads, trainingContext: p.trainingContext, whatIf });
-    primary = { path: p.manifestPath, model, provider: p.provider, threads, whatIf };
-    return describe(model, p.manifestPath);
+  load(p) {
+    // one load at a time: a second one arriving while the first disposes or creates sessions would release them
+    // twice, or leave the first model loaded and unreachable
+    const run = loading.then(() => loadPrimary(p));
+    loading = run.catch(() => undefined);
+    return run;
   },
 
   async loadOther(p) {

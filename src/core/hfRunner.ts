@@ -152,19 +152,26 @@ export class HfRunner implements ChunkRunner {
     return Math.max(1, Math.min(requested, Math.floor(HF_SCORE_FLOATS / (layers * heads * (P + requested)))));
   }
 
-  /** One forward pass over `ids` at positions P.. against `past` (tensors by input name). */
-  private async forward(ids: ArrayLike<number>, P: number, past: Record<string, OrtTensor>): Promise<Record<string, OrtTensor>> {
+  /**
+   * One forward pass over `ids` at positions P.. against `past` (tensors by input name). `cached`: the past holds
+   * this many positions (default P), of which those from P on are masked out.
+   */
+  private async forward(ids: ArrayLike<number>, P: number, past: Record<string, OrtTensor>, cached = P): Promise<Record<string, OrtTensor>> {
     const { Tensor } = ort();
     const T = ids.length;
     const feeds: Record<string, OrtTensor> = { ...past, input_ids: new Tensor('int64', BigInt64Array.from(Array.from(ids, (x) => BigInt(x))), [1, T]) };
-    if (this.inputs.has('attention_mask')) feeds.attention_mask = new Tensor('int64', new BigInt64Array(P + T).fill(1n), [1, P + T]);
+    if (this.inputs.has('attention_mask')) {
+      const mask = new BigInt64Array(cached + T).fill(1n);
+      mask.fill(0n, P, cached);
+      feeds.attention_mask = new Tensor('int64', mask, [1, cached + T]);
+    }
     if (this.inputs.has('position_ids'))
       feeds.position_ids = new Tensor(
         'int64',
         BigInt64Array.from({ length: T }, (_, i) => BigInt(P + i)),
         [1, T],
       );
-    if (this.inputs.has('use_cache_branch')) feeds.use_cache_branch = new Tensor('bool', [P > 0], [1]);
+    if (this.inputs.has('use_cache_branch')) feeds.use_cache_branch = new Tensor('bool', [cached > 0], [1]);
     const out = await this.session.run(feeds);
     if (out.logits.type !== 'float32')
       throw new ModelFileError(this.folder.onnxPath, `the model computes in ${out.logits.type}; export it in float32 (optimum's default)`);
@@ -234,8 +241,16 @@ export class HfRunner implements ChunkRunner {
   }
 
   async queriesAt(analysis: Analysis, position: number): Promise<Float32Array[]> {
-    // the cache of the positions before it, rebuilt from the store
-    const out = await this.forward([analysis.tokens.ids[position]], position, this.pastFrom(analysis, position));
+    const id = [analysis.tokens.ids[position]];
+    // the cache of the whole analysis, held from its last chunk, with the keys from `position` on masked out: no copy
+    // (a rebuilt one would hold as much memory again as the keys and values, in the very case that keeps no queries
+    // to save memory). Not under a sliding window (its mask counts back from the end of the cache fed), nor without
+    // an attention_mask input: there the cache of the positions before it is rebuilt from the store.
+    const held = this.held?.analysis === analysis && this.held.length > position ? this.held : undefined;
+    const out =
+      held && !this.manifest.architecture.slidingWindow && this.inputs.has('attention_mask')
+        ? await this.forward(id, position, held.tensors, held.length)
+        : await this.forward(id, position, this.pastFrom(analysis, position));
     const { heads, headDim } = attentionShape(this.manifest);
     // the tapped query of one token is [1, heads, 1, headDim]: already [heads, headDim]
     return this.taps.queries.map((name) => (out[name].data as Float32Array).slice(0, heads * headDim));
@@ -313,6 +328,9 @@ export function headMajorToPositions(src: Float32Array, heads: number, n: number
  * like our graphs' statistics.
  * z is [heads, T, P+T]; keys past the query are masked in it and not read.
  */
+/** Scores at or below this are masked keys (the graph's stats.onnx uses the same floor). */
+const MASKED = -1e30;
+
 export function statsFromScores(
   z: Float32Array,
   heads: number,
@@ -339,6 +357,9 @@ export function statsFromScores(
         let sum = 0;
         let pz = 0;
         for (let j = 0; j < n; j++) {
+          // a masked key (the float minimum, or -Infinity in some exports: 0·-Infinity would be NaN) weighs nothing,
+          // as models/stats.onnx clamps it
+          if (!(z[base + j] > MASKED)) continue;
           const cz = c * z[base + j];
           const e = Math.exp(cz - m);
           sum += e;

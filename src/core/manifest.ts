@@ -146,6 +146,7 @@ export function parseManifest(text: string, file: string): ModelManifest {
   const a = m.architecture as Record<string, unknown> | undefined;
   if (!a || !isPosInt(a.layers) || !isPosInt(a.heads) || !isPosInt(a.headDim) || !isPosInt(a.vocabSize)) fail('architecture incomplete');
   if (a.kvHeads !== undefined && (!isPosInt(a.kvHeads) || a.heads % a.kvHeads !== 0)) fail('kvHeads must divide heads');
+  if (a.slidingWindow !== undefined && !isPosInt(a.slidingWindow)) fail('slidingWindow must be a positive whole number');
   if (!isPosInt(m.trainingContext)) fail('trainingContext missing');
   if (typeof m.id !== 'string' || !/^[a-z0-9][a-z0-9._-]{0,63}$/.test(m.id)) fail('id must be a short lower-case name');
   if (m.summary !== undefined && typeof m.summary !== 'string') fail('summary must be a string');
@@ -166,6 +167,8 @@ export function parseManifest(text: string, file: string): ModelManifest {
         `io must list ${1 + 2 * a.layers} input names (tokens, then past key and value per layer) and ${1 + 4 * a.layers} outputs (logits, then q, k, v, stats per layer)`,
       );
   }
+  // chosen when the model is loaded, never read from a file
+  delete m.whatIf;
   return m as unknown as ModelManifest;
 }
 

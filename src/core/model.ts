@@ -161,12 +161,12 @@ export class AttentionModel {
         trainingContext: opts.trainingContext,
         createSession: opts.createSession,
       });
-      if (!isDefaultWhatIf(opts.whatIf)) hf.files.manifest.whatIf = opts.whatIf; // its statistics follow it (hfRunner.ts)
+      hf.files.manifest.whatIf = isDefaultWhatIf(opts.whatIf) ? undefined : opts.whatIf; // its statistics follow it (hfRunner.ts)
       // no rows graph: it takes one key per query head and 1/√d scores (our layout); rows of these models are computed in JavaScript
       return new AttentionModel(hf.files, hf.tokenizer, hf.runner, hf.provider, hf.skipped);
     }
     const files = loadModelFiles(opts.manifestPath);
-    if (!isDefaultWhatIf(opts.whatIf) && files.manifest.normaliser === 'softmax') files.manifest.whatIf = opts.whatIf;
+    files.manifest.whatIf = !isDefaultWhatIf(opts.whatIf) && files.manifest.normaliser === 'softmax' ? opts.whatIf : undefined;
     const tokenizer = readOwnTokenizer(files.tokenizerPath);
     let modelBytes: Buffer;
     try {

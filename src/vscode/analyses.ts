@@ -32,6 +32,8 @@ export interface DocumentAnalysis {
 }
 
 const EDIT_DEBOUNCE_MS = 400;
+/** Settings written one after the other by one action arrive as separate events: they make one model reload. */
+const RELOAD_DEBOUNCE_MS = 100;
 /** Rows answers kept: a click's three askers, for a few recent clicks. */
 const ROWS_CACHE_SIZE = 12;
 const NOT_ANALYSED_SCHEMES = new Set(['output', 'debug', 'git', 'vscode-scm', 'comment', 'walkThroughSnippet']);
@@ -107,7 +109,7 @@ export class AnalysisService implements vscode.Disposable {
       added.onDidChange(() => (this.addedEntries = undefined)),
       vscode.workspace.onDidGrantWorkspaceTrust(() => (this.addedEntries = undefined)),
       config.onDidChange((keys) => {
-        if (keys.some((k) => ['model', 'modelPath', 'executionProvider', 'threads'].includes(k) || k.startsWith('whatIf'))) void this.reloadModel();
+        if (keys.some((k) => ['model', 'modelPath', 'executionProvider', 'threads'].includes(k)) || this.lawChanged(keys)) this.scheduleReload();
         else if (keys.includes('maxTokens') || keys.includes('memoryBudgetMb')) {
           // another cap: the same versions are analysed again (analyse() compares the caps), and rows of positions
           // the new cap leaves out must not be answered from the cache
@@ -188,6 +190,27 @@ export class AnalysisService implements vscode.Disposable {
       this.log.error(`model failed to load: ${(e as Error).message}`);
     });
     return this.modelLoad;
+  }
+
+  /** The what-if law changed, or a parameter of the law in use (another law's parameter changes nothing). */
+  private lawChanged(keys: string[]): boolean {
+    const law = this.config.whatIf.law;
+    return (
+      keys.includes('whatIf') ||
+      (law === 'ssmax-s' && keys.includes('whatIfS')) ||
+      (law === 'llama4' && (keys.includes('whatIfBeta') || keys.includes('whatIfFloor')))
+    );
+  }
+
+  private reloadTimer: NodeJS.Timeout | undefined;
+
+  /** One reload for settings written together (the law picker writes a parameter, then the law). */
+  private scheduleReload(): void {
+    clearTimeout(this.reloadTimer);
+    this.reloadTimer = setTimeout(() => {
+      this.reloadTimer = undefined;
+      void this.reloadModel();
+    }, RELOAD_DEBOUNCE_MS);
   }
 
   private async reloadModel(): Promise<void> {
@@ -404,6 +427,7 @@ export class AnalysisService implements vscode.Disposable {
   }
 
   dispose(): void {
+    clearTimeout(this.reloadTimer);
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
     this.engine.dispose();
