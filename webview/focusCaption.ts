@@ -4,7 +4,7 @@
  * the last stretch of the file (the upper half of n, when that lies past twice the training length).
  */
 import type { FocusCurvePayload, Normaliser } from '../src/protocol';
-import { currentWhatIf, viewName } from './format';
+import { otherLaw } from './format';
 
 const NAME: Record<Normaliser, string> = { softmax: 'softmax', ssmax: 'SSMax' };
 /** Changes smaller than this (in max weight) are called "about the same". */
@@ -61,12 +61,11 @@ function trend(a: number, b: number): string {
 export function focusCaption(curve: FocusCurvePayload, own: Normaliser, head: string): string {
   const other: Normaliser = own === 'softmax' ? 'ssmax' : 'softmax';
   // the what-if's name: the law's label for a softmax-trained model under a law other than SSMax's (format.ts)
-  const name = (v: Normaliser) => (v === 'ssmax' && own === 'softmax' && viewName(v, own) !== 'SSMax' ? viewName(v, own) : NAME[v]);
-  const law = currentWhatIf();
-  const roles =
-    own === 'softmax' && law && name(other) !== NAME[other]
-      ? `${NAME[own]} is the model's own normaliser; ${name(other)} is a what-if, ${law.formula} (${law.source}).`
-      : `${NAME[own]} is the model's own normaliser; ${NAME[other]} is a what-if that agrees with it at n = ${curve.trainingContext}.`;
+  const law = otherLaw(own);
+  const name = (v: Normaliser) => (v === 'ssmax' && law ? law.label : NAME[v]);
+  const roles = law
+    ? `${NAME[own]} is the model's own normaliser; ${name(other)} is a what-if, ${law.formula} (${law.source}).`
+    : `${NAME[own]} is the model's own normaliser; ${NAME[other]} is a what-if that agrees with it at n = ${curve.trainingContext}.`;
   const s = summariseFocus(curve);
   const scope = `${head}, every query position of the first ${curve.analysedTokens.toLocaleString('en-US')} tokens, ${curve.n.length} log-spaced bins of n.`;
   if (!s) {

@@ -10,8 +10,9 @@ export function setWhatIf(d: WhatIfDescription | undefined): void {
   whatIf = d;
 }
 
-export function currentWhatIf(): WhatIfDescription | undefined {
-  return whatIf;
+/** The law a model's length-scaled view follows when it is not SSMax's default: softmax-trained models only. */
+export function otherLaw(own: Normaliser): WhatIfDescription | undefined {
+  return own === 'softmax' && whatIf && whatIf.label !== NORMALISER_NAME.ssmax ? whatIf : undefined;
 }
 
 /**

@@ -5,7 +5,7 @@
 import type { DocumentPayload, HeadChoice, ModelInfo, Normaliser, ProgressPayload } from '../src/protocol';
 import { SCALE_DESCRIPTION } from './colors';
 import { createButton, createCheckbox, createDropdown, createProgress, type DropdownOption } from './components';
-import { currentWhatIf, NORMALISER_NAME, viewName } from './format';
+import { NORMALISER_NAME, otherLaw, viewName } from './format';
 import { byId, required } from './dom';
 
 export interface HeaderElements {
@@ -125,8 +125,7 @@ export class Header {
   }
 
   private renderLegend(own: Normaliser): void {
-    const law = currentWhatIf();
-    const whatIf = own === 'softmax' && law && law.label !== 'SSMax' ? law : undefined;
+    const whatIf = otherLaw(own);
     const role = (n: Normaliser) =>
       n === own
         ? "the model's own"

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { AttentionModel } from '../core/model';
 import { focusCurve } from '../core/views';
 import { flag, MODEL_HELP, MODEL_OPTIONS, positiveInt, provider, resolveModel, str, trainingContext, whatIf, type Command } from './args';
-import { DEFAULT_WHAT_IF, describeWhatIf } from '../core/whatIf';
+import { DEFAULT_WHAT_IF, modelWhatIf } from '../core/whatIf';
 
 export const focusCommand: Command = {
   name: 'focus',
@@ -50,15 +50,14 @@ export const focusCommand: Command = {
         normalisedEntropy: { softmax: acc.softmaxEnt / count, ssmax: acc.ssmaxEnt / count },
       });
     }
-    const law = model.manifest.whatIf ?? DEFAULT_WHAT_IF;
     // the length-scaled column: a softmax-trained model's what-if under the chosen law, or an SSMax model's own
-    const scaled = model.manifest.normaliser === 'softmax' ? describeWhatIf(law, N) : undefined;
+    const scaled = modelWhatIf(model.manifest);
     const summary = {
       file,
       model: model.manifest.displayName,
       normaliser: model.manifest.normaliser,
       trainingContext: N,
-      ...(scaled ? { whatIf: { ...law, formula: scaled.formula } } : {}),
+      ...(scaled ? { whatIf: { ...(model.manifest.whatIf ?? DEFAULT_WHAT_IF), formula: scaled.formula } } : {}),
       tokens: a.analysed,
       rows,
     };

@@ -9,7 +9,7 @@ import { AttentionModel } from '../core/model';
 import { PROVIDER_LABEL } from '../core/providers';
 import { tokenAtOffset, tokenInfos, tokenLabel } from '../core/tokenText';
 import { flag, MODEL_HELP, MODEL_OPTIONS, positiveInt, provider, resolveModel, str, trainingContext, UsageError, whatIf, type Command } from './args';
-import { DEFAULT_WHAT_IF, describeWhatIf } from '../core/whatIf';
+import { modelWhatIf } from '../core/whatIf';
 
 function offsetOf(text: string, line: number, col: number): number {
   let offset = 0;
@@ -103,7 +103,7 @@ export const inspectCommand: Command = {
     }
     const pct = (v: number) => `${(v * 100).toFixed(1).padStart(5)}%`;
     // a softmax-trained model's length-scaled view is the what-if, named by its law
-    const law = model.manifest.normaliser === 'softmax' ? describeWhatIf(model.manifest.whatIf ?? DEFAULT_WHAT_IF, model.manifest.trainingContext) : undefined;
+    const law = modelWhatIf(model.manifest);
     const scaled = law?.label ?? 'SSMax';
     console.log(`${summary.model} (own normaliser: ${summary.normaliser}, trained at ${summary.trainingContext}) on ${PROVIDER_LABEL[model.provider]}`);
     const prefix = summary.tokens < summary.totalTokens ? ` (the prefix up to the query, of ${summary.totalTokens}; --all for more)` : '';

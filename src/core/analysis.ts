@@ -207,6 +207,11 @@ export function firstKeySeen(m: ModelManifest, position: number): number {
   return w ? Math.max(0, position + 1 - w) : 0;
 }
 
+/** How many keys the query at `position` sees: all before it and itself, or its sliding window. */
+export function keysSeen(m: ModelManifest, position: number): number {
+  return position + 1 - firstKeySeen(m, position);
+}
+
 /** First position at which two token sequences differ. */
 export function commonPrefix(a: Int32Array, b: Int32Array): number {
   const n = Math.min(a.length, b.length);

@@ -13,7 +13,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { InferenceSession as OrtSession, Tensor as OrtTensor } from 'onnxruntime-node';
-import type { Analysis } from './analysis';
+import { keysSeen, type Analysis } from './analysis';
 import { describeHfFolder, externalDataFiles, findAttention, readExportGraph, type AttentionTaps, type HfFolder } from './hfModel';
 import { HfTokenizer } from './hfTokenizer';
 import { attentionShape, ModelFileError, type ModelFiles, type ModelManifest } from './manifest';
@@ -232,7 +232,7 @@ export class HfRunner implements ChunkRunner {
     if (!this.statsSession) return statsFromScores(data, heads, T, P, this.manifest.trainingContext, law, window);
     const { Tensor } = ort();
     // n is the keys the query sees: all before it, or its sliding window (the graph's scores mask the rest)
-    const c = Float32Array.from({ length: T }, (_, t) => lawMultiplier(law, Math.min(P + t + 1, window ?? Infinity), this.manifest.trainingContext));
+    const c = Float32Array.from({ length: T }, (_, t) => lawMultiplier(law, keysSeen(this.manifest, P + t), this.manifest.trainingContext));
     const r = await this.statsSession.run({ z: new Tensor('float32', data, [heads, T, P + T]), c_other: new Tensor('float32', c, [T]) });
     const parts = ['own_max', 'own_entropy', 'other_max', 'other_entropy'].map((n) => r[n].data as Float32Array);
     const out = new Float32Array(T * heads * 4);
@@ -322,15 +322,15 @@ export function headMajorToPositions(src: Float32Array, heads: number, n: number
   return out;
 }
 
+/** Scores at or below this are masked keys (the graph's stats.onnx uses the same floor). */
+const MASKED = -1e30;
+
 /**
  * Per query (row t of the chunk, n = P+t+1 keys) and head: max weight and entropy of softmax(c·z) for the model's
  * own view (c = 1) and the what-if (c = the law's multiplier, by default SSMax's ln n / ln N), as [T, heads, 4]
  * like our graphs' statistics.
  * z is [heads, T, P+T]; keys past the query are masked in it and not read.
  */
-/** Scores at or below this are masked keys (the graph's stats.onnx uses the same floor). */
-const MASKED = -1e30;
-
 export function statsFromScores(
   z: Float32Array,
   heads: number,

@@ -8,6 +8,7 @@
  * N_train (see attention.ts), and the choice here does not apply to them.
  */
 import type { WhatIfDescription } from './domain';
+import type { ModelManifest } from './manifest';
 
 export type WhatIfLawId = 'ssmax' | 'ssmax-s' | 'qwen-logn' | 'llama4';
 
@@ -72,6 +73,11 @@ export function describeWhatIf(w: WhatIfLaw, trainingContext: number): WhatIfDes
       return { label: 'Llama 4 temp.', formula: `softmax((1 + ${b}·ln(1 + ⌊n/${F}⌋))·z)`, source: "Llama 4's attention temperature tuning (also Ministral 3)" };
     }
   }
+}
+
+/** A model's what-if law, described: softmax-trained models only (an SSMax-trained model's scaled view is its own). */
+export function modelWhatIf(m: ModelManifest): WhatIfDescription | undefined {
+  return m.normaliser === 'softmax' ? describeWhatIf(m.whatIf ?? DEFAULT_WHAT_IF, m.trainingContext) : undefined;
 }
 
 export function isDefaultWhatIf(w: WhatIfLaw | undefined): boolean {
