@@ -5,6 +5,11 @@
  * machine and date and writes it to bench/results/.
  *
  *   node out/bench.js [--sizes 1024,4096,16384,32768] [--model ssmax|MANIFEST|FOLDER] [--file PATH] [--baseline-limit-gb 12]
+ *                     [--previous-graph auto|none|MANIFEST]
+ *
+ * For a shipped model, the full analysis is also timed with the graph it shipped with before training/export.py
+ * wrote its graph node by node (export_lean): the torch export of model.StreamingGPT, regenerated from the shipped
+ * weights into bench/graphs/ (ignored) by training/from_onnx.py and `export.py --graph torch` (Debian's python3-torch).
  *   npm run bench:hf     the same for a random ~100M-parameter Llama-layout export (training/hf_decoders.py --shape 100m)
  */
 import { execFileSync } from 'node:child_process';
@@ -39,6 +44,8 @@ const { values } = parseArgs({
     out: { type: 'string', default: path.join(ROOT, 'bench', 'results') },
     /** Intra-op thread counts to measure, e.g. 1,2 (default: every core); one row (and one floor) per count. */
     threads: { type: 'string' },
+    /** The graph the shipped model is compared with: auto (regenerate the torch export), none, or a manifest. */
+    'previous-graph': { type: 'string', default: 'auto' },
   },
 });
 
@@ -137,6 +144,58 @@ async function caseOurs(n: number): Promise<CaseResult> {
   };
 }
 
+/** The full analysis alone, with the model of --previous-graph (the same weights in the graph it replaced). */
+async function casePreviousGraph(n: number): Promise<CaseResult> {
+  const text = readFileSync(values.file, 'utf8');
+  const model = await AttentionModel.load({ manifestPath: values['previous-graph'], provider: 'cpu', threads: Number(values.threads ?? defaultThreads()) });
+  const { tokens } = model.tokenize(text, n);
+  const t0 = performance.now();
+  const full = await model.analyse(text.slice(0, tokens.ends[tokens.ids.length - 1]), { maxTokens: n });
+  const fullMs = performance.now() - t0;
+  await model.dispose();
+  return { n: full.length, fullMs, rssMb: maxRssMb() };
+}
+
+/**
+ * The manifest of the previous graph for a shipped model, regenerated when missing (auto), or why there is none.
+ * Its weights are the shipped ones, read back by from_onnx.py; only the graph differs.
+ */
+function previousGraph(): { manifest: string } | { error: string } {
+  const choice = values['previous-graph'];
+  if (choice === 'none') return { error: 'not asked for' };
+  if (choice !== 'auto') return existsSync(choice) ? { manifest: path.resolve(choice) } : { error: `${choice} does not exist` };
+  const id = values.model;
+  if (!existsSync(path.join(ROOT, 'models', `${id}.json`)) || id === 'retrofit') return { error: 'only for a shipped model with its own weights' };
+  const dir = path.join(ROOT, 'bench', 'graphs');
+  const manifest = path.join(dir, `${id}.json`);
+  if (existsSync(manifest)) return { manifest };
+  const training = path.join(ROOT, 'training');
+  const py = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+  try {
+    const run = (args: string[]) => execFileSync(py, args, { cwd: training, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+    run(['from_onnx.py', '--ids', id, '--out', path.join(dir, 'runs')]);
+    run([
+      'export.py',
+      '--graph',
+      'torch',
+      '--variants',
+      id,
+      '--runs',
+      path.join(dir, 'runs'),
+      '--data',
+      path.join(ROOT, 'models'),
+      '--models',
+      dir,
+      '--fixtures',
+      path.join(dir, 'fixtures'),
+    ]);
+    return { manifest };
+  } catch (e) {
+    const err = e as { stderr?: string };
+    return { error: `could not regenerate it (${(err.stderr ?? String(e)).trim().split('\n').pop()}); training/setup.sh installs what export.py needs` };
+  }
+}
+
 /** The materialising baseline: the whole document in one forward, then every head's full n×n probabilities. */
 async function caseBaseline(n: number): Promise<CaseResult> {
   const text = readFileSync(values.file, 'utf8');
@@ -219,6 +278,7 @@ async function orchestrate(): Promise<void> {
   const kv = manifest.architecture.kvHeads ?? manifest.architecture.heads;
   const threadCounts = (values.threads ?? String(defaultThreads())).split(',').map(Number);
   const floors = new Map(threadCounts.map((t) => [t, runCase(['--case', 'floor', '--threads', String(t)])]));
+  const previous = previousGraph();
   const gflopsAt = (t: number) => {
     const f = floors.get(t);
     return f && 'gflops' in f ? Number(f.gflops) : NaN;
@@ -235,9 +295,9 @@ async function orchestrate(): Promise<void> {
   );
   w();
   w(
-    `| n | threads | full analysis | first results | FLOPs | vs floor | peak RSS | stored Q/K/V | rows, one query (all heads, both views) median / p95 | the same with queries recomputed, median (store without them) | model view (${manifest.architecture.layers * manifest.architecture.heads} cells) / focus curve, median | edit near end | edit near start | baseline (all probabilities) | baseline peak RSS | time ratio | memory ratio |`,
+    `| n | threads | full analysis | first results | FLOPs | vs floor | peak RSS | stored Q/K/V | rows, one query (all heads, both views) median / p95 | the same with queries recomputed, median (store without them) | previous graph: full analysis / vs floor / peak RSS | model view (${manifest.architecture.layers * manifest.architecture.heads} cells) / focus curve, median | edit near end | edit near start | baseline (all probabilities) | baseline peak RSS | time ratio | memory ratio |`,
   );
-  w('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+  w('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   const results: unknown[] = [];
   for (const n of sizes) {
     for (const t of threadCounts) {
@@ -251,7 +311,9 @@ async function orchestrate(): Promise<void> {
           : needGb > limitGb
             ? { error: `not run: its ${layers * heads} attention matrices need ${needGb.toFixed(1)} GiB (> ${limitGb} GiB limit)` }
             : runCase(['--case', 'baseline', '--n', String(n)]);
-      results.push({ n, threads: t, ours, baseline: base });
+      const prev =
+        'manifest' in previous ? runCase(['--case', 'previous', '--n', String(n), '--threads', String(t), '--previous-graph', previous.manifest]) : previous;
+      results.push({ n, threads: t, ours, previousGraph: prev, baseline: base });
       if ('error' in ours) {
         w(`| ${n} | ${t} | failed: ${ours.error} |`);
         continue;
@@ -260,10 +322,15 @@ async function orchestrate(): Promise<void> {
       const floorMs = (o.flops / (gflopsAt(t) * 1e9)) * 1000;
       const b = base as Record<string, number | string>;
       const baseOk = !('error' in base);
+      const p = prev as Record<string, number | string>;
+      const prevCell =
+        'error' in prev
+          ? `— (${prev.error})`
+          : `${(Number(p.fullMs) / 1000).toFixed(2)} s / ${(Number(p.fullMs) / floorMs).toFixed(2)}× / ${Number(p.rssMb).toFixed(0)} MB`;
       w(
         `| ${o.n} | ${t} | ${(o.fullMs / 1000).toFixed(2)} s | ${o.firstChunkMs.toFixed(0)} ms | ${(o.flops / 1e9).toFixed(1)} G | ${(o.fullMs / floorMs).toFixed(2)}× | ${o.rssMb.toFixed(0)} MB | ${o.storeMb.toFixed(0)} MB | ${o.rowsMedianMs.toFixed(2)} / ${o.rowsP95Ms.toFixed(2)} ms | ${
           o.recomputeMedianMs === undefined ? '— (always stored)' : `${o.recomputeMedianMs.toFixed(1)} ms (${o.leanStoreMb.toFixed(0)} MB)`
-        } | ${o.headsMedianMs.toFixed(1)} / ${o.curveMedianMs.toFixed(1)} ms | ${((100 * o.endEditMs) / o.fullMs).toFixed(1)} % | ${((100 * o.startEditMs) / o.fullMs).toFixed(1)} % | ${
+        } | ${prevCell} | ${o.headsMedianMs.toFixed(1)} / ${o.curveMedianMs.toFixed(1)} ms | ${((100 * o.endEditMs) / o.fullMs).toFixed(1)} % | ${((100 * o.startEditMs) / o.fullMs).toFixed(1)} % | ${
           baseOk ? `${(Number(b.totalMs) / 1000).toFixed(2)} s` : String(b.error)
         } | ${baseOk ? `${Number(b.rssMb).toFixed(0)} MB` : '—'} | ${baseOk ? `${(Number(b.totalMs) / o.fullMs).toFixed(2)}×` : '—'} | ${baseOk ? `${(Number(b.rssMb) / o.rssMb).toFixed(2)}×` : '—'} |`,
       );
@@ -271,7 +338,7 @@ async function orchestrate(): Promise<void> {
   }
   w();
   w(
-    'Columns: "vs floor" = full analysis time ÷ (forward FLOPs ÷ matmul rate); the graph also computes both views\' focus statistics for every query, which the FLOP count leaves out. "edit near end/start" = re-analysis after inserting one line at 97 % / 3 % of the document, as a fraction of the full analysis. The baseline runs the whole document as one chunk and then builds every layer × head n×n probability matrix.',
+    'Columns: "vs floor" = full analysis time ÷ (forward FLOPs ÷ matmul rate); the graph also computes both views\' focus statistics for every query, which the FLOP count leaves out. "previous graph" = the same weights in the torch export of model.StreamingGPT, the graph shipped before export_lean (training/export.py), same document and threads. "edit near end/start" = re-analysis after inserting one line at 97 % / 3 % of the document, as a fraction of the full analysis. The baseline runs the whole document as one chunk and then builds every layer × head n×n probability matrix.',
   );
   mkdirSync(values.out, { recursive: true });
   const name = isHfFolder(manifestPath) ? `-${path.basename(manifestPath)}` : values.model === 'ssmax' ? '' : `-${values.model}`;
@@ -287,6 +354,7 @@ async function orchestrate(): Promise<void> {
 async function main(): Promise<void> {
   if (values.case === 'ours') console.log(JSON.stringify(await caseOurs(Number(values.n))));
   else if (values.case === 'baseline') console.log(JSON.stringify(await caseBaseline(Number(values.n))));
+  else if (values.case === 'previous') console.log(JSON.stringify(await casePreviousGraph(Number(values.n))));
   else if (values.case === 'floor') console.log(JSON.stringify(await caseFloor()));
   else await orchestrate();
 }

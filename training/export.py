@@ -192,6 +192,139 @@ def write_whatif_graph(path):
     onnx.save(m, path)
 
 
+def export_lean(model, cfg, path):
+    """The streaming graph (model.StreamingGPT's contract: same inputs, outputs and layout), written node by node so
+    that each layer's attention makes few passes over its [H, T, W] scores (W = P + T keys). Per layer:
+      z = (c_own·q) Kᵀ + causal bias   one batched MatMul (FusedMatMul reads K transposed, no copy); the [T, W] bias is
+                                       built once per chunk for every layer
+      p = Softmax(z); y = p V          the forward pass
+      own view:   max weight = max p; entropy = lse − Σ p·z, lse = max z − ln(max p)
+      other view: z' = r·z with r = c_other / c_own > 0 per query (so the mask survives it); the same from Softmax(z')
+    i.e. over the scores: 1 Add, 2 Softmax, 3 Mul, 3 ReduceMax, 2 ReduceSum, against ~17 passes in the torch export
+    (a Where mask, Div and Mul per view, LogSoftmax, Exp, ...) and its transposed copies of every past key and value.
+    The past keys and values come position-major [P, H, D] (the extension's store, fed without a copy) and are joined
+    to the chunk's rows once per layer. Initializers keep the torch parameter names ("m." + state-dict key), so
+    from_onnx.py reads either graph back. `npm run bench` compares this graph with the torch export in one run."""
+    import onnx
+    from onnx import helper, numpy_helper, TensorProto
+    H, D, C, L = cfg.n_heads, cfg.head_dim, cfg.d_model, cfg.n_layers
+    F = TensorProto.FLOAT
+    inits, nodes = [], []
+    state = {k: v.detach().float().numpy() for k, v in model.state_dict().items()}
+
+    def init(name, arr, dtype=np.float32):
+        inits.append(numpy_helper.from_array(np.asarray(arr, dtype=dtype), name))
+        return name
+
+    def param(key):
+        return init("m." + key, state[key])
+
+    def node(op, ins, out=None, domain=None, **attrs):
+        out = out or f"t{len(nodes)}"
+        nodes.append(helper.make_node(op, ins, [out], name=f"n{len(nodes)}_{op}", domain=domain, **attrs))
+        return out
+
+    i64 = lambda name, vals: init(name, np.array(vals, dtype=np.int64), np.int64)
+    f32 = lambda name, v: init(name, np.array(v, dtype=np.float32))
+    ax_last, ax0, ax1 = i64("ax_last", [-1]), i64("ax0", [0]), i64("ax1", [1])
+    zero, one = init("zero", np.array(0, dtype=np.int64), np.int64), init("one", np.array(1, dtype=np.int64), np.int64)
+    shape_thd, shape_tc = i64("shape_thd", [-1, H, D]), i64("shape_tc", [-1, C])
+    half_lo, half_hi, half_end = i64("half_lo", [0]), i64("half_hi", [D // 2]), i64("half_end", [D])
+    inv_freq = 1.0 / (cfg.rope_base ** (np.arange(0, D, 2, dtype=np.float32) / D))
+    f32("inv_freq", inv_freq[None, :])
+    for name, value in (("masked", -1e30), ("unmasked", 0.0), ("one_f", 1.0), ("half", 0.5), ("tiny", 1e-6),
+                        ("inv_sqrt_d", 1 / math.sqrt(D)), ("sqrt_half", 1 / math.sqrt(2)),
+                        ("log_train" if cfg.normaliser == "ssmax" else "inv_log_train",
+                         math.log(cfg.context) if cfg.normaliser == "ssmax" else 1 / math.log(cfg.context))):
+        f32(name, value)
+
+    # positions, RoPE tables, key counts and the causal bias: once per chunk
+    T = node("Gather", [node("Shape", ["input_ids"]), one], axis=0)
+    P = node("Gather", [node("Shape", ["past_k_0"]), zero], axis=0)
+    W = node("Add", [P, T])
+    pos_i = node("Range", [P, W, one])                              # [T] absolute positions
+    pos = node("Cast", [pos_i], to=F)
+    ang = node("Mul", [node("Unsqueeze", [pos, ax_last]), "inv_freq"])  # [T, D/2]
+    ang = node("Unsqueeze", [node("Concat", [ang, ang], axis=-1), ax1])  # [T, 1, D]
+    cos, sin = node("Cos", [ang]), node("Sin", [ang])
+    # ln n with n = pos + 1 keys seen, kept > 0 so that the own multiplier of an SSMax model (s·ln n, 0 at n = 1)
+    # can divide; at n = 1 the single key gets weight 1 whatever its score
+    log_n = node("Max", [node("Log", [node("Add", [pos, "one_f"])]), "tiny"])
+    key_pos = node("Range", [zero, W, one])
+    visible = node("LessOrEqual", [key_pos, node("Unsqueeze", [pos_i, ax_last])])  # [T, W]
+    bias = node("Where", [visible, "unmasked", "masked"])
+    log_n_col = node("Unsqueeze", [log_n, ax_last])                 # [T, 1]
+
+    def rope(x):  # x [T, H, D]
+        lo = node("Slice", [x, half_lo, half_hi, ax_last])
+        hi = node("Slice", [x, half_hi, half_end, ax_last])
+        rotated = node("Concat", [node("Neg", [hi]), lo], axis=-1)
+        return node("Add", [node("Mul", [x, cos]), node("Mul", [rotated, sin])])
+
+    def focus(p, z, z_max, p_max=None):
+        """max weight and entropy [H, T, 1] of p = softmax(z): lse = max z − ln(max p), entropy = lse − Σ p·z."""
+        p_max = p_max or node("ReduceMax", [p], axes=[-1], keepdims=1)
+        lse = node("Sub", [z_max, node("Log", [p_max])])
+        mean_z = node("ReduceSum", [node("Mul", [p, z]), ax_last], keepdims=1)
+        return p_max, node("Relu", [node("Sub", [lse, mean_z])])   # rounding can leave a hair below 0
+
+    x = node("Squeeze", [node("Gather", [param("embed.weight"), "input_ids"], axis=0), ax0])  # [T, C]
+    outputs = ["logits"]
+    for l in range(L):
+        b = f"blocks.{l}."
+        h = node("LayerNormalization", [x, param(b + "ln1.weight"), param(b + "ln1.bias")], axis=-1, epsilon=1e-5)
+        qkv = node("Gemm", [h, param(b + "attn.qkv.weight")], transB=1)                     # [T, 3C]
+        q_flat, k_flat, v_flat = f"q_flat_{l}", f"k_flat_{l}", f"v_flat_{l}"
+        nodes.append(helper.make_node("Split", [qkv, i64(f"split_{l}", [C, C, C])], [q_flat, k_flat, v_flat],
+                                      axis=1, name=f"n{len(nodes)}_Split"))
+        q = node("Identity", [rope(node("Reshape", [q_flat, shape_thd]))], f"q_{l}")
+        k = node("Identity", [rope(node("Reshape", [k_flat, shape_thd]))], f"k_{l}")
+        v = node("Reshape", [v_flat, shape_thd], f"v_{l}")
+        k_all = node("Transpose", [node("Concat", [f"past_k_{l}", k], axis=0)], perm=[1, 0, 2])  # [H, W, D]
+        v_all = node("Transpose", [node("Concat", [f"past_v_{l}", v], axis=0)], perm=[1, 0, 2])
+        q_h = node("Transpose", [q], perm=[1, 0, 2])                                          # [H, T, D]
+        # per-query score multipliers [H, T, 1] (1/sqrt(D) folded in); r = other / own, the same for both models
+        if cfg.normaliser == "ssmax":
+            s_col = node("Unsqueeze", [param(b + "attn.s"), i64(f"ax12_{l}", [1, 2])])     # [H, 1, 1]
+            c_own = node("Mul", [node("Mul", [s_col, log_n_col]), "inv_sqrt_d"])
+            r = node("Mul", [node("Reciprocal", [log_n_col]), "log_train"])                  # ln N / ln n
+        else:
+            c_own = "inv_sqrt_d"
+            r = node("Mul", [log_n_col, "inv_log_train"])                                    # ln n / ln N
+        qc = node("Mul", [q_h, c_own])
+        z = node("Add", [node("FusedMatMul", [qc, k_all], domain="com.microsoft", transB=1), bias])  # [H, T, W]
+        p = node("Softmax", [z], axis=-1)
+        y = node("Reshape", [node("Transpose", [node("MatMul", [p, v_all])], perm=[1, 0, 2]), shape_tc])
+        z_max = node("ReduceMax", [z], axes=[-1], keepdims=1)
+        own_max, own_ent = focus(p, z, z_max)
+        z2 = node("Mul", [z, r])
+        other_max, other_ent = focus(node("Softmax", [z2], axis=-1), z2, node("Mul", [z_max, r]))
+        stats = node("Concat", [own_max, own_ent, other_max, other_ent], axis=-1)            # [H, T, 4]
+        node("Transpose", [stats], f"stats_{l}", perm=[1, 0, 2])                              # [T, H, 4]
+        x = node("Add", [x, node("Gemm", [y, param(b + "attn.proj.weight")], transB=1)])
+        h = node("LayerNormalization", [x, param(b + "ln2.weight"), param(b + "ln2.bias")], axis=-1, epsilon=1e-5)
+        u = node("Gemm", [h, param(b + "mlp.0.weight"), param(b + "mlp.0.bias")], transB=1)
+        gelu = node("Mul", [node("Mul", [u, "half"]),
+                            node("Add", [node("Erf", [node("Mul", [u, "sqrt_half"])]), "one_f"])])
+        x = node("Add", [x, node("Gemm", [gelu, param(b + "mlp.2.weight"), param(b + "mlp.2.bias")], transB=1)])
+        outputs += [f"q_{l}", f"k_{l}", f"v_{l}", f"stats_{l}"]
+    hf = node("LayerNormalization", [x, param("ln_f.weight"), param("ln_f.bias")], axis=-1, epsilon=1e-5)
+    node("Gemm", [hf, "m.embed.weight"], "logits", transB=1)
+
+    vi = helper.make_tensor_value_info
+    in_names = ["input_ids"] + [f"past_{kv}_{l}" for l in range(L) for kv in ("k", "v")]
+    inputs = [vi("input_ids", TensorProto.INT64, [1, "T"])] + [vi(n, F, ["P", H, D]) for n in in_names[1:]]
+    outs = [vi("logits", F, ["T", cfg.vocab_size])]
+    for l in range(L):
+        outs += [vi(f"{o}_{l}", F, ["T", H, D]) for o in ("q", "k", "v")] + [vi(f"stats_{l}", F, ["T", H, 4])]
+    m = helper.make_model(helper.make_graph(nodes, "attention_inspector_lean", inputs, outs, initializer=inits),
+                          opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)])
+    m.ir_version = 8
+    onnx.save(m, path)
+    fp16_weights(path)
+    return in_names, outputs
+
+
 def export_onnx(model, cfg, path):
     stream = StreamingGPT(model).eval()
     H, D = cfg.n_heads, cfg.head_dim
@@ -255,6 +388,8 @@ def main():
     ap.add_argument("--fixtures", default=os.path.join(REPO, "test", "fixtures"))
     ap.add_argument("--reference-file", default=os.path.join(REPO, "media", "sample", "long_sample.py"))
     ap.add_argument("--reference-tokens", type=int, default=2100, help="past 4x the training context")
+    ap.add_argument("--graph", default="lean", choices=["lean", "torch"],
+                    help="lean: export_lean, written node by node (shipped); torch: torch.onnx.export of StreamingGPT")
     ap.add_argument("--variants", default="ssmax,softmax,retrofit",
                     help="ids to export, in catalogue order: ssmax, softmax, retrofit, retrofit-ft")
     args = ap.parse_args()
@@ -273,7 +408,8 @@ def main():
     for variant in ids:
         ckpt, cfg, model, what = load_variant(args.runs, variant)
         onnx_name = f"{variant}.onnx"
-        in_names, out_names = export_onnx(model, cfg, os.path.join(args.models, onnx_name))
+        export = export_lean if args.graph == "lean" else export_onnx
+        in_names, out_names = export(model, cfg, os.path.join(args.models, onnx_name))
         manifest = {
             "format": "attention-inspector-model-v1",
             "id": variant,
@@ -296,6 +432,7 @@ def main():
                            "valLoss": None if variant == "retrofit" else round(ckpt["val_loss"], 4), "finalCheckpoint": ckpt["final"],
                            "trainArgs": ckpt["args"], "initFrom": ckpt.get("init_from"),
                            "retrofitOf": "softmax" if variant == "retrofit" else None,
+                           "graph": "export_lean" if args.graph == "lean" else "torch.onnx.export(StreamingGPT)",
                            "exportedAt": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")},
         }
         with open(os.path.join(args.models, f"{variant}.json"), "w") as fh:

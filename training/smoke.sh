@@ -16,6 +16,10 @@ $PY evaluate.py --runs "$T/runs" --data "$T/data" --out "$T/RESULTS.md" --quick
 head -c 64 "$T/data/tokenizer.json" >/dev/null
 mkdir -p "$T/models" "$T/fixtures"
 $PY export.py --runs "$T/runs" --data "$T/data" --models "$T/models" --fixtures "$T/fixtures" --reference-tokens 150
+# the node-by-node graph (export_lean, shipped) computes what the torch export of model.StreamingGPT computes
+$PY export.py --graph torch --variants ssmax,softmax --runs "$T/runs" --data "$T/data" --models "$T/models-torch" \
+  --fixtures "$T/fixtures-torch" --reference-tokens 150
+node ../test/pipeline/compare-graphs.mjs "$T/models" "$T/models-torch"
 $PY from_onnx.py --models "$T/models" --out "$T/back"
 # the Hugging Face-layout test decoders still export (the committed ones in test/fixtures/hf come from this script)
 $PY hf_decoders.py --out "$T/hf" --families gpt2,llama --tokenizer "$T/data/tokenizer.json" 2>/dev/null

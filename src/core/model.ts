@@ -12,7 +12,7 @@ import type { InferenceSession as OrtSession, Tensor as OrtTensor } from 'onnxru
 import { Analysis, commonPrefix, type AttentionRows } from './analysis';
 import { focusStats, headMultipliers, statsOf, type FocusStats } from './attention';
 import { loadHfFolder, readHfTokenizer } from './hfRunner';
-import { defaultThreads, ort, sessionOptions, shippedGraph, thisHost } from './ort';
+import { defaultThreads, FLUSH_DENORMALS, ort, sessionOptions, shippedGraph, thisHost } from './ort';
 import type { ChunkOutputs, ChunkRunner } from './runner';
 import { describeHfFolder, isHfFolder } from './hfModel';
 import { attentionShape, bytesPerTokenOf, graphIo, loadModelFiles, ModelFileError, type GraphIo, type ModelFiles, type ModelManifest } from './manifest';
@@ -57,13 +57,13 @@ export class CancelledError extends Error {
 }
 
 /**
- * 2^22 floats = 16 MiB per score-sized tensor in the graph. The graph keeps ~8 score-sized tensors of a layer alive
- * at once (both views' softmax, log-softmax and statistics) beside ~4 copies of the layer's keys and values, so this
- * sets most of the per-chunk peak: at 32k tokens the arena grows to ~300 MB with 2^22 against ~560 MB with 2^23
- * (peak RSS 849 vs 1178 MB: bench/results/2026-11-24-memory.md). Smaller chunks copy the key and
- * value cache more often (the graph transposes and concatenates it every chunk), which cost no measurable time here.
+ * 2^23 floats = 32 MiB per score-sized tensor ([heads, T, P+T]) in the graph. The graph export_lean writes keeps
+ * ~4 of them alive per layer (scores, both views' probabilities, one product) beside the layer's joined keys and
+ * values, so this sets most of the per-chunk peak. Each chunk also joins every past key and value to its own rows
+ * (a copy of the cache), so chunks of fewer than ~64 tokens cost more per token: 1.65 ms a token at 64 and 1.25 ms at
+ * 128 with 16k keys, 2 threads (2026-12-04). The torch export it replaced held ~8 score tensors with 2^22.
  */
-export const MAX_SCORE_FLOATS = 1 << 22;
+export const MAX_SCORE_FLOATS = 1 << 23;
 const MIN_CHUNK = 32;
 export { MIN_CHUNK };
 
@@ -414,6 +414,6 @@ async function rowsSessionFor(files: ModelFiles, threads: number, opts: LoadOpti
   const rowsPath = existsSync(beside) ? beside : shippedGraph('rows.onnx');
   if (opts.createSession || !rowsPath) return undefined;
   return ort()
-    .InferenceSession.create(rowsPath, { intraOpNumThreads: threads, enableCpuMemArena: false })
+    .InferenceSession.create(rowsPath, { intraOpNumThreads: threads, enableCpuMemArena: false, extra: FLUSH_DENORMALS })
     .catch(() => undefined);
 }
