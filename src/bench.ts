@@ -5,7 +5,12 @@
  * machine and date and writes it to bench/results/.
  *
  *   node out/bench.js [--sizes 1024,4096,16384,32768] [--model ssmax|MANIFEST|FOLDER] [--file PATH] [--baseline-limit-gb 12]
- *                     [--previous-graph auto|none|MANIFEST]
+ *                     [--previous-graph auto|none|MANIFEST] [--memory-budget-mb MB]
+ *
+ * Sizes past 32,768 tokens (`--sizes 65536,131072 --memory-budget-mb 1200`, only when asked: ~15 min here) time the
+ * full analysis, its peak memory and the rows; the edits and the previous graph are left out there (each would
+ * cost another full analysis). --memory-budget-mb is the extension's memoryBudgetMb: an analysis that does not fit
+ * it with its queries keeps none (recomputed per clicked token).
  *
  * For a shipped model, the full analysis is also timed with the graph it shipped with before training/export.py
  * wrote its graph node by node (export_lean): the torch export of model.StreamingGPT, regenerated from the shipped
@@ -46,6 +51,7 @@ const { values } = parseArgs({
     threads: { type: 'string' },
     /** The graph the shipped model is compared with: auto (regenerate the torch export), none, or a manifest. */
     'previous-graph': { type: 'string', default: 'auto' },
+    'memory-budget-mb': { type: 'string' },
   },
 });
 
@@ -59,6 +65,9 @@ const maxRssMb = () => process.resourceUsage().maxRSS / 1024;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const p95 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * 0.95))];
 
+/** Past this many tokens only the full analysis, its memory and the views are measured (see the header). */
+const LONG = 32768;
+
 async function caseOurs(n: number): Promise<CaseResult> {
   const text = readFileSync(values.file, 'utf8');
   const model = await AttentionModel.load({ manifestPath, provider: 'cpu', threads: Number(values.threads ?? defaultThreads()) });
@@ -66,7 +75,12 @@ async function caseOurs(n: number): Promise<CaseResult> {
   const docText = text.slice(0, tokens.ends[tokens.ids.length - 1]);
   const t0 = performance.now();
   let firstChunkMs = 0;
-  const full = await model.analyse(docText, { maxTokens: n, onProgress: (a) => a.analysed > 0 && !firstChunkMs && (firstChunkMs = performance.now() - t0) });
+  const memoryBudgetBytes = values['memory-budget-mb'] ? Number(values['memory-budget-mb']) * 2 ** 20 : undefined;
+  const full = await model.analyse(docText, {
+    maxTokens: n,
+    memoryBudgetBytes,
+    onProgress: (a) => a.analysed > 0 && !firstChunkMs && (firstChunkMs = performance.now() - t0),
+  });
   const fullMs = performance.now() - t0;
   const rssAfterFull = maxRssMb();
   // rows for one query: every layer × head, both views
@@ -75,6 +89,7 @@ async function caseOurs(n: number): Promise<CaseResult> {
   for (let r = 0; r < 40; r++) {
     const pos = Math.floor(full.length * (0.5 + (0.5 * ((r * 7919) % 97)) / 97)) % full.length;
     const t = performance.now();
+    if (!full.storesQueries) await model.prepareQueries(full, [pos]); // a lean analysis (budget): one decode step
     for (let l = 0; l < layers; l++) {
       // one graph call per layer gives every head under both views with each row's focus statistics (max, entropy)
       const all = await model.layerRows(full, pos, l);
@@ -87,7 +102,7 @@ async function caseOurs(n: number): Promise<CaseResult> {
   // recomputed first (a decode step against the cache)
   let recomputeMedianMs: number | undefined;
   let leanStoreMb: number | undefined;
-  if (model.leanBytesPerToken < model.bytesPerToken) {
+  if (model.leanBytesPerToken < model.bytesPerToken && full.storesQueries) {
     const lean = new Analysis(model.manifest, full.tokens, full.totalTokens, false);
     lean.reusePrefix(full, full.length);
     leanStoreMb = lean.bytes / 2 ** 20;
@@ -107,6 +122,7 @@ async function caseOurs(n: number): Promise<CaseResult> {
   const curveTimes: number[] = [];
   for (let r = 0; r < 20; r++) {
     const pos = Math.floor(full.length * (0.5 + (0.5 * ((r * 7919) % 97)) / 97)) % full.length;
+    if (!full.storesQueries) await model.prepareQueries(full, [pos]);
     let t = performance.now();
     await headCells(model, full, pos);
     headsTimes.push(performance.now() - t);
@@ -119,12 +135,16 @@ async function caseOurs(n: number): Promise<CaseResult> {
     const at = docText.indexOf('\n', Math.floor(docText.length * frac)) + 1;
     return docText.slice(0, at) + '// an edited line\n' + docText.slice(at);
   };
-  let t = performance.now();
-  const endEdit = await model.analyse(editAt(0.97), { maxTokens: n + 16, previous: full });
-  const endEditMs = performance.now() - t;
-  t = performance.now();
-  await model.analyse(editAt(0.03), { maxTokens: n + 16, previous: endEdit });
-  const startEditMs = performance.now() - t;
+  let endEditMs = NaN;
+  let startEditMs = NaN;
+  if (n <= LONG) {
+    let t = performance.now();
+    const endEdit = await model.analyse(editAt(0.97), { maxTokens: n + 16, previous: full, memoryBudgetBytes });
+    endEditMs = performance.now() - t;
+    t = performance.now();
+    await model.analyse(editAt(0.03), { maxTokens: n + 16, previous: endEdit, memoryBudgetBytes });
+    startEditMs = performance.now() - t;
+  }
   await model.dispose();
   return {
     n: full.length,
@@ -132,6 +152,7 @@ async function caseOurs(n: number): Promise<CaseResult> {
     firstChunkMs,
     rssMb: rssAfterFull,
     storeMb: full.bytes / 2 ** 20,
+    storesQueries: full.storesQueries,
     rowsMedianMs: median(rowTimes),
     rowsP95Ms: p95(rowTimes),
     recomputeMedianMs,
@@ -252,8 +273,9 @@ async function caseFloor(): Promise<CaseResult> {
 
 function runCase(args: string[]): CaseResult | { error: string } {
   try {
-    // each case process measures the same model on the same file as this one
-    const out = execFileSync(process.execPath, ['--expose-gc', __filename, ...args, '--model', manifestPath, '--file', values.file], {
+    // each case process measures the same model on the same file (and memory budget) as this one
+    const budget = values['memory-budget-mb'] ? ['--memory-budget-mb', values['memory-budget-mb']] : [];
+    const out = execFileSync(process.execPath, ['--expose-gc', __filename, ...args, '--model', manifestPath, '--file', values.file, ...budget], {
       encoding: 'utf8',
       maxBuffer: 1 << 24,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -264,6 +286,9 @@ function runCase(args: string[]): CaseResult | { error: string } {
     return { error: err.signal ? `killed by ${err.signal}` : `exit ${err.status}: ${(err.stderr ?? '').trim().split('\n').pop()}` };
   }
 }
+
+const pct = (part: number | null, whole: number) =>
+  part === null || Number.isNaN(part) ? `not run past ${LONG} tokens` : `${((100 * part) / whole).toFixed(1)} %`;
 
 function cpuName(): string {
   return os.cpus()[0]?.model ?? 'unknown CPU';
@@ -312,7 +337,11 @@ async function orchestrate(): Promise<void> {
             ? { error: `not run: its ${layers * heads} attention matrices need ${needGb.toFixed(1)} GiB (> ${limitGb} GiB limit)` }
             : runCase(['--case', 'baseline', '--n', String(n)]);
       const prev =
-        'manifest' in previous ? runCase(['--case', 'previous', '--n', String(n), '--threads', String(t), '--previous-graph', previous.manifest]) : previous;
+        n > LONG
+          ? { error: `not run past ${LONG} tokens` }
+          : 'manifest' in previous
+            ? runCase(['--case', 'previous', '--n', String(n), '--threads', String(t), '--previous-graph', previous.manifest])
+            : previous;
       results.push({ n, threads: t, ours, previousGraph: prev, baseline: base });
       if ('error' in ours) {
         w(`| ${n} | ${t} | failed: ${ours.error} |`);
@@ -328,9 +357,9 @@ async function orchestrate(): Promise<void> {
           ? `— (${prev.error})`
           : `${(Number(p.fullMs) / 1000).toFixed(2)} s / ${(Number(p.fullMs) / floorMs).toFixed(2)}× / ${Number(p.rssMb).toFixed(0)} MB`;
       w(
-        `| ${o.n} | ${t} | ${(o.fullMs / 1000).toFixed(2)} s | ${o.firstChunkMs.toFixed(0)} ms | ${(o.flops / 1e9).toFixed(1)} G | ${(o.fullMs / floorMs).toFixed(2)}× | ${o.rssMb.toFixed(0)} MB | ${o.storeMb.toFixed(0)} MB | ${o.rowsMedianMs.toFixed(2)} / ${o.rowsP95Ms.toFixed(2)} ms | ${
+        `| ${o.n} | ${t} | ${(o.fullMs / 1000).toFixed(2)} s | ${o.firstChunkMs.toFixed(0)} ms | ${(o.flops / 1e9).toFixed(1)} G | ${(o.fullMs / floorMs).toFixed(2)}× | ${o.rssMb.toFixed(0)} MB | ${o.storeMb.toFixed(0)} MB${o.storesQueries ? '' : ' (no queries)'} | ${o.rowsMedianMs.toFixed(2)} / ${o.rowsP95Ms.toFixed(2)} ms | ${
           o.recomputeMedianMs === undefined ? '— (always stored)' : `${o.recomputeMedianMs.toFixed(1)} ms (${o.leanStoreMb.toFixed(0)} MB)`
-        } | ${prevCell} | ${o.headsMedianMs.toFixed(1)} / ${o.curveMedianMs.toFixed(1)} ms | ${((100 * o.endEditMs) / o.fullMs).toFixed(1)} % | ${((100 * o.startEditMs) / o.fullMs).toFixed(1)} % | ${
+        } | ${prevCell} | ${o.headsMedianMs.toFixed(1)} / ${o.curveMedianMs.toFixed(1)} ms | ${pct(o.endEditMs, o.fullMs)} | ${pct(o.startEditMs, o.fullMs)} | ${
           baseOk ? `${(Number(b.totalMs) / 1000).toFixed(2)} s` : String(b.error)
         } | ${baseOk ? `${Number(b.rssMb).toFixed(0)} MB` : '—'} | ${baseOk ? `${(Number(b.totalMs) / o.fullMs).toFixed(2)}×` : '—'} | ${baseOk ? `${(Number(b.rssMb) / o.rssMb).toFixed(2)}×` : '—'} |`,
       );

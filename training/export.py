@@ -195,16 +195,15 @@ def write_whatif_graph(path):
 def export_lean(model, cfg, path):
     """The streaming graph (model.StreamingGPT's contract: same inputs, outputs and layout), written node by node so
     that each layer's attention makes few passes over its [H, T, W] scores (W = P + T keys). Per layer:
-      z = (c_own·q) Kᵀ + causal bias   one batched MatMul (FusedMatMul reads K transposed, no copy); the [T, W] bias is
-                                       built once per chunk for every layer
-      p = Softmax(z); y = p V          the forward pass
+      z = [(c_own·q) K_pastᵀ, (c_own·q) k_chunkᵀ + causal bias]   the past keys are read where they lie (the
+                                       transpose folds into the MatMul), never copied; only the [T, T] block is masked
+      p = Softmax(z); y = p V          the forward pass (V: the past values joined to the chunk's, one copy)
       own view:   max weight = max p; entropy = lse − Σ p·z, lse = max z − ln(max p)
       other view: z' = r·z with r = c_other / c_own > 0 per query (so the mask survives it); the same from Softmax(z')
-    i.e. over the scores: 1 Add, 2 Softmax, 3 Mul, 3 ReduceMax, 2 ReduceSum, against ~17 passes in the torch export
-    (a Where mask, Div and Mul per view, LogSoftmax, Exp, ...) and its transposed copies of every past key and value.
-    The past keys and values come position-major [P, H, D] (the extension's store, fed without a copy) and are joined
-    to the chunk's rows once per layer. Initializers keep the torch parameter names ("m." + state-dict key), so
-    from_onnx.py reads either graph back. `npm run bench` compares this graph with the torch export in one run."""
+    i.e. over the scores: 1 Concat, 2 Softmax, 3 Mul, 3 ReduceMax, 2 ReduceSum, against ~17 passes in the torch
+    export (a Where mask, Div and Mul per view, LogSoftmax, Exp, ...) and its transposed copies of every past key and
+    value. Initializers keep the torch parameter names ("m." + state-dict key), so from_onnx.py reads either graph
+    back. `npm run bench` compares this graph with the torch export in one run; training/smoke.sh checks they agree."""
     import onnx
     from onnx import helper, numpy_helper, TensorProto
     H, D, C, L = cfg.n_heads, cfg.head_dim, cfg.d_model, cfg.n_layers
@@ -250,9 +249,8 @@ def export_lean(model, cfg, path):
     # ln n with n = pos + 1 keys seen, kept > 0 so that the own multiplier of an SSMax model (s·ln n, 0 at n = 1)
     # can divide; at n = 1 the single key gets weight 1 whatever its score
     log_n = node("Max", [node("Log", [node("Add", [pos, "one_f"])]), "tiny"])
-    key_pos = node("Range", [zero, W, one])
-    visible = node("LessOrEqual", [key_pos, node("Unsqueeze", [pos_i, ax_last])])  # [T, W]
-    bias = node("Where", [visible, "unmasked", "masked"])
+    chunk_j = node("Range", [zero, T, one])  # the chunk's own keys: query t sees key P + j for j <= t
+    bias = node("Where", [node("LessOrEqual", [chunk_j, node("Unsqueeze", [chunk_j, ax_last])]), "unmasked", "masked"])
     log_n_col = node("Unsqueeze", [log_n, ax_last])                 # [T, 1]
 
     def rope(x):  # x [T, H, D]
@@ -268,6 +266,23 @@ def export_lean(model, cfg, path):
         mean_z = node("ReduceSum", [node("Mul", [p, z]), ax_last], keepdims=1)
         return p_max, node("Relu", [node("Sub", [lse, mean_z])])   # rounding can leave a hair below 0
 
+    no_past = node("Equal", [P, zero])
+
+    def joined_scores(l, qc, z_own):
+        """[scores against the past keys, z_own] along the keys; z_own alone for the first chunk, where a MatMul
+        with no past keys (an empty [H, 0, D]) would stop onnxruntime 1.30 with a floating point exception."""
+        def branch(name, branch_nodes, out):
+            return helper.make_graph(branch_nodes, name, [], [helper.make_tensor_value_info(out, F, None)])
+        kt, zp, zj = f"past_kt_{l}", f"z_past_{l}", f"z_joined_{l}"
+        joined = branch(f"with_past_{l}", [
+            helper.make_node("Transpose", [f"past_k_{l}"], [kt], perm=[1, 0, 2]),
+            helper.make_node("FusedMatMul", [qc, kt], [zp], domain="com.microsoft", transB=1),
+            helper.make_node("Concat", [zp, z_own], [zj], axis=-1)], zj)
+        alone = branch(f"first_chunk_{l}", [helper.make_node("Identity", [z_own], [f"z_alone_{l}"])], f"z_alone_{l}")
+        out = f"z_{l}"
+        nodes.append(helper.make_node("If", [no_past], [out], name=f"n{len(nodes)}_If", then_branch=alone, else_branch=joined))
+        return out
+
     x = node("Squeeze", [node("Gather", [param("embed.weight"), "input_ids"], axis=0), ax0])  # [T, C]
     outputs = ["logits"]
     for l in range(L):
@@ -280,7 +295,6 @@ def export_lean(model, cfg, path):
         q = node("Identity", [rope(node("Reshape", [q_flat, shape_thd]))], f"q_{l}")
         k = node("Identity", [rope(node("Reshape", [k_flat, shape_thd]))], f"k_{l}")
         v = node("Reshape", [v_flat, shape_thd], f"v_{l}")
-        k_all = node("Transpose", [node("Concat", [f"past_k_{l}", k], axis=0)], perm=[1, 0, 2])  # [H, W, D]
         v_all = node("Transpose", [node("Concat", [f"past_v_{l}", v], axis=0)], perm=[1, 0, 2])
         q_h = node("Transpose", [q], perm=[1, 0, 2])                                          # [H, T, D]
         # per-query score multipliers [H, T, 1] (1/sqrt(D) folded in); r = other / own, the same for both models
@@ -292,7 +306,10 @@ def export_lean(model, cfg, path):
             c_own = "inv_sqrt_d"
             r = node("Mul", [log_n_col, "inv_log_train"])                                    # ln n / ln N
         qc = node("Mul", [q_h, c_own])
-        z = node("Add", [node("FusedMatMul", [qc, k_all], domain="com.microsoft", transB=1), bias])  # [H, T, W]
+        # scores against the past keys as they come (their transpose folds into the MatMul) and against the chunk's
+        # own keys (masked), joined: the past keys are never copied, and only the [T, T] block is masked
+        z_own = node("Add", [node("FusedMatMul", [qc, node("Transpose", [k], perm=[1, 0, 2])], domain="com.microsoft", transB=1), bias])
+        z = joined_scores(l, qc, z_own)                                                      # [H, T, W]
         p = node("Softmax", [z], axis=-1)
         y = node("Reshape", [node("Transpose", [node("MatMul", [p, v_all])], perm=[1, 0, 2]), shape_tc])
         z_max = node("ReduceMax", [z], axes=[-1], keepdims=1)
