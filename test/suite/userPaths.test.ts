@@ -246,7 +246,8 @@ suite('User paths (extension host)', () => {
     await vscode.commands.executeCommand(item.command, doc.uri);
     await api.whenIdle(uri);
     assert.equal(api.panel()?.uri, uri, 'the panel shows the document');
-    assert.equal(api.analysis(uri)?.done, true, 'the document is analysed');
+    // on failure, say what the panel was last told (an error message, or an analysis of another document)
+    assert.equal(api.analysis(uri)?.done, true, `the document is analysed; the panel was last sent ${JSON.stringify(api.panel()?.posted.slice(-4))}`);
     await until(
       () => `the query on the token at the cursor (now ${views(uri)})`,
       () => allOn(uri, QUERY),
