@@ -358,7 +358,11 @@ async function orchestrate(): Promise<void> {
           : `${(Number(p.fullMs) / 1000).toFixed(2)} s / ${(Number(p.fullMs) / floorMs).toFixed(2)}× / ${Number(p.rssMb).toFixed(0)} MB`;
       w(
         `| ${o.n} | ${t} | ${(o.fullMs / 1000).toFixed(2)} s | ${o.firstChunkMs.toFixed(0)} ms | ${(o.flops / 1e9).toFixed(1)} G | ${(o.fullMs / floorMs).toFixed(2)}× | ${o.rssMb.toFixed(0)} MB | ${o.storeMb.toFixed(0)} MB${o.storesQueries ? '' : ' (no queries)'} | ${o.rowsMedianMs.toFixed(2)} / ${o.rowsP95Ms.toFixed(2)} ms | ${
-          o.recomputeMedianMs === undefined ? '— (always stored)' : `${o.recomputeMedianMs.toFixed(1)} ms (${o.leanStoreMb.toFixed(0)} MB)`
+          o.recomputeMedianMs === undefined
+            ? o.storesQueries
+              ? '— (always stored)'
+              : '— (none stored: the rows column recomputes them)'
+            : `${o.recomputeMedianMs.toFixed(1)} ms (${o.leanStoreMb.toFixed(0)} MB)`
         } | ${prevCell} | ${o.headsMedianMs.toFixed(1)} / ${o.curveMedianMs.toFixed(1)} ms | ${pct(o.endEditMs, o.fullMs)} | ${pct(o.startEditMs, o.fullMs)} | ${
           baseOk ? `${(Number(b.totalMs) / 1000).toFixed(2)} s` : String(b.error)
         } | ${baseOk ? `${Number(b.rssMb).toFixed(0)} MB` : '—'} | ${baseOk ? `${(Number(b.totalMs) / o.fullMs).toFixed(2)}×` : '—'} | ${baseOk ? `${(Number(b.rssMb) / o.rssMb).toFixed(2)}×` : '—'} |`,
