@@ -232,10 +232,12 @@ def export_lean(model, cfg, path):
     inv_freq = 1.0 / (cfg.rope_base ** (np.arange(0, D, 2, dtype=np.float32) / D))
     f32("inv_freq", inv_freq[None, :])
     for name, value in (("masked", -1e30), ("unmasked", 0.0), ("one_f", 1.0), ("half", 0.5), ("tiny", 1e-6),
-                        ("inv_sqrt_d", 1 / math.sqrt(D)), ("sqrt_half", 1 / math.sqrt(2)),
-                        ("log_train" if cfg.normaliser == "ssmax" else "inv_log_train",
-                         math.log(cfg.context) if cfg.normaliser == "ssmax" else 1 / math.log(cfg.context))):
+                        ("inv_sqrt_d", 1 / math.sqrt(D)), ("sqrt_half", 1 / math.sqrt(2))):
         f32(name, value)
+    if cfg.normaliser == "ssmax":
+        f32("log_train", math.log(cfg.context))
+    else:
+        f32("inv_log_train", 1 / math.log(cfg.context))
 
     # positions, RoPE tables, key counts and the causal bias: once per chunk
     T = node("Gather", [node("Shape", ["input_ids"]), one], axis=0)
@@ -259,9 +261,9 @@ def export_lean(model, cfg, path):
         rotated = node("Concat", [node("Neg", [hi]), lo], axis=-1)
         return node("Add", [node("Mul", [x, cos]), node("Mul", [rotated, sin])])
 
-    def focus(p, z, z_max, p_max=None):
+    def focus(p, z, z_max):
         """max weight and entropy [H, T, 1] of p = softmax(z): lse = max z − ln(max p), entropy = lse − Σ p·z."""
-        p_max = p_max or node("ReduceMax", [p], axes=[-1], keepdims=1)
+        p_max = node("ReduceMax", [p], axes=[-1], keepdims=1)
         lse = node("Sub", [z_max, node("Log", [p_max])])
         mean_z = node("ReduceSum", [node("Mul", [p, z]), ax_last], keepdims=1)
         return p_max, node("Relu", [node("Sub", [lse, mean_z])])   # rounding can leave a hair below 0
