@@ -130,23 +130,34 @@ def stats_nodes(view, zv):
 def write_stats_graph(path):
     """models/stats.onnx: no weights, any model. Focus statistics of every query of a chunk from the attention scores
     a Hugging Face export's Softmax takes (z [H, T, W], masked keys at the float minimum), under the model's own view
-    (softmax(z)) and the SSMax what-if (softmax(c z), c [T] per query): max weight and entropy, [H, T] each. In
+    (softmax(z)) and the length-scaled what-if (softmax(c z), c [T] per query): max weight and entropy, [H, T] each. In
     JavaScript this was the slowest part of analysing such a model (a ~100M Llama spent most of 57 s at 4k tokens in
-    it); here it is vectorised and runs on the session's threads. Masked keys are clamped to -1e30 first, so that
-    c * z stays finite and p * z is 0 for them (not 0 * inf = NaN)."""
+    it); here it runs on the session's threads, with as few passes over the scores as export_lean makes: masked keys
+    clamped to -1e30 by one Max (so that c·z stays finite and p·z is 0 for them, not 0·inf = NaN), then per view one
+    Softmax, its max, Σ p·z and max z (lse = max z − ln max p). c is kept ≥ 1e-6, so the clamped keys stay masked
+    under the what-if too (c = ln n / ln N is 0 at n = 1, where the one key seen gets weight 1 whatever its score)."""
     import onnx
     from onnx import helper, TensorProto
     vi = helper.make_tensor_value_info
     inputs = [vi("z", TensorProto.FLOAT, ["H", "T", "W"]), vi("c_other", TensorProto.FLOAT, ["T"])]
     outputs = [vi(n, TensorProto.FLOAT, ["H", "T"]) for n in ("own_max", "own_entropy", "other_max", "other_entropy")]
-    nodes = [helper.make_node("Greater", ["z", "floor"], ["valid"]),
-             helper.make_node("Where", ["valid", "z", "floor"], ["z_own"]),
-             helper.make_node("Unsqueeze", ["c_other", "last_axis"], ["c_col"]),
-             helper.make_node("Mul", ["z", "c_col"], ["z_scaled"]),
-             helper.make_node("Where", ["valid", "z_scaled", "floor"], ["z_other"])]
+    nodes = [helper.make_node("Max", ["z", "floor"], ["z_own"]),
+             helper.make_node("Max", ["c_other", "tiny"], ["c_pos"]),
+             helper.make_node("Unsqueeze", ["c_pos", "last_axis"], ["c_col"]),
+             helper.make_node("Mul", ["z_own", "c_col"], ["z_other"])]
     for view, zv in (("own", "z_own"), ("other", "z_other")):
-        nodes += stats_nodes(view, zv)
-    init = [helper.make_tensor("last_axis", TensorProto.INT64, [1], [-1]), helper.make_tensor("floor", TensorProto.FLOAT, [], [-1e30])]
+        nodes += [helper.make_node("Softmax", [zv], [f"{view}_p"], axis=-1),
+                  helper.make_node("ReduceMax", [f"{view}_p"], [f"{view}_pmax"], axes=[-1], keepdims=0),
+                  helper.make_node("ReduceMax", [zv], [f"{view}_zmax"], axes=[-1], keepdims=0),
+                  helper.make_node("Mul", [f"{view}_p", zv], [f"{view}_pz"]),
+                  helper.make_node("ReduceSum", [f"{view}_pz", "last_axis"], [f"{view}_mean_z"], keepdims=0),
+                  helper.make_node("Log", [f"{view}_pmax"], [f"{view}_log_pmax"]),
+                  helper.make_node("Sub", [f"{view}_zmax", f"{view}_log_pmax"], [f"{view}_lse"]),
+                  helper.make_node("Sub", [f"{view}_lse", f"{view}_mean_z"], [f"{view}_ent_raw"]),
+                  helper.make_node("Relu", [f"{view}_ent_raw"], [f"{view}_entropy"]),  # rounding: a hair below 0
+                  helper.make_node("Identity", [f"{view}_pmax"], [f"{view}_max"])]
+    init = [helper.make_tensor("last_axis", TensorProto.INT64, [1], [-1]), helper.make_tensor("floor", TensorProto.FLOAT, [], [-1e30]),
+            helper.make_tensor("tiny", TensorProto.FLOAT, [], [1e-6])]
     m = helper.make_model(helper.make_graph(nodes, "attention_stats", inputs, outputs, initializer=init),
                           opset_imports=[helper.make_opsetid("", 17)])
     m.ir_version = 8
