@@ -107,26 +107,6 @@ def write_rows_graph(path):
     onnx.save(m, path)
 
 
-def stats_nodes(view, zv):
-    """Nodes giving {view}_max and {view}_entropy [H, T] of softmax(zv) over its last axis, from the row's max, its
-    log-sum-exp and the p-weighted mean of zv (entropy = lse - E_p[z]), without materialising log p."""
-    from onnx import helper
-    return [helper.make_node("ReduceMax", [zv], [f"{view}_m"], axes=[-1], keepdims=1),
-            helper.make_node("Sub", [zv, f"{view}_m"], [f"{view}_d"]),
-            helper.make_node("Exp", [f"{view}_d"], [f"{view}_e"]),
-            helper.make_node("ReduceSum", [f"{view}_e", "last_axis"], [f"{view}_s"], keepdims=1),
-            helper.make_node("Mul", [f"{view}_e", zv], [f"{view}_ez"]),
-            helper.make_node("ReduceSum", [f"{view}_ez", "last_axis"], [f"{view}_sez"], keepdims=1),
-            helper.make_node("Div", [f"{view}_sez", f"{view}_s"], [f"{view}_mean_z"]),
-            helper.make_node("Log", [f"{view}_s"], [f"{view}_log_s"]),
-            helper.make_node("Add", [f"{view}_m", f"{view}_log_s"], [f"{view}_lse"]),
-            helper.make_node("Sub", [f"{view}_lse", f"{view}_mean_z"], [f"{view}_ent3"]),
-            helper.make_node("Relu", [f"{view}_ent3"], [f"{view}_ent_pos"]),  # rounding can leave a hair below 0
-            helper.make_node("Reciprocal", [f"{view}_s"], [f"{view}_max3"]),
-            helper.make_node("Squeeze", [f"{view}_max3", "last_axis"], [f"{view}_max"]),
-            helper.make_node("Squeeze", [f"{view}_ent_pos", "last_axis"], [f"{view}_entropy"])]
-
-
 def write_stats_graph(path):
     """models/stats.onnx: no weights, any model. Focus statistics of every query of a chunk from the attention scores
     a Hugging Face export's Softmax takes (z [H, T, W], masked keys at the float minimum), under the model's own view
@@ -170,18 +150,20 @@ def write_whatif_graph(path):
     chunk when its length-scaling law is not the SSMax one the model's graph computes: from the stored post-RoPE
     queries q [T, H, D] of the chunk and keys k [W, H, D] of every position so far (position-major, as the
     extension keeps them, fed without a copy), scores c_t·(q_t·k_j) for keys j <= start + t, then the max weight and
-    entropy of their softmax, [H, T] each. c [T] is the law's multiplier times the score scale 1/sqrt(D)."""
+    entropy of their softmax, [H, T] each. c [T] is the law's multiplier times the score scale 1/sqrt(D). As in
+    export_lean: c is folded into the queries, the keys' transpose into the MatMul, the causal mask is one [T, W]
+    bias, and the statistics come from one Softmax, max p, max z and Σ p·z."""
     import onnx
     from onnx import helper, TensorProto
     vi = helper.make_tensor_value_info
     inputs = [vi("q", TensorProto.FLOAT, ["T", "H", "D"]), vi("k", TensorProto.FLOAT, ["W", "H", "D"]),
               vi("c", TensorProto.FLOAT, ["T"]), vi("start", TensorProto.INT64, [])]
     outputs = [vi(n, TensorProto.FLOAT, ["H", "T"]) for n in ("other_max", "other_entropy")]
-    nodes = [helper.make_node("Transpose", ["q"], ["q_h"], perm=[1, 0, 2]),
-             helper.make_node("Transpose", ["k"], ["k_h"], perm=[1, 2, 0]),
-             helper.make_node("MatMul", ["q_h", "k_h"], ["qk"]),  # [H, T, W]
+    nodes = [helper.make_node("Transpose", ["q"], ["q_h"], perm=[1, 0, 2]),                 # [H, T, D]
              helper.make_node("Unsqueeze", ["c", "last_axis"], ["c_col"]),
-             helper.make_node("Mul", ["qk", "c_col"], ["z"]),
+             helper.make_node("Mul", ["q_h", "c_col"], ["qc"]),
+             helper.make_node("Transpose", ["k"], ["k_h"], perm=[1, 0, 2]),                 # folds into the MatMul
+             helper.make_node("FusedMatMul", ["qc", "k_h"], ["qk"], domain="com.microsoft", transB=1),  # [H, T, W]
              # causal mask, built once per chunk: key j is seen by the query at start + t when j <= start + t
              helper.make_node("Shape", ["k"], ["k_shape"]),
              helper.make_node("Gather", ["k_shape", "zero"], ["W"], axis=0),
@@ -192,14 +174,23 @@ def write_whatif_graph(path):
              helper.make_node("Range", ["start", "end", "one"], ["query_pos"]),
              helper.make_node("Unsqueeze", ["query_pos", "last_axis"], ["query_col"]),
              helper.make_node("LessOrEqual", ["key_pos", "query_col"], ["valid"]),  # [T, W]
-             helper.make_node("Where", ["valid", "z", "floor"], ["z_other"])]
-    nodes += stats_nodes("other", "z_other")
+             helper.make_node("Where", ["valid", "unmasked", "floor"], ["bias"]),
+             helper.make_node("Add", ["qk", "bias"], ["z"]),
+             helper.make_node("Softmax", ["z"], ["p"], axis=-1),
+             helper.make_node("ReduceMax", ["p"], ["other_max"], axes=[-1], keepdims=0),
+             helper.make_node("ReduceMax", ["z"], ["z_max"], axes=[-1], keepdims=0),
+             helper.make_node("Mul", ["p", "z"], ["pz"]),
+             helper.make_node("ReduceSum", ["pz", "last_axis"], ["mean_z"], keepdims=0),
+             helper.make_node("Log", ["other_max"], ["log_pmax"]),
+             helper.make_node("Sub", ["z_max", "log_pmax"], ["lse"]),
+             helper.make_node("Sub", ["lse", "mean_z"], ["ent_raw"]),
+             helper.make_node("Relu", ["ent_raw"], ["other_entropy"])]  # rounding can leave a hair below 0
     init = [helper.make_tensor("last_axis", TensorProto.INT64, [1], [-1]), helper.make_tensor("floor", TensorProto.FLOAT, [], [-1e30]),
+            helper.make_tensor("unmasked", TensorProto.FLOAT, [], [0.0]),
             helper.make_tensor("zero", TensorProto.INT64, [], [0]), helper.make_tensor("one", TensorProto.INT64, [], [1])]
     m = helper.make_model(helper.make_graph(nodes, "whatif_stats", inputs, outputs, initializer=init),
-                          opset_imports=[helper.make_opsetid("", 17)])
+                          opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)])
     m.ir_version = 8
-    onnx.checker.check_model(m)
     onnx.save(m, path)
 
 
