@@ -150,6 +150,21 @@ export class AnalysisService implements vscode.Disposable {
     return (chosen ?? this.catalogue[0])?.manifestPath ?? path.join(this.extensionPath, 'models', 'ssmax.json');
   }
 
+  /** What a model load is asked for, from the settings now. */
+  private loadParams() {
+    const manifestPath = this.manifestPath();
+    return {
+      manifestPath,
+      provider: this.config.executionProvider,
+      threads: this.config.threads,
+      trainingContext: this.added.trainingContextOf(manifestPath),
+      whatIf: this.config.whatIf,
+    };
+  }
+
+  /** loadParams() of the model loaded or loading (undefined: none yet). */
+  private loadedParams: string | undefined;
+
   ensureModel(): Promise<LoadedModelInfo> {
     this.modelLoad ??= (async () => {
       if (this.config.modelPathIgnoredForTrust) {
@@ -157,15 +172,10 @@ export class AnalysisService implements vscode.Disposable {
           'Attention Inspector: attentionInspector.modelPath is ignored because this workspace is not trusted; the shipped model is used.',
         );
       }
-      const manifestPath = this.manifestPath();
-      this.log.info(`loading model ${manifestPath} (execution provider: ${this.config.executionProvider})`);
-      const info = await this.engine.request('load', {
-        manifestPath,
-        provider: this.config.executionProvider,
-        threads: this.config.threads,
-        trainingContext: this.added.trainingContextOf(manifestPath),
-        whatIf: this.config.whatIf,
-      });
+      const params = this.loadParams();
+      this.loadedParams = JSON.stringify(params);
+      this.log.info(`loading model ${params.manifestPath} (execution provider: ${params.provider})`);
+      const info = await this.engine.request('load', params);
       this.model = info;
       const fallback = describeFallback(info);
       if (fallback) {
@@ -187,6 +197,7 @@ export class AnalysisService implements vscode.Disposable {
     })();
     this.modelLoad.catch((e: unknown) => {
       this.modelLoad = undefined;
+      this.loadedParams = undefined;
       this.log.error(`model failed to load: ${(e as Error).message}`);
     });
     return this.modelLoad;
@@ -209,6 +220,9 @@ export class AnalysisService implements vscode.Disposable {
     clearTimeout(this.reloadTimer);
     this.reloadTimer = setTimeout(() => {
       this.reloadTimer = undefined;
+      // a write that leaves the load as it is (a setting written back to its value, or set and reset together) keeps
+      // the model and every analysis: a reload would cancel the ones running
+      if (this.loadedParams !== undefined && JSON.stringify(this.loadParams()) === this.loadedParams) return;
       void this.reloadModel();
     }, RELOAD_DEBOUNCE_MS);
   }
