@@ -18,7 +18,7 @@
  *   npm run bench:hf     the same for a random ~100M-parameter Llama-layout export (training/hf_decoders.py --shape 100m)
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -68,11 +68,16 @@ const p95 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.min(xs.length -
 /** Past this many tokens only the full analysis, its memory and the views are measured (see the header). */
 const LONG = 32768;
 
-async function caseOurs(n: number): Promise<CaseResult> {
+/** The model of `manifest` on the CPU at --threads, and the first n tokens' text of --file. */
+async function modelAndDocument(manifest: string, n: number): Promise<{ model: AttentionModel; docText: string }> {
   const text = readFileSync(values.file, 'utf8');
-  const model = await AttentionModel.load({ manifestPath, provider: 'cpu', threads: Number(values.threads ?? defaultThreads()) });
+  const model = await AttentionModel.load({ manifestPath: manifest, provider: 'cpu', threads: Number(values.threads ?? defaultThreads()) });
   const { tokens } = model.tokenize(text, n);
-  const docText = text.slice(0, tokens.ends[tokens.ids.length - 1]);
+  return { model, docText: text.slice(0, tokens.ends[tokens.ids.length - 1]) };
+}
+
+async function caseOurs(n: number): Promise<CaseResult> {
+  const { model, docText } = await modelAndDocument(manifestPath, n);
   const t0 = performance.now();
   let firstChunkMs = 0;
   const memoryBudgetBytes = values['memory-budget-mb'] ? Number(values['memory-budget-mb']) * 2 ** 20 : undefined;
@@ -167,11 +172,9 @@ async function caseOurs(n: number): Promise<CaseResult> {
 
 /** The full analysis alone, with the model of --previous-graph (the same weights in the graph it replaced). */
 async function casePreviousGraph(n: number): Promise<CaseResult> {
-  const text = readFileSync(values.file, 'utf8');
-  const model = await AttentionModel.load({ manifestPath: values['previous-graph'], provider: 'cpu', threads: Number(values.threads ?? defaultThreads()) });
-  const { tokens } = model.tokenize(text, n);
+  const { model, docText } = await modelAndDocument(values['previous-graph'], n);
   const t0 = performance.now();
-  const full = await model.analyse(text.slice(0, tokens.ends[tokens.ids.length - 1]), { maxTokens: n });
+  const full = await model.analyse(docText, { maxTokens: n });
   const fullMs = performance.now() - t0;
   await model.dispose();
   return { n: full.length, fullMs, rssMb: maxRssMb() };
@@ -189,7 +192,8 @@ function previousGraph(): { manifest: string } | { error: string } {
   if (!existsSync(path.join(ROOT, 'models', `${id}.json`)) || id === 'retrofit') return { error: 'only for a shipped model with its own weights' };
   const dir = path.join(ROOT, 'bench', 'graphs');
   const manifest = path.join(dir, `${id}.json`);
-  if (existsSync(manifest)) return { manifest };
+  // regenerated when the shipped weights are newer than the copy (a retrained or re-exported model)
+  if (existsSync(manifest) && statSync(manifest).mtimeMs >= statSync(path.join(ROOT, 'models', `${id}.onnx`)).mtimeMs) return { manifest };
   const training = path.join(ROOT, 'training');
   const py = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
   try {

@@ -56,7 +56,7 @@ export interface AttentionInspectorApi {
   /** Hands a message to the panel as if its webview had sent it. */
   receiveFromWebview(raw: unknown): void;
   /** Timers, running and tracked analyses of the host (all 0 after deactivation), and whether a panel is open. */
-  resources(): { timers: number; running: number; tracked: number; analyses: number; panel: boolean; disposed: boolean };
+  resources(): { timers: number; running: number; tracked: number; analyses: number; modelLoads: number; panel: boolean; disposed: boolean };
 }
 
 /** The picker's "Add Model…" item. */

@@ -107,6 +107,20 @@ def write_rows_graph(path):
     onnx.save(m, path)
 
 
+def focus_nodes(view, z, p, z_max, keepdims):
+    """Nodes giving {view}_max and {view}_entropy of p = softmax(z) over the last axis (masked keys far below the
+    rest), from max p, max z and Σ p·z: lse = max z − ln(max p), entropy = lse − Σ p·z, without materialising log p.
+    Each of the graphs below takes its statistics from these; keepdims=1 keeps the reduced axis (for a Concat)."""
+    from onnx import helper
+    return [helper.make_node("ReduceMax", [p], [f"{view}_max"], axes=[-1], keepdims=keepdims),
+            helper.make_node("Mul", [p, z], [f"{view}_pz"]),
+            helper.make_node("ReduceSum", [f"{view}_pz", "last_axis"], [f"{view}_mean_z"], keepdims=keepdims),
+            helper.make_node("Log", [f"{view}_max"], [f"{view}_log_pmax"]),
+            helper.make_node("Sub", [z_max, f"{view}_log_pmax"], [f"{view}_lse"]),
+            helper.make_node("Sub", [f"{view}_lse", f"{view}_mean_z"], [f"{view}_ent_raw"]),
+            helper.make_node("Relu", [f"{view}_ent_raw"], [f"{view}_entropy"])]  # rounding can leave a hair below 0
+
+
 def write_stats_graph(path):
     """models/stats.onnx: no weights, any model. Focus statistics of every query of a chunk from the attention scores
     a Hugging Face export's Softmax takes (z [H, T, W], masked keys at the float minimum), under the model's own view
@@ -127,15 +141,8 @@ def write_stats_graph(path):
              helper.make_node("Mul", ["z_own", "c_col"], ["z_other"])]
     for view, zv in (("own", "z_own"), ("other", "z_other")):
         nodes += [helper.make_node("Softmax", [zv], [f"{view}_p"], axis=-1),
-                  helper.make_node("ReduceMax", [f"{view}_p"], [f"{view}_pmax"], axes=[-1], keepdims=0),
-                  helper.make_node("ReduceMax", [zv], [f"{view}_zmax"], axes=[-1], keepdims=0),
-                  helper.make_node("Mul", [f"{view}_p", zv], [f"{view}_pz"]),
-                  helper.make_node("ReduceSum", [f"{view}_pz", "last_axis"], [f"{view}_mean_z"], keepdims=0),
-                  helper.make_node("Log", [f"{view}_pmax"], [f"{view}_log_pmax"]),
-                  helper.make_node("Sub", [f"{view}_zmax", f"{view}_log_pmax"], [f"{view}_lse"]),
-                  helper.make_node("Sub", [f"{view}_lse", f"{view}_mean_z"], [f"{view}_ent_raw"]),
-                  helper.make_node("Relu", [f"{view}_ent_raw"], [f"{view}_entropy"]),  # rounding: a hair below 0
-                  helper.make_node("Identity", [f"{view}_pmax"], [f"{view}_max"])]
+                  helper.make_node("ReduceMax", [zv], [f"{view}_zmax"], axes=[-1], keepdims=0)]
+        nodes += focus_nodes(view, zv, f"{view}_p", f"{view}_zmax", keepdims=0)
     init = [helper.make_tensor("last_axis", TensorProto.INT64, [1], [-1]), helper.make_tensor("floor", TensorProto.FLOAT, [], [-1e30]),
             helper.make_tensor("tiny", TensorProto.FLOAT, [], [1e-6])]
     m = helper.make_model(helper.make_graph(nodes, "attention_stats", inputs, outputs, initializer=init),
@@ -177,14 +184,8 @@ def write_whatif_graph(path):
              helper.make_node("Where", ["valid", "unmasked", "floor"], ["bias"]),
              helper.make_node("Add", ["qk", "bias"], ["z"]),
              helper.make_node("Softmax", ["z"], ["p"], axis=-1),
-             helper.make_node("ReduceMax", ["p"], ["other_max"], axes=[-1], keepdims=0),
-             helper.make_node("ReduceMax", ["z"], ["z_max"], axes=[-1], keepdims=0),
-             helper.make_node("Mul", ["p", "z"], ["pz"]),
-             helper.make_node("ReduceSum", ["pz", "last_axis"], ["mean_z"], keepdims=0),
-             helper.make_node("Log", ["other_max"], ["log_pmax"]),
-             helper.make_node("Sub", ["z_max", "log_pmax"], ["lse"]),
-             helper.make_node("Sub", ["lse", "mean_z"], ["ent_raw"]),
-             helper.make_node("Relu", ["ent_raw"], ["other_entropy"])]  # rounding can leave a hair below 0
+             helper.make_node("ReduceMax", ["z"], ["z_max"], axes=[-1], keepdims=0)]
+    nodes += focus_nodes("other", "z", "p", "z_max", keepdims=0)
     init = [helper.make_tensor("last_axis", TensorProto.INT64, [1], [-1]), helper.make_tensor("floor", TensorProto.FLOAT, [], [-1e30]),
             helper.make_tensor("unmasked", TensorProto.FLOAT, [], [0.0]),
             helper.make_tensor("zero", TensorProto.INT64, [], [0]), helper.make_tensor("one", TensorProto.INT64, [], [1])]
@@ -227,7 +228,7 @@ def export_lean(model, cfg, path):
 
     i64 = lambda name, vals: init(name, np.array(vals, dtype=np.int64), np.int64)
     f32 = lambda name, v: init(name, np.array(v, dtype=np.float32))
-    ax_last, ax0, ax1 = i64("ax_last", [-1]), i64("ax0", [0]), i64("ax1", [1])
+    ax_last, ax0, ax1 = i64("last_axis", [-1]), i64("ax0", [0]), i64("ax1", [1])
     zero, one = init("zero", np.array(0, dtype=np.int64), np.int64), init("one", np.array(1, dtype=np.int64), np.int64)
     shape_thd, shape_tc = i64("shape_thd", [-1, H, D]), i64("shape_tc", [-1, C])
     half_lo, half_hi, half_end = i64("half_lo", [0]), i64("half_hi", [D // 2]), i64("half_end", [D])
@@ -263,12 +264,10 @@ def export_lean(model, cfg, path):
         rotated = node("Concat", [node("Neg", [hi]), lo], axis=-1)
         return node("Add", [node("Mul", [x, cos]), node("Mul", [rotated, sin])])
 
-    def focus(p, z, z_max):
-        """max weight and entropy [H, T, 1] of p = softmax(z): lse = max z − ln(max p), entropy = lse − Σ p·z."""
-        p_max = node("ReduceMax", [p], axes=[-1], keepdims=1)
-        lse = node("Sub", [z_max, node("Log", [p_max])])
-        mean_z = node("ReduceSum", [node("Mul", [p, z]), ax_last], keepdims=1)
-        return p_max, node("Relu", [node("Sub", [lse, mean_z])])   # rounding can leave a hair below 0
+    def focus(view, p, z, z_max):
+        """max weight and entropy [H, T, 1] of p = softmax(z) (focus_nodes, named per layer and view)."""
+        nodes.extend(focus_nodes(view, z, p, z_max, keepdims=1))
+        return f"{view}_max", f"{view}_entropy"
 
     no_past = node("Equal", [P, zero])
 
@@ -317,9 +316,9 @@ def export_lean(model, cfg, path):
         p = node("Softmax", [z], axis=-1)
         y = node("Reshape", [node("Transpose", [node("MatMul", [p, v_all])], perm=[1, 0, 2]), shape_tc])
         z_max = node("ReduceMax", [z], axes=[-1], keepdims=1)
-        own_max, own_ent = focus(p, z, z_max)
+        own_max, own_ent = focus(f"own_{l}", p, z, z_max)
         z2 = node("Mul", [z, r])
-        other_max, other_ent = focus(node("Softmax", [z2], axis=-1), z2, node("Mul", [z_max, r]))
+        other_max, other_ent = focus(f"other_{l}", node("Softmax", [z2], axis=-1), z2, node("Mul", [z_max, r]))
         stats = node("Concat", [own_max, own_ent, other_max, other_ent], axis=-1)            # [H, T, 4]
         node("Transpose", [stats], f"stats_{l}", perm=[1, 0, 2])                              # [T, H, 4]
         x = node("Add", [x, node("Gemm", [y, param(b + "attn.proj.weight")], transB=1)])

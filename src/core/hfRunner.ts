@@ -18,7 +18,7 @@ import { describeHfFolder, externalDataFiles, findAttention, readExportGraph, ty
 import { HfTokenizer } from './hfTokenizer';
 import { attentionShape, ModelFileError, type ModelFiles, type ModelManifest } from './manifest';
 import { withOutputs } from './onnxGraph';
-import { FLUSH_DENORMALS, ort, sessionOptions, shippedGraph, thisHost } from './ort';
+import { helperSessionOptions, ort, sessionOptions, shippedGraph, thisHost } from './ort';
 import { createWithFallback, providerOrder, type ProviderChoice, type ProviderName, type SkippedProvider } from './providers';
 import type { ChunkOutputs, ChunkRunner } from './runner';
 import { DEFAULT_WHAT_IF, lawMultiplier, type WhatIfLaw } from './whatIf';
@@ -95,7 +95,7 @@ export async function loadHfFolder(dir: string, opts: HfLoadOptions): Promise<Lo
   const statsSession =
     statsPath && !opts.createSession
       ? await ort()
-          .InferenceSession.create(statsPath, { intraOpNumThreads: opts.threads, extra: FLUSH_DENORMALS })
+          .InferenceSession.create(statsPath, helperSessionOptions(opts.threads, true))
           .catch(() => undefined)
       : undefined;
   const runner = new HfRunner(result.session, manifest, taps, folder, statsSession);

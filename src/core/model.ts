@@ -12,7 +12,7 @@ import type { InferenceSession as OrtSession, Tensor as OrtTensor } from 'onnxru
 import { Analysis, commonPrefix, type AttentionRows } from './analysis';
 import { focusStats, headMultipliers, statsOf, type FocusStats } from './attention';
 import { loadHfFolder, readHfTokenizer } from './hfRunner';
-import { defaultThreads, FLUSH_DENORMALS, ort, sessionOptions, shippedGraph, thisHost } from './ort';
+import { defaultThreads, helperSessionOptions, ort, sessionOptions, shippedGraph, thisHost } from './ort';
 import type { ChunkOutputs, ChunkRunner } from './runner';
 import { describeHfFolder, isHfFolder } from './hfModel';
 import { attentionShape, bytesPerTokenOf, graphIo, loadModelFiles, ModelFileError, type GraphIo, type ModelFiles, type ModelManifest } from './manifest';
@@ -414,6 +414,6 @@ async function rowsSessionFor(files: ModelFiles, threads: number, opts: LoadOpti
   const rowsPath = existsSync(beside) ? beside : shippedGraph('rows.onnx');
   if (opts.createSession || !rowsPath) return undefined;
   return ort()
-    .InferenceSession.create(rowsPath, { intraOpNumThreads: threads, enableCpuMemArena: false, extra: FLUSH_DENORMALS })
+    .InferenceSession.create(rowsPath, helperSessionOptions(threads, false))
     .catch(() => undefined);
 }

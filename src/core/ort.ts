@@ -47,6 +47,11 @@ export function sessionOptions(provider: ProviderName, threads: number) {
  */
 export const FLUSH_DENORMALS = { session: { set_denormal_as_zero: '1' } };
 
+/** A weightless helper graph's session (rows, stats, what-if): the model's threads, subnormals flushed. */
+export function helperSessionOptions(threads: number, arena: boolean) {
+  return { intraOpNumThreads: threads, enableCpuMemArena: arena, extra: FLUSH_DENORMALS };
+}
+
 /**
  * A weightless helper graph shipped in models/ (rows.onnx, stats.onnx), found from the bundle that runs: out/ in the
  * extension and the CLI, out/test/unit/ in the tests.

@@ -11,7 +11,7 @@
 import type { InferenceSession as OrtSession } from 'onnxruntime-node';
 import type { Analysis } from './analysis';
 import { attentionShape, type ModelManifest } from './manifest';
-import { FLUSH_DENORMALS, ort, shippedGraph } from './ort';
+import { helperSessionOptions, ort, shippedGraph } from './ort';
 import { isDefaultWhatIf, lawMultiplier } from './whatIf';
 
 /** The what-if statistics for a model, or undefined when its graph's own are the ones wanted. */
@@ -19,7 +19,7 @@ export async function whatIfStatsFor(manifest: ModelManifest, threads: number): 
   if (manifest.normaliser !== 'softmax' || isDefaultWhatIf(manifest.whatIf)) return undefined;
   const graph = shippedGraph('whatif.onnx');
   if (!graph) throw new Error('models/whatif.onnx is missing: the what-if law cannot be applied (reinstall the extension)');
-  const session = await ort().InferenceSession.create(graph, { intraOpNumThreads: threads, enableCpuMemArena: false, extra: FLUSH_DENORMALS });
+  const session = await ort().InferenceSession.create(graph, helperSessionOptions(threads, false));
   return new WhatIfStats(session, manifest);
 }
 

@@ -164,6 +164,8 @@ export class AnalysisService implements vscode.Disposable {
 
   /** loadParams() of the model loaded or loading (undefined: none yet). */
   private loadedParams: string | undefined;
+  /** Model loads asked for so far (for the in-host tests). */
+  private modelLoads = 0;
 
   ensureModel(): Promise<LoadedModelInfo> {
     this.modelLoad ??= (async () => {
@@ -174,6 +176,7 @@ export class AnalysisService implements vscode.Disposable {
       }
       const params = this.loadParams();
       this.loadedParams = JSON.stringify(params);
+      this.modelLoads++;
       this.log.info(`loading model ${params.manifestPath} (execution provider: ${params.provider})`);
       const info = await this.engine.request('load', params);
       this.model = info;
@@ -416,11 +419,12 @@ export class AnalysisService implements vscode.Disposable {
     }
   }
 
-  /** Resolves when no analysis is running or scheduled (for the given document, or any). */
+  /** Resolves when no analysis is running or scheduled (for the given document, or any), nor a model reload. */
   async whenIdle(uri?: string): Promise<void> {
     for (;;) {
       const pending = uri ? [this.running.get(uri)].filter((p): p is Promise<DocumentAnalysis> => !!p) : [...this.running.values()];
-      const scheduled = uri ? this.timers.has(uri) : this.timers.size > 0;
+      // a model reload still waiting on its debounce would drop every analysis: not idle until it has decided
+      const scheduled = (uri ? this.timers.has(uri) : this.timers.size > 0) || this.reloadTimer !== undefined;
       if (!pending.length && !scheduled) return;
       await Promise.allSettled(pending);
       if (scheduled) await new Promise((r) => setTimeout(r, 50));
@@ -428,8 +432,8 @@ export class AnalysisService implements vscode.Disposable {
   }
 
   /** What is alive (for the in-host tests of closing and deactivation). */
-  resources(): { timers: number; running: number; tracked: number; analyses: number } {
-    return { timers: this.timers.size, running: this.running.size, tracked: this.tracked.size, analyses: this.analyses.size };
+  resources(): { timers: number; running: number; tracked: number; analyses: number; modelLoads: number } {
+    return { timers: this.timers.size, running: this.running.size, tracked: this.tracked.size, analyses: this.analyses.size, modelLoads: this.modelLoads };
   }
 
   forget(uri: string): void {
