@@ -223,6 +223,7 @@ class Context implements vscode.Disposable {
       ];
       const pick = await vscode.window.showQuickPick(items, { placeHolder: 'Attention Inspector' });
       if (pick) await vscode.commands.executeCommand(`attentionInspector.${pick.id}`);
+      return pick?.id; // what was picked, undefined when dismissed (the in-host tests tell the two apart by it)
     });
   }
 
@@ -410,9 +411,10 @@ class Context implements vscode.Disposable {
     });
   }
 
-  private async pickHead(): Promise<void> {
+  /** The head picked (undefined when the pick was dismissed or there is no model). */
+  private async pickHead(): Promise<HeadChoice | undefined> {
     const m = this.analyses.model ?? (await this.analyses.ensureModel().catch(() => undefined));
-    if (!m) return;
+    if (!m) return undefined;
     const cur = this.selection.current.head;
     const items: (vscode.QuickPickItem & { head: HeadChoice })[] = [];
     for (let layer = 0; layer < m.layers; layer++) {
@@ -428,6 +430,7 @@ class Context implements vscode.Disposable {
     }
     const pick = await vscode.window.showQuickPick(items, { placeHolder: `Layer and head (now ${headLabel(cur)})` });
     if (pick) this.selection.setHead(pick.head);
+    return pick?.head;
   }
 
   /** Quick pick over the catalogue (shipped models, then added ones), the current one marked, with "Add Model…" last. */
