@@ -107,18 +107,23 @@ def write_rows_graph(path):
     onnx.save(m, path)
 
 
-def focus_nodes(view, z, p, z_max, keepdims):
+def focus_nodes(view, z, p, z_max, keepdims, z_scale=None):
     """Nodes giving {view}_max and {view}_entropy of p = softmax(z) over the last axis (masked keys far below the
     rest), from max p, max z and Σ p·z: lse = max z − ln(max p), entropy = lse − Σ p·z, without materialising log p.
-    Each of the graphs below takes its statistics from these; keepdims=1 keeps the reduced axis (for a Concat)."""
+    With z_scale = r, p = softmax(r·z) for the z given (z_max is then max r·z): Σ p·(r·z) = r·Σ p·z, so r·z need not
+    outlive its Softmax. Each of the graphs below takes its statistics from these; keepdims=1 keeps the reduced axis."""
     from onnx import helper
-    return [helper.make_node("ReduceMax", [p], [f"{view}_max"], axes=[-1], keepdims=keepdims),
-            helper.make_node("Mul", [p, z], [f"{view}_pz"]),
-            helper.make_node("ReduceSum", [f"{view}_pz", "last_axis"], [f"{view}_mean_z"], keepdims=keepdims),
-            helper.make_node("Log", [f"{view}_max"], [f"{view}_log_pmax"]),
-            helper.make_node("Sub", [z_max, f"{view}_log_pmax"], [f"{view}_lse"]),
-            helper.make_node("Sub", [f"{view}_lse", f"{view}_mean_z"], [f"{view}_ent_raw"]),
-            helper.make_node("Relu", [f"{view}_ent_raw"], [f"{view}_entropy"])]  # rounding can leave a hair below 0
+    mean_z = f"{view}_mean_z"
+    nodes = [helper.make_node("ReduceMax", [p], [f"{view}_max"], axes=[-1], keepdims=keepdims),
+             helper.make_node("Mul", [p, z], [f"{view}_pz"]),
+             helper.make_node("ReduceSum", [f"{view}_pz", "last_axis"], [mean_z], keepdims=keepdims)]
+    if z_scale is not None:
+        nodes.append(helper.make_node("Mul", [mean_z, z_scale], [f"{view}_mean_rz"]))
+        mean_z = f"{view}_mean_rz"
+    return nodes + [helper.make_node("Log", [f"{view}_max"], [f"{view}_log_pmax"]),
+                    helper.make_node("Sub", [z_max, f"{view}_log_pmax"], [f"{view}_lse"]),
+                    helper.make_node("Sub", [f"{view}_lse", mean_z], [f"{view}_ent_raw"]),
+                    helper.make_node("Relu", [f"{view}_ent_raw"], [f"{view}_entropy"])]  # rounding: a hair below 0
 
 
 def write_stats_graph(path):
@@ -197,16 +202,20 @@ def write_whatif_graph(path):
 
 def export_lean(model, cfg, path):
     """The streaming graph (model.StreamingGPT's contract: same inputs, outputs and layout), written node by node so
-    that each layer's attention makes few passes over its [H, T, W] scores (W = P + T keys). Per layer:
-      z = [(c_own·q) K_pastᵀ, (c_own·q) k_chunkᵀ + causal bias]   the past keys are read where they lie (the
-                                       transpose folds into the MatMul), never copied; only the [T, T] block is masked
-      p = Softmax(z); y = p V          the forward pass (V: the past values joined to the chunk's, one copy)
+    that each layer's attention makes few passes over its [H, T, W] scores (W = P + T keys) and holds few of them at
+    once. Per layer:
+      z = [(c_own·q) K_pastᵀ, (c_own·q) k_chunkᵀ + causal bias]   the past keys are read where they lie ([P, H, D]
+                                       taken as [H, P, D] by FusedMatMul's transBatchB), never copied; only the
+                                       [T, T] block is masked
+      p = Softmax(z); y = p_past V_past + p_own v   the past values likewise read in place, never joined
       own view:   max weight = max p; entropy = lse − Σ p·z, lse = max z − ln(max p)
-      other view: z' = r·z with r = c_other / c_own > 0 per query (so the mask survives it); the same from Softmax(z')
-    i.e. over the scores: 1 Concat, 2 Softmax, 3 Mul, 3 ReduceMax, 2 ReduceSum, against ~17 passes in the torch
-    export (a Where mask, Div and Mul per view, LogSoftmax, Exp, ...) and its transposed copies of every past key and
-    value. Initializers keep the torch parameter names ("m." + state-dict key), so from_onnx.py reads either graph
-    back. `npm run bench` compares this graph with the torch export in one run; training/smoke.sh checks they agree."""
+      other view: p' = Softmax(r·z) with r = c_other / c_own > 0 per query (so the mask survives it); entropy from
+                  r·Σ p'·z, so r·z dies with its Softmax
+    i.e. over the scores: 1 Concat, 1 Slice, 2 Softmax, 3 Mul, 3 ReduceMax, 2 ReduceSum, at most 3 score tensors alive
+    (the next layer waits for this one's statistics), against ~17 passes, ~10 live score tensors and transposed
+    copies of every past key and value in the torch export. Initializers keep the torch parameter names ("m." +
+    state-dict key), so from_onnx.py reads either graph back. `npm run bench` compares this graph with the torch
+    export in one run; training/smoke.sh checks they agree."""
     import onnx
     from onnx import helper, numpy_helper, TensorProto
     H, D, C, L = cfg.n_heads, cfg.head_dim, cfg.d_model, cfg.n_layers
@@ -264,25 +273,43 @@ def export_lean(model, cfg, path):
         rotated = node("Concat", [node("Neg", [hi]), lo], axis=-1)
         return node("Add", [node("Mul", [x, cos]), node("Mul", [rotated, sin])])
 
-    def focus(view, p, z, z_max):
+    def focus(view, p, z, z_max, z_scale=None):
         """max weight and entropy [H, T, 1] of p = softmax(z) (focus_nodes, named per layer and view)."""
-        nodes.extend(focus_nodes(view, z, p, z_max, keepdims=1))
+        nodes.extend(focus_nodes(view, z, p, z_max, keepdims=1, z_scale=z_scale))
         return f"{view}_max", f"{view}_entropy"
 
     no_past = node("Equal", [P, zero])
+    P_1d, W_1d = node("Unsqueeze", [P, ax0]), node("Unsqueeze", [W, ax0])
+
+    def branch(name, branch_nodes, out):
+        return helper.make_graph(branch_nodes, name, [], [helper.make_tensor_value_info(out, F, None)])
 
     def joined_scores(l, qc, z_own):
         """[scores against the past keys, z_own] along the keys; z_own alone for the first chunk, where a MatMul
-        with no past keys (an empty [H, 0, D]) would stop onnxruntime 1.30 with a floating point exception."""
-        def branch(name, branch_nodes, out):
-            return helper.make_graph(branch_nodes, name, [], [helper.make_tensor_value_info(out, F, None)])
-        kt, zp, zj = f"past_kt_{l}", f"z_past_{l}", f"z_joined_{l}"
+        with no past keys (an empty [H, 0, D]) would stop onnxruntime 1.30 with a floating point exception. The past
+        keys [P, H, D] are read where they lie: transBatchB takes them as [H, P, D], transB as [H, D, P]."""
+        zp, zj = f"z_past_{l}", f"z_joined_{l}"
         joined = branch(f"with_past_{l}", [
-            helper.make_node("Transpose", [f"past_k_{l}"], [kt], perm=[1, 0, 2]),
-            helper.make_node("FusedMatMul", [qc, kt], [zp], domain="com.microsoft", transB=1),
+            helper.make_node("FusedMatMul", [qc, f"past_k_{l}"], [zp], domain="com.microsoft", transB=1, transBatchB=1),
             helper.make_node("Concat", [zp, z_own], [zj], axis=-1)], zj)
         alone = branch(f"first_chunk_{l}", [helper.make_node("Identity", [z_own], [f"z_alone_{l}"])], f"z_alone_{l}")
         out = f"z_{l}"
+        nodes.append(helper.make_node("If", [no_past], [out], name=f"n{len(nodes)}_If", then_branch=alone, else_branch=joined))
+        return out
+
+    def weighted_values(l, p, v_h):
+        """y = p V [H, T, D] with V the past values where they lie ([P, H, D], read as [H, P, D]) and the chunk's:
+        p's past part times the past values plus its own part times the chunk's, so the values are never joined or
+        transposed (two copies of every past value per layer and chunk, the largest tensors past 64k tokens)."""
+        pp, po, yp, yo, y = (f"{n}_{l}" for n in ("p_past", "p_own", "y_past", "y_own", "y_joined"))
+        joined = branch(f"values_with_past_{l}", [
+            helper.make_node("Slice", [p, "ax0", P_1d, "last_axis"], [pp]),
+            helper.make_node("Slice", [p, P_1d, W_1d, "last_axis"], [po]),
+            helper.make_node("FusedMatMul", [pp, f"past_v_{l}"], [yp], domain="com.microsoft", transBatchB=1),
+            helper.make_node("MatMul", [po, v_h], [yo]),
+            helper.make_node("Add", [yp, yo], [y])], y)
+        alone = branch(f"values_first_chunk_{l}", [helper.make_node("MatMul", [p, v_h], [f"y_alone_{l}"])], f"y_alone_{l}")
+        out = f"y_{l}"
         nodes.append(helper.make_node("If", [no_past], [out], name=f"n{len(nodes)}_If", then_branch=alone, else_branch=joined))
         return out
 
@@ -298,7 +325,7 @@ def export_lean(model, cfg, path):
         q = node("Identity", [rope(node("Reshape", [q_flat, shape_thd]))], f"q_{l}")
         k = node("Identity", [rope(node("Reshape", [k_flat, shape_thd]))], f"k_{l}")
         v = node("Reshape", [v_flat, shape_thd], f"v_{l}")
-        v_all = node("Transpose", [node("Concat", [f"past_v_{l}", v], axis=0)], perm=[1, 0, 2])
+        v_h = node("Transpose", [v], perm=[1, 0, 2])                                          # [H, T, D]
         q_h = node("Transpose", [q], perm=[1, 0, 2])                                          # [H, T, D]
         # per-query score multipliers [H, T, 1] (1/sqrt(D) folded in); r = other / own, the same for both models
         if cfg.normaliser == "ssmax":
@@ -314,13 +341,20 @@ def export_lean(model, cfg, path):
         z_own = node("Add", [node("FusedMatMul", [qc, node("Transpose", [k], perm=[1, 0, 2])], domain="com.microsoft", transB=1), bias])
         z = joined_scores(l, qc, z_own)                                                      # [H, T, W]
         p = node("Softmax", [z], axis=-1)
-        y = node("Reshape", [node("Transpose", [node("MatMul", [p, v_all])], perm=[1, 0, 2]), shape_tc])
+        y_h = weighted_values(l, p, v_h)
         z_max = node("ReduceMax", [z], axes=[-1], keepdims=1)
         own_max, own_ent = focus(f"own_{l}", p, z, z_max)
-        z2 = node("Mul", [z, r])
-        other_max, other_ent = focus(f"other_{l}", node("Softmax", [z2], axis=-1), z2, node("Mul", [z_max, r]))
+        # the other view from softmax(r·z), whose entropy takes Σ p·z times r: r·z is dead after its Softmax
+        p2 = node("Softmax", [node("Mul", [z, r])], axis=-1)
+        other_max, other_ent = focus(f"other_{l}", p2, z, node("Mul", [z_max, r]), z_scale=r)
         stats = node("Concat", [own_max, own_ent, other_max, other_ent], axis=-1)            # [H, T, 4]
         node("Transpose", [stats], f"stats_{l}", perm=[1, 0, 2])                              # [T, H, 4]
+        # y passes through a Where(·, y, y) on the statistics, so the next layer waits for them: onnxruntime orders
+        # nodes by their dependencies alone and ran every layer's statistics after the last layer (logits first),
+        # which kept every layer's scores alive at once (10 score tensors at the peak: 640 MiB at 131k keys and
+        # 32-token chunks). A shape taken from them would not do: its Reshape is fused to a constant shape.
+        y = node("Reshape", [node("Transpose", [y_h], perm=[1, 0, 2]), shape_tc])
+        y = node("Where", [node("IsInf", [node("ReduceMax", [f"stats_{l}"], keepdims=0)]), y, y])
         x = node("Add", [x, node("Gemm", [y, param(b + "attn.proj.weight")], transB=1)])
         h = node("LayerNormalization", [x, param(b + "ln2.weight"), param(b + "ln2.bias")], axis=-1, epsilon=1e-5)
         u = node("Gemm", [h, param(b + "mlp.0.weight"), param(b + "mlp.0.bias")], transB=1)
