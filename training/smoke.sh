@@ -20,7 +20,32 @@ $PY export.py --runs "$T/runs" --data "$T/data" --models "$T/models" --fixtures 
 $PY export.py --graph torch --variants ssmax,softmax --runs "$T/runs" --data "$T/data" --models "$T/models-torch" \
   --fixtures "$T/fixtures-torch" --reference-tokens 150
 node ../test/pipeline/compare-graphs.mjs "$T/models" "$T/models-torch"
+$PY - "$T/models/ssmax.onnx" <<'PY'
+# each layer's statistics come before the next layer (onnxruntime orders nodes by dependency alone; without this it
+# ran them all after the last layer and held every layer's scores at once)
+import sys, onnx
+g = onnx.load(sys.argv[1]).graph
+producer = {o: n for n in g.node for o in n.output}
+def ancestors(name, seen):
+    n = producer.get(name)
+    if n is None or id(n) in seen:
+        return seen
+    seen.add(id(n))
+    for i in n.input:
+        ancestors(i, seen)
+    return seen
+layers = sum(o.name.startswith("stats_") for o in g.output)
+for l in range(layers - 1):
+    assert id(producer[f"stats_{l}"]) in ancestors(f"q_{l + 1}", set()), f"layer {l + 1} does not wait for stats_{l}"
+PY
 $PY from_onnx.py --models "$T/models" --out "$T/back"
+# the GPU script (a larger pair sized to its time) runs end to end on the CPU at toy sizes, and its parts unpack
+OUT="$T/gpu" DATA="$T/data" PY=$PY DEVICE=cpu MINUTES=0.15 D_MODEL=32 LAYERS=2 HEADS=2 BATCH=2 CONTEXT=64 \
+  REFERENCE_TOKENS=150 ./gpu.sh >/dev/null 2>&1 || { tail -20 "$T/gpu/train.out"; exit 1; }
+grep -q "^fit: " "$T/gpu/train.out"
+cat "$T"/gpu/pair.tar.part-* | tar -x -C "$T/gpu"
+test -s "$T/gpu/models/ssmax.onnx" && test -s "$T/gpu/models/retrofit.json" && test -s "$T/gpu/models/ssmax.log.jsonl"
+$PY from_onnx.py --models "$T/gpu/models" --out "$T/gpu/back" >/dev/null
 # the Hugging Face-layout test decoders still export (the committed ones in test/fixtures/hf come from this script)
 $PY hf_decoders.py --out "$T/hf" --families gpt2,llama --tokenizer "$T/data/tokenizer.json" 2>/dev/null
 test -s "$T/hf/llama/model.onnx" && test -s "$T/hf/gpt2/tokenizer.json"

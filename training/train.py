@@ -146,7 +146,11 @@ def main():
                     help="start from this checkpoint's weights (a retrofit; {variant} in the path names each variant's own)")
     ap.add_argument("--step-offset", type=int, default=0,
                     help="steps already trained: the batch stream starts there and the logs count from there")
+    ap.add_argument("--fit-minutes", type=float, default=0,
+                    help="plan the steps from the first steps' speed so that the run ends within this long "
+                         "(evaluations and saves included; ~10 of each), at most --steps or --tokens")
     args = ap.parse_args()
+    assert not (args.fit_minutes and args.resume), "--fit-minutes plans a fresh run"
 
     torch.set_num_threads(args.threads)
     if args.bf16 and args.device == "cpu" and not cpu_has_bf16():
@@ -236,7 +240,31 @@ def main():
             evaluate(r, 0)
         evaluated = 0
     step = start_step
+    # --fit-minutes: time FIT_PROBE steps after a few warm-up steps (CUDA's first kernels), then plan the rest; the
+    # plan comes before the warm-up ends, so the learning-rate schedule sees only the planned length
+    fit_from, fit_t0 = (3, None) if args.fit_minutes else (None, None)
+    FIT_PROBE = 20
+    if args.fit_minutes:
+        steps = max(steps, fit_from + FIT_PROBE + 1)
     while step < steps:
+        if fit_from is not None and step == fit_from:
+            fit_t0 = time.time()
+        if fit_t0 is not None and step == fit_from + FIT_PROBE:
+            per_step = (time.time() - fit_t0) / FIT_PROBE
+            # ~10 evaluations and saves, each about twice the copy probe and the held-out windows (timed once here)
+            t_eval = time.time()
+            copy_probe(runs[0]["model"], seqs, args.device)
+            val_losses(runs[0]["model"], val, args.context, starts, device=args.device)
+            per_eval = (time.time() - t_eval) * len(runs) * 2  # the save's held-out loss again, and the write
+            left = args.fit_minutes * 60 - (time.time() - t_start) - 11 * per_eval
+            steps = min(steps, step + max(1, int(left / per_step)))  # --tokens (or --steps) still caps it
+            args.eval_every = args.save_every = max(1, steps // 10)
+            decay_from = int(steps * (1 - args.decay_frac))
+            print(f"fit: {per_step * 1000:.1f} ms a step ({len(runs) * args.batch * args.context / per_step:,.0f} "
+                  f"tokens/s for all variants), {per_eval:.1f} s an evaluation and save -> {steps} steps "
+                  f"({steps * args.batch * args.context / 1e6:.1f}M tokens per variant) in {args.fit_minutes} min",
+                  flush=True)
+            fit_t0 = None
         x, y = batch_at(train, step + args.step_offset, args.batch, args.context, args.batch_seed)
         x, y = x.to(args.device), y.to(args.device)
         for r in runs:
