@@ -44,8 +44,11 @@ OUT="$T/gpu" DATA="$T/data" PY=$PY DEVICE=cpu MINUTES=0.15 D_MODEL=32 LAYERS=2 H
   REFERENCE_TOKENS=150 ./gpu.sh >/dev/null 2>&1 || { tail -20 "$T/gpu/train.out"; exit 1; }
 grep -q "^fit: " "$T/gpu/train.out"
 cat "$T"/gpu/pair.tar.part-* | tar -x -C "$T/gpu"
-test -s "$T/gpu/models/ssmax.onnx" && test -s "$T/gpu/models/retrofit.json" && test -s "$T/gpu/models/ssmax.log.jsonl"
+test -s "$T/gpu/models/ssmax.onnx" && test -s "$T/gpu/models/softmax.json" && test -s "$T/gpu/models/ssmax.log.jsonl"
 $PY from_onnx.py --models "$T/gpu/models" --out "$T/gpu/back" >/dev/null
+cp "$T"/gpu/models/*.log.jsonl "$T/gpu/back/"
+$PY evaluate.py --runs "$T/gpu/back" --data "$T/data" --out "$T/gpu/RESULTS.md" --quick >/dev/null
+grep -q "softmax − SSMax" "$T/gpu/RESULTS.md"
 # the Hugging Face-layout test decoders still export (the committed ones in test/fixtures/hf come from this script)
 $PY hf_decoders.py --out "$T/hf" --families gpt2,llama --tokenizer "$T/data/tokenizer.json" 2>/dev/null
 test -s "$T/hf/llama/model.onnx" && test -s "$T/hf/gpt2/tokenizer.json"
