@@ -211,9 +211,9 @@ def export_lean(model, cfg, path):
       own view:   max weight = max p; entropy = lse − Σ p·z, lse = max z − ln(max p)
       other view: p' = Softmax(r·z) with r = c_other / c_own > 0 per query (so the mask survives it); entropy from
                   r·Σ p'·z, so r·z dies with its Softmax
-    i.e. over the scores: 1 Concat, 1 Slice, 2 Softmax, 3 Mul, 3 ReduceMax, 2 ReduceSum, at most 3 score tensors alive
-    (the next layer waits for this one's statistics), against ~17 passes, ~10 live score tensors and transposed
-    copies of every past key and value in the torch export. Initializers keep the torch parameter names ("m." +
+    i.e. over the scores: 1 Concat, 1 Slice (p's past part, for p·V; the own part is [T, T]), 2 Softmax, 3 Mul,
+    3 ReduceMax, 2 ReduceSum, at most 3 score tensors alive (the next layer waits for this one's statistics), against
+    ~17 passes, ~10 live score tensors and transposed copies of every past key and value in the torch export. Initializers keep the torch parameter names ("m." +
     state-dict key), so from_onnx.py reads either graph back. `npm run bench` compares this graph with the torch
     export in one run; training/smoke.sh checks they agree."""
     import onnx
@@ -336,8 +336,8 @@ def export_lean(model, cfg, path):
             c_own = "inv_sqrt_d"
             r = node("Mul", [log_n_col, "inv_log_train"])                                    # ln n / ln N
         qc = node("Mul", [q_h, c_own])
-        # scores against the past keys as they come (their transpose folds into the MatMul) and against the chunk's
-        # own keys (masked), joined: the past keys are never copied, and only the [T, T] block is masked
+        # scores against the past keys as they come (read as [H, D, P] by transBatchB and transB) and against the
+        # chunk's own keys (masked), joined: the past keys are never copied, and only the [T, T] block is masked
         z_own = node("Add", [node("FusedMatMul", [qc, node("Transpose", [k], perm=[1, 0, 2])], domain="com.microsoft", transB=1), bias])
         z = joined_scores(l, qc, z_own)                                                      # [H, T, W]
         p = node("Softmax", [z], axis=-1)

@@ -148,7 +148,7 @@ def main():
                     help="steps already trained: the batch stream starts there and the logs count from there")
     ap.add_argument("--fit-minutes", type=float, default=0,
                     help="plan the steps from the first steps' speed so that the run ends within this long "
-                         "(evaluations and saves included; ~10 of each), at most --steps or --tokens")
+                         "(evaluations and saves included; ~10 of each), at most --steps or --tokens (at least 24)")
     args = ap.parse_args()
     assert not (args.fit_minutes and args.resume), "--fit-minutes plans a fresh run"
 
@@ -190,6 +190,8 @@ def main():
             model.load_state_dict(ck["state"])
             opt.load_state_dict(ck["opt"])
             run["step"], run["elapsed"] = ck["step"], ck.get("elapsed_s", 0.0)
+            if not args.steps and ck.get("planned_steps"):  # a --fit-minutes plan (or another --tokens) holds
+                steps = ck["planned_steps"]
         run["log"] = open(os.path.join(args.out, f"{name}.log.jsonl"), "a" if resumed else "w")
         runs.append(run)
         n_params = sum(p.numel() for p in model.parameters())
@@ -244,8 +246,9 @@ def main():
     # plan comes before the warm-up ends, so the learning-rate schedule sees only the planned length
     fit_from, fit_t0 = (3, None) if args.fit_minutes else (None, None)
     FIT_PROBE = 20
-    if args.fit_minutes:
+    if args.fit_minutes:  # at least the probe's steps, whatever --steps/--tokens say
         steps = max(steps, fit_from + FIT_PROBE + 1)
+        decay_from = int(steps * (1 - args.decay_frac))
     while step < steps:
         if fit_from is not None and step == fit_from:
             fit_t0 = time.time()

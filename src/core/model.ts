@@ -60,10 +60,11 @@ export class CancelledError extends Error {
  * 2^23 floats = 32 MiB per score-sized tensor ([heads, T, P+T]) in the graph. The graph export_lean writes keeps 3 of
  * them alive at its peak (scores, a view's probabilities, one product; each layer's before the next layer starts), and
  * onnxruntime's arena, as chunk sizes change, holds about twice its live peak, so this sets most of the per-chunk
- * memory. Past 65k keys the bound asks for fewer than 32 tokens: 16 keeps 131k tokens within 1.5 GB (the arena ~200
- * MiB beside the 1 GiB store, against ~410 MiB at 32) for ~30 % more time a token there (16.6 against 12.7 ms at 131k
- * keys, 2 threads, 2026-12-04); below 16 the per-chunk reads of every past key and value would dominate. Smaller
- * chunks cost more per token below that too: 1.65 ms a token at 64 and 1.25 ms at 128 with 16k keys.
+ * memory. For the shipped 4-head models, past 65k keys the bound asks for fewer than 32 tokens: 16 keeps 131k tokens
+ * within 1.5 GB (the arena ~200 MiB beside the 1 GiB store, against ~410 MiB at 32) for ~30 % more time a token there
+ * (16.6 against 12.7 ms at 131k keys, 2 threads, 2026-12-04); below 16 the per-chunk reads of every past key and value
+ * would dominate. (More heads reach the floor sooner, and their scores then grow past the bound.) Smaller chunks cost
+ * more per token below that too: 1.65 ms a token at 64 and 1.25 ms at 128 with 16k keys.
  */
 export const MAX_SCORE_FLOATS = 1 << 23;
 const MIN_CHUNK = 16;

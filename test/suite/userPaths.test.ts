@@ -159,11 +159,8 @@ suite('User paths (extension host)', () => {
     return { doc, editor, uri };
   };
   /**
-   * Runs a command that shows a quick pick, moves down `next` items (the Down arrow's command) and accepts (Enter's).
-   * The round trip to the workbench between the two makes sure the quick pick has its items before it is navigated.
-   */
-  /**
-   * Runs a command that shows a quick pick and picks its item `next` with the commands the arrow keys and Enter run.
+   * Runs a command that shows a quick pick and picks its item `next` with the commands the arrow keys and Enter run
+   * (the round trip to the workbench before them makes sure the quick pick has its items before it is navigated).
    * A quick pick hides itself when the workbench moves focus while it opens (the panel a previous test closed hands
    * focus back to the editor a frame later), and resolves to nothing: that one is shown again, up to three times,
    * so the test checks the item's effect rather than the workbench's focus timing. Returns the command's result.
