@@ -284,6 +284,11 @@ def export_lean(model, cfg, path):
     def branch(name, branch_nodes, out):
         return helper.make_graph(branch_nodes, name, [], [helper.make_tensor_value_info(out, F, None)])
 
+    def unless_past(out, alone, joined):
+        """out = alone (the first chunk: no past keys) or joined, one If on the chunk's P."""
+        nodes.append(helper.make_node("If", [no_past], [out], name=f"n{len(nodes)}_If", then_branch=alone, else_branch=joined))
+        return out
+
     def joined_scores(l, qc, z_own):
         """[scores against the past keys, z_own] along the keys; z_own alone for the first chunk, where a MatMul
         with no past keys (an empty [H, 0, D]) would stop onnxruntime 1.30 with a floating point exception. The past
@@ -293,9 +298,7 @@ def export_lean(model, cfg, path):
             helper.make_node("FusedMatMul", [qc, f"past_k_{l}"], [zp], domain="com.microsoft", transB=1, transBatchB=1),
             helper.make_node("Concat", [zp, z_own], [zj], axis=-1)], zj)
         alone = branch(f"first_chunk_{l}", [helper.make_node("Identity", [z_own], [f"z_alone_{l}"])], f"z_alone_{l}")
-        out = f"z_{l}"
-        nodes.append(helper.make_node("If", [no_past], [out], name=f"n{len(nodes)}_If", then_branch=alone, else_branch=joined))
-        return out
+        return unless_past(f"z_{l}", alone, joined)
 
     def weighted_values(l, p, v_h):
         """y = p V [H, T, D] with V the past values where they lie ([P, H, D], read as [H, P, D]) and the chunk's:
@@ -309,9 +312,7 @@ def export_lean(model, cfg, path):
             helper.make_node("MatMul", [po, v_h], [yo]),
             helper.make_node("Add", [yp, yo], [y])], y)
         alone = branch(f"values_first_chunk_{l}", [helper.make_node("MatMul", [p, v_h], [f"y_alone_{l}"])], f"y_alone_{l}")
-        out = f"y_{l}"
-        nodes.append(helper.make_node("If", [no_past], [out], name=f"n{len(nodes)}_If", then_branch=alone, else_branch=joined))
-        return out
+        return unless_past(f"y_{l}", alone, joined)
 
     x = node("Squeeze", [node("Gather", [param("embed.weight"), "input_ids"], axis=0), ax0])  # [T, C]
     outputs = ["logits"]
