@@ -30,6 +30,8 @@ import json
 import math
 import os
 import platform
+import shlex
+import sys
 import time
 
 import numpy as np
@@ -214,71 +216,111 @@ def buckets(L, n_train):
 
 # ---------------------------------------------------------------- sections
 
-def section_curves(models, runs, w, out_png):
-    """Held-out loss at the training length against tokens seen, from the training logs."""
+EARLIER_CURVE = "earlier-curve.json"  # curve rows an earlier evaluate.py computed from logs that were not kept
+
+
+def section_curves(models, logs_dir, w, out_png):
+    """Held-out loss at the training length against tokens seen, from the training logs.
+
+    A log record names the held-out split it was measured on (`heldout`, a hash of val.bin; the corpus is rebuilt
+    from each machine's packages, so the split can differ between machines): differences are only taken between
+    records of the same split, and the plot draws each split as its own line."""
     logs = {}
     for v in ("softmax", "ssmax"):
-        p = os.path.join(runs, f"{v}.log.jsonl")
+        p = os.path.join(logs_dir, f"{v}.log.jsonl")
         if os.path.exists(p):
             logs[v] = [json.loads(l) for l in open(p) if l.strip()]
     w("## 1. Training curves: the paper's \"faster loss reduction during pretraining\"\n")
     if len(logs) < 2:
         w("No training logs in the runs folder.\n")
         return {}
-    by_step = {v: {r["step"]: r for r in logs[v] if "val_windows" in r} for v in logs}
-    common = sorted(set(by_step["softmax"]) & set(by_step["ssmax"]))
-    n_win = len(by_step["softmax"][common[-1]]["val_windows"]) if common else 0
+    earlier_path = os.path.join(logs_dir, EARLIER_CURVE)
+    earlier = json.load(open(earlier_path)) if os.path.exists(earlier_path) else {"rows": [], "about": ""}
+    key = lambda r: (r["step"], r.get("heldout", "unrecorded"))  # noqa: E731
+    by_key = {v: {key(r): r for r in logs[v] if "val_windows" in r} for v in logs}
+    common = sorted(set(by_key["softmax"]) & set(by_key["ssmax"]))
+    sets = []  # held-out splits in order of first use
+    for s_ in [r["heldout"] for r in earlier["rows"]] + [k[1] for k in common]:
+        if s_ not in sets:
+            sets.append(s_)
+    letter = {s_: chr(ord("A") + i) for i, s_ in enumerate(sets)}
+    n_win = len(by_key["softmax"][common[-1]]["val_windows"]) if common else 0
     w(f"Held-out loss at the training length on the same {n_win} held-out windows (spread over the whole held-out "
-      "split) at every evaluation of the run; difference softmax − SSMax with a paired bootstrap over windows "
+      "split) at evaluations of the run; difference softmax − SSMax with a paired bootstrap over windows "
       "(> 0: SSMax lower, the paper's direction). One seed: the interval covers the choice of held-out windows, "
       "not the run-to-run spread of training.\n")
-    w("| tokens seen | softmax | SSMax | softmax − SSMax | verdict |")
-    w("|---|---|---|---|---|")
-    picks = [s for s in common if s > 0]
+    rows = [dict(r, source="earlier") for r in earlier["rows"]]
+    picks = [k for k in common if k[0] > 0]
     if len(picks) > 8:
         idx = np.unique(np.geomspace(1, len(picks), 8).round().astype(int) - 1)
-        picks = [picks[i] for i in idx]
-    rows = []
-    for s in picks:
-        a = np.array(by_step["softmax"][s]["val_windows"])
-        b = np.array(by_step["ssmax"][s]["val_windows"])
-        m, lo, hi = boot_mean_ci(a - b, seed=s)
-        rows.append({"step": s, "tokens": by_step["softmax"][s]["tokens"], "softmax": float(a.mean()),
-                     "ssmax": float(b.mean()), "diff": [m, lo, hi], "verdict": verdict(lo, hi)})
-        w(f"| {by_step['softmax'][s]['tokens'] / 1e6:.2f}M | {a.mean():.3f} | {b.mean():.3f} | "
-          f"{fmt_ci(m, lo, hi)} | {verdict(lo, hi)} |")
+        ends = {k for s_ in {k[1] for k in picks} for k in (min(j for j in picks if j[1] == s_),
+                                                              max(j for j in picks if j[1] == s_))}
+        picks = sorted({picks[i] for i in idx} | ends)  # and each split's first and last point
+    for k in picks:
+        a = np.array(by_key["softmax"][k]["val_windows"])
+        b = np.array(by_key["ssmax"][k]["val_windows"])
+        m, lo, hi = boot_mean_ci(a - b, seed=k[0])
+        rows.append({"step": k[0], "tokens": by_key["softmax"][k]["tokens"], "heldout": k[1],
+                     "softmax": float(a.mean()), "ssmax": float(b.mean()), "diff": [m, lo, hi],
+                     "verdict": verdict(lo, hi), "source": "log"})
+    rows.sort(key=lambda r: (r["tokens"], sets.index(r["heldout"])))
+    w("| tokens seen | held-out split | softmax | SSMax | softmax − SSMax | verdict |")
+    w("|---|---|---|---|---|---|")
+    for r in rows:
+        w(f"| {r['tokens'] / 1e6:.2f}M | {letter[r['heldout']]}{'*' if r['source'] == 'earlier' else ''} | "
+          f"{r['softmax']:.3f} | {r['ssmax']:.3f} | {fmt_ci(*r['diff'])} | {r['verdict']} |")
+    w("")
+    for s_ in sets:
+        w(f"- split {letter[s_]}: `{s_}`" + (f" ({earlier['about_split']})" if s_ == earlier.get("split") else ""))
+    if earlier["rows"]:
+        w(f"- \\* {earlier['about']}")
     w("")
     try:
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
         fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.8), dpi=120)
-        for v, style in (("softmax", dict(color="#1f77b4")), ("ssmax", dict(color="#d62728"))):
-            rs = [r for r in logs[v] if r["step"] > 0]
-            t = [r["tokens"] / 1e6 for r in rs]
-            ax1.plot(t, [r["val_loss"] for r in rs], label=f"{v}-trained", **style)
-            ax2.plot(t, [r["induction_max"] for r in rs], label=f"{v}-trained", **style)
+        for v, colour in (("softmax", "#1f77b4"), ("ssmax", "#d62728")):
+            for i, s_ in enumerate(sets):
+                pts = sorted([(r["tokens"], r[v]) for r in earlier["rows"] if r["heldout"] == s_]
+                             + [(r["tokens"], r["val_loss"]) for r in logs[v]
+                                if r["step"] > 0 and r.get("heldout", "unrecorded") == s_])
+                ls = ["-", "--", ":", "-."][i % 4]
+                label = f"{v}-trained" + (f", split {letter[s_]}" if len(sets) > 1 else "")
+                if pts:
+                    ax1.plot([t / 1e6 for t, _ in pts], [y for _, y in pts], ls, color=colour, label=label)
+            ind = sorted({r["tokens"]: r["induction_max"] for r in logs[v] if r["step"] > 0}.items())
+            ax2.plot([t / 1e6 for t, _ in ind], [y for _, y in ind], color=colour, label=f"{v}-trained")
+        # a continued run starts from earlier weights with a fresh optimiser (its first record has no compute yet)
+        restarts = sorted({r["tokens"] for r in logs["softmax"] if r["step"] > 0 and r.get("elapsed_s") == 0})
+        for i, t in enumerate(restarts):
+            for ax in (ax1, ax2):
+                ax.axvline(t / 1e6, color="grey", lw=0.8, ls=":",
+                           label="continued: fresh optimiser" if i == 0 and ax is ax1 else None)
+        all_losses = [r["softmax"] for r in rows] + [r["val_loss"] for r in logs["softmax"] if r["step"] > 0]
         ax1.set_xlabel("tokens seen (millions)")
         ax1.set_ylabel("held-out loss at the training length (nats/token)")
-        ax1.set_ylim(top=min(8.5, max(r["val_loss"] for r in logs["softmax"] if r["step"] > 0) + 0.2))
+        ax1.set_ylim(top=min(8.5, max(all_losses) + 0.2))
         ax2.set_xlabel("tokens seen (millions)")
         ax2.set_ylabel("best head's induction score")
+        ax2.set_xlim(ax1.get_xlim())
         ax2.axhline(0.3, color="grey", lw=0.8, ls="--")
         for ax in (ax1, ax2):
             ax.grid(alpha=0.3)
-            ax.legend()
+            ax.legend(fontsize=7)
         fig.tight_layout()
         fig.savefig(out_png)
         plt.close(fig)
         w(f"![training curves]({os.path.basename(out_png)})\n")
         w("Left: held-out loss; right: the largest induction score over all heads on the copy probe (section 5; "
-          "the dashed line is the 0.3 target).\n")
+          "the dashed line is the 0.3 target; it does not depend on the held-out split); dotted: a run continued from "
+          "earlier weights with a fresh optimiser.\n")
     except ImportError:
         w("(matplotlib is not installed: no plot; `./setup.sh` installs python3-matplotlib.)\n")
     return {"curve": rows}
 
 
-def section_loss(models, val, n_train, multiples, max_windows, long_windows, long_configs, w, stats_out):
+def section_loss(models, val, n_train, multiples, windows, long_configs, w, stats_out):
     w("## 2. Held-out loss by evaluation length and query position (nats/token)\n")
     w("Windows of length L tile the held-out stream (non-overlapping, spread over the whole split, so every held-out "
       "file contributes); each window runs in chunks of 512 queries against the key/value cache. A cell is the "
@@ -287,10 +329,10 @@ def section_loss(models, val, n_train, multiples, max_windows, long_windows, lon
       "also hold every shorter bucket; shorter L get more windows.\n")
     names = [n for n in ("softmax", "ssmax", "retrofit", "retrofit-ft") if n in models]
     table = {}
-    for mult in multiples:
+    for mult, n_windows in zip(multiples, windows):
         L = n_train * mult
         top = mult == multiples[-1]
-        starts = tiles(len(val), L, long_windows if top else max_windows)
+        starts = tiles(len(val), L, n_windows)
         if not starts:
             continue
         edges = buckets(L, n_train)
@@ -305,7 +347,9 @@ def section_loss(models, val, n_train, multiples, max_windows, long_windows, lon
             base = m["cfg"].rope_base * mult ** (m["cfg"].head_dim / (m["cfg"].head_dim - 2)) if rope else None
             per_window = []
             for s0 in starts:
-                want = top and rope is None
+                # focus statistics from the longest windows each model runs at (section 3)
+                want = rope is None and (top or (len(multiples) > 1 and mult == multiples[-2]
+                                                 and name not in long_configs))
                 nll, st = chunked(m["model"], val[s0:s0 + L], want_stats=want, rope_base=base)
                 per_window.append([float(nll[a:b].mean()) for a, b in zip(edges, edges[1:])] + [float(nll.mean())])
                 if want:
@@ -352,15 +396,15 @@ def section_loss_claims(table, n_train, multiples, w):
 
 def section_focus(models, stats, n_train, w):
     w("## 3. Focus: max weight and entropy ÷ ln n against the number of keys n\n")
-    w("From the longest windows of section 2: every query position, layer and head is one value; a cell is the mean "
-      "and, in brackets, the quartiles (25 % / 50 % / 75 %) over all of them in the n bucket. The model's own "
+    w("From the longest windows each model ran at in section 2 (— where it ran shorter ones only): every query "
+      "position, layer and head is one value; a cell is the mean and, in brackets, the quartiles (25 % / 50 % / 75 %) over all of them in the n bucket. The model's own "
       "normaliser decides whether SSMax keeps focus; the counterfactual views (the other normaliser calibrated to "
       "agree at n = N) are listed separately, because a view that multiplies the scores by ln n / ln N is sharper "
       "beyond N by construction.\n")
     if not stats:
         w("No long windows were evaluated.\n")
         return {}
-    T = stats[next(iter(stats))][0].shape[2]
+    T = max(arrs[0].shape[2] for arrs in stats.values())
     edges = [1, 64, n_train]
     while edges[-1] < T:
         edges.append(min(T, edges[-1] * 4))
@@ -370,18 +414,23 @@ def section_focus(models, stats, n_train, w):
         w(f"**{what}**\n")
         w("| model · view | " + " | ".join(f"n {a}–{b}" for a, b in cols) + " |")
         w("|---|" + "---|" * len(cols))
-        for name, arrs in stats.items():
+        for name, arrs in ((n, stats[n]) for n in models if n in stats):
             for view, off in (("own", 0), ("counterfactual", 2)):
                 cells = []
                 for a, b in cols:
                     vals = []
                     for st in arrs:
+                        if st.shape[2] < b:  # a window shorter than the bucket: no partial buckets
+                            continue
                         x = st[:, :, a - 1:b, idx + off]  # positions with n = pos + 1 in (a, b]
                         if idx == 1:
                             n = np.arange(a, b + 1, dtype=np.float64)[: x.shape[2]]
                             x = x / np.log(np.maximum(n, 2))[None, None, :]
                         vals.append(x.reshape(-1))
-                    v = np.concatenate(vals)
+                    v = np.concatenate(vals) if vals else np.zeros(0)
+                    if not v.size:  # this model ran at a shorter length only
+                        cells.append("—")
+                        continue
                     q1, q2, q3 = np.percentile(v, [25, 50, 75])
                     cells.append(f"{v.mean():.3f} [{q1:.2f} / {q2:.2f} / {q3:.2f}]")
                     summary.setdefault(name, {}).setdefault(view, {}).setdefault(what, []).append(
@@ -503,10 +552,14 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", default=os.path.join(HERE, "runs"))
     ap.add_argument("--data", default=os.path.join(HERE, "data"))
+    ap.add_argument("--logs", default="", help="the training logs for section 1 (default: --runs; the shipped "
+                    "pair's are in logs/)")
     ap.add_argument("--out", default=os.path.join(HERE, "RESULTS.md"))
     ap.add_argument("--multiples", default="1,4,16,64")
     ap.add_argument("--max-windows", type=int, default=32, help="windows per length below the longest")
     ap.add_argument("--long-windows", type=int, default=8, help="windows at the longest length")
+    ap.add_argument("--windows", default="", help="windows per length, one per multiple (overrides the two above; "
+                    "the cost of a window grows with L²)")
     ap.add_argument("--long-configs", default="softmax,ssmax,retrofit,retrofit-ft,ntk",
                     help="which models (and ntk) run at the longest length")
     ap.add_argument("--passkey-lengths", default="512,2048")
@@ -525,7 +578,7 @@ def main():
     p_depths = [float(x) for x in args.passkey_depths.split(",")]
     trials = args.passkey_trials
     if args.quick:
-        multiples, args.max_windows, args.long_windows = [1, 2], 3, 2
+        multiples, args.max_windows, args.long_windows, args.windows = [1, 2], 3, 2, ""
         p_lengths, p_depths, trials = [n_train], [0.5], 3
     timings = {}
     lines = []
@@ -533,13 +586,18 @@ def main():
     sm = models["softmax"]
     cfg, ck = sm["cfg"], sm["ckpt"]
     w("# Results: softmax vs SSMax, same model, same data\n")
-    w(f"Reproduce: `cd training && /usr/bin/python3 evaluate.py` (one command, after `./run_all.sh`). Measured "
+    command = " ".join(["evaluate.py"] + [shlex.quote(a) for a in sys.argv[1:]])
+    w(f"Reproduce: `cd training && /usr/bin/python3 {command}` (one command, after `./run_all.sh`). Measured "
       f"{datetime.date.today().isoformat()} on {machine()}.\n")
-    tps = ck["tokens"] / max(1.0, ck.get("elapsed_s") or 1.0)
+    offset = ck["args"].get("step_offset", 0)  # a run continued from earlier weights counts their steps too
+    steps_seen = ck["step"] + offset
+    tokens_seen = steps_seen * ck["args"]["batch"] * n_train
+    history = (f" (the last {ck['step']} of them in a run continued from earlier weights: training/README.md gives "
+               "the whole history)" if offset else "")
     w(f"Models: {ck['n_params'] / 1e6:.2f}M parameters, d_model {cfg.d_model}, {cfg.n_layers} layers × "
-      f"{cfg.n_heads} heads, RoPE, training context N = {n_train}. The pair: {ck['step']} steps × "
-      f"{ck['args']['batch']} × {n_train} = {ck['tokens'] / 1e6:.1f}M tokens per variant, seed {ck['seed']}, the same "
-      f"initial weights and the same batches (bf16 autocast: {bool(ck['args'].get('bf16'))}). Held-out: "
+      f"{cfg.n_heads} heads, RoPE, training context N = {n_train}. The pair: {steps_seen} steps × "
+      f"{ck['args']['batch']} × {n_train} = {tokens_seen / 1e6:.1f}M tokens per variant{history}, seed {ck['seed']}, "
+      f"the same initial weights and the same batches (bf16 autocast: {bool(ck['args'].get('bf16'))}). Held-out: "
       f"{len(val) / 1e6:.2f}M tokens from files never trained on (training/SOURCES.md). Models evaluated: "
       + "; ".join(f"**{n}** ({m['what']})" for n, m in models.items()) + ".\n")
     checks = {n: check_chunked(m["model"], val[:700]) for n, m in models.items()}
@@ -552,11 +610,15 @@ def main():
 
     print(f"self-check {worst:.1e}; curves...", flush=True)
     t = time.time()
-    curves = section_curves(models, args.runs, w, os.path.join(os.path.dirname(args.out), "curves.png"))
+    curves = section_curves(models, args.logs or args.runs, w,
+                            os.path.join(os.path.dirname(args.out), "curves.png"))
     timings["curves"] = time.time() - t
     t = time.time()
     stats = {}
-    table = section_loss(models, val, n_train, multiples, args.max_windows, args.long_windows,
+    windows = ([int(x) for x in args.windows.split(",")] if args.windows
+               else [args.max_windows] * (len(multiples) - 1) + [args.long_windows])
+    assert len(windows) == len(multiples), "--windows needs one count per multiple"
+    table = section_loss(models, val, n_train, multiples, windows,
                          args.long_configs.split(","), w, stats)
     loss_claims = section_loss_claims(table, n_train, multiples, w)
     timings["loss"] = time.time() - t

@@ -464,6 +464,8 @@ def main():
         ckpt, cfg, model, what = load_variant(args.runs, variant)
         onnx_name = f"{variant}.onnx"
         export = export_lean if args.graph == "lean" else export_onnx
+        batch = ckpt["args"]["batch"]
+        seen = ckpt["step"] + ckpt["args"].get("step_offset", 0)
         in_names, out_names = export(model, cfg, os.path.join(args.models, onnx_name))
         manifest = {
             "format": "attention-inspector-model-v1",
@@ -482,9 +484,12 @@ def main():
             "io": {"inputs": in_names, "outputs": out_names, "layout": "position-major [T, heads, headDim]",
                    "stats": ["ownMax", "ownEntropy", "otherMax", "otherEntropy"]},
             "eotId": tok.eot_id,
-            "provenance": {"corpus": "training/SOURCES.md", "steps": ckpt["step"], "tokens": ckpt["tokens"],
+            # a continued run (or a fine-tune) counts the steps its starting weights had trained (--step-offset)
+            "provenance": {"corpus": "training/SOURCES.md", "steps": seen, "tokens": seen * cfg.context * batch,
+                           "stepsThisRun": ckpt["step"],
                            "seed": ckpt["seed"], "commit": ckpt["commit"], "parameters": ckpt["n_params"],
-                           "valLoss": None if variant == "retrofit" else round(ckpt["val_loss"], 4), "finalCheckpoint": ckpt["final"],
+                           "valLoss": None if variant == "retrofit" else round(ckpt["val_loss"], 4),
+                           "finalCheckpoint": ckpt["final"],
                            "trainArgs": ckpt["args"], "initFrom": ckpt.get("init_from"),
                            "retrofitOf": "softmax" if variant == "retrofit" else None,
                            "graph": "export_lean" if args.graph == "lean" else "torch.onnx.export(StreamingGPT)",
@@ -497,7 +502,7 @@ def main():
         with open(os.path.join(args.fixtures, f"{variant}.reference.json"), "w") as fh:
             json.dump(ref, fh)
         size = os.path.getsize(os.path.join(args.models, onnx_name))
-        print(f"exported {variant}: {size / 1e6:.1f} MB, step {ckpt['step']}, val loss {ckpt['val_loss']:.3f}")
+        print(f"exported {variant}: {size / 1e6:.1f} MB, step {seen}, val loss {ckpt['val_loss']:.3f}")
     with open(os.path.join(args.models, "catalogue.json"), "w") as fh:
         json.dump({"format": "attention-inspector-catalogue-v1", "models": [f"{v}.json" for v in ids]}, fh, indent=2)
         fh.write("\n")

@@ -17,6 +17,7 @@ head's induction score (attention from the second copy's token i to the token af
 """
 import argparse
 import contextlib
+import hashlib
 import json
 import math
 import os
@@ -165,6 +166,9 @@ def main():
     train = np.memmap(os.path.join(args.data, "train.bin"), dtype=np.uint16, mode="r")
     val = np.memmap(os.path.join(args.data, "val.bin"), dtype=np.uint16, mode="r")
     starts = val_windows(val, args.context, args.val_windows)
+    # the corpus is rebuilt from each machine's installed packages, so the held-out split can differ between machines:
+    # every log record names the one it was measured on, and evaluate.py never joins losses from different ones
+    heldout = hashlib.sha1(np.asarray(val).tobytes()).hexdigest()[:12]
     seqs = copy_sequences(tok["vocab_size"], tok["eot_id"])
 
     runs = []
@@ -211,7 +215,8 @@ def main():
 
     def save(run, step, suffix=""):
         ck = {"config": run["cfg"].to_dict(), "state": run["model"].state_dict(), "opt": run["opt"].state_dict(),
-              "step": step, "tokens": step * args.batch * args.context, "seed": args.seed, "args": vars(args),
+              "step": step, "tokens": step * args.batch * args.context,
+              "tokens_seen": (step + args.step_offset) * args.batch * args.context, "seed": args.seed, "args": vars(args),
               "n_params": run["n_params"], "commit": git_commit(), "final": step >= steps, "planned_steps": steps,
               "elapsed_s": run["elapsed"], "init_from": args.init_from or None,
               "val_loss": val_loss(run["model"], val, args.context, starts, device=args.device)}
@@ -225,7 +230,7 @@ def main():
         seen = step + args.step_offset  # a continued run or a fine-tune counts the tokens its weights have seen
         rec = {"step": seen, "tokens": seen * args.batch * args.context, "elapsed_s": round(run["elapsed"], 1),
                "wall_s": round(time.time() - t_start, 1), "val_loss": round(float(np.mean(per_window)), 4),
-               "val_windows": [round(v, 4) for v in per_window],
+               "val_windows": [round(v, 4) for v in per_window], "heldout": heldout,
                "copy_first": round(first, 3), "copy_second": round(second, 3),
                "induction_max": round(max(max(h) for h in ind), 4),
                "induction": [[round(x, 4) for x in h] for h in ind]}
