@@ -37,7 +37,7 @@ import time
 import numpy as np
 import torch
 
-from model import MASKED, GPT, Config, apply_rope, focus, retrofit, rope_tables, load_checkpoint
+from model import MASKED, GPT, Config, apply_rope, focus, retrofit, rope_tables, load_checkpoint, steps_seen
 from tokenizer import Tokenizer
 from train import copy_probe, copy_sequences
 
@@ -397,7 +397,8 @@ def section_loss_claims(table, n_train, multiples, w):
 def section_focus(models, stats, n_train, w):
     w("## 3. Focus: max weight and entropy ÷ ln n against the number of keys n\n")
     w("From the longest windows each model ran at in section 2 (— where it ran shorter ones only): every query "
-      "position, layer and head is one value; a cell is the mean and, in brackets, the quartiles (25 % / 50 % / 75 %) over all of them in the n bucket. The model's own "
+      "position, layer and head is one value; a cell is the mean and, in brackets, the quartiles (25 % / 50 % / "
+      "75 %) over all of them in the n bucket. The model's own "
       "normaliser decides whether SSMax keeps focus; the counterfactual views (the other normaliser calibrated to "
       "agree at n = N) are listed separately, because a view that multiplies the scores by ln n / ln N is sharper "
       "beyond N by construction.\n")
@@ -589,14 +590,12 @@ def main():
     command = " ".join(["evaluate.py"] + [shlex.quote(a) for a in sys.argv[1:]])
     w(f"Reproduce: `cd training && /usr/bin/python3 {command}` (one command, after `./run_all.sh`). Measured "
       f"{datetime.date.today().isoformat()} on {machine()}.\n")
-    offset = ck["args"].get("step_offset", 0)  # a run continued from earlier weights counts their steps too
-    steps_seen = ck["step"] + offset
-    tokens_seen = steps_seen * ck["args"]["batch"] * n_train
+    seen = steps_seen(ck)
     history = (f" (the last {ck['step']} of them in a run continued from earlier weights: training/README.md gives "
-               "the whole history)" if offset else "")
+               "the whole history)" if seen != ck["step"] else "")
     w(f"Models: {ck['n_params'] / 1e6:.2f}M parameters, d_model {cfg.d_model}, {cfg.n_layers} layers × "
-      f"{cfg.n_heads} heads, RoPE, training context N = {n_train}. The pair: {steps_seen} steps × "
-      f"{ck['args']['batch']} × {n_train} = {tokens_seen / 1e6:.1f}M tokens per variant{history}, seed {ck['seed']}, "
+      f"{cfg.n_heads} heads, RoPE, training context N = {n_train}. The pair: {seen} steps × "
+      f"{ck['args']['batch']} × {n_train} = {seen * ck['args']['batch'] * n_train / 1e6:.1f}M tokens per variant{history}, seed {ck['seed']}, "
       f"the same initial weights and the same batches (bf16 autocast: {bool(ck['args'].get('bf16'))}). Held-out: "
       f"{len(val) / 1e6:.2f}M tokens from files never trained on (training/SOURCES.md). Models evaluated: "
       + "; ".join(f"**{n}** ({m['what']})" for n, m in models.items()) + ".\n")

@@ -23,7 +23,7 @@ import shutil
 import numpy as np
 import torch
 
-from model import GPT, Config, StreamingGPT, load_checkpoint, retrofit
+from model import GPT, Config, StreamingGPT, load_checkpoint, retrofit, steps_seen
 from tokenizer import Tokenizer
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -464,8 +464,7 @@ def main():
         ckpt, cfg, model, what = load_variant(args.runs, variant)
         onnx_name = f"{variant}.onnx"
         export = export_lean if args.graph == "lean" else export_onnx
-        batch = ckpt["args"]["batch"]
-        seen = ckpt["step"] + ckpt["args"].get("step_offset", 0)
+        seen = steps_seen(ckpt)
         in_names, out_names = export(model, cfg, os.path.join(args.models, onnx_name))
         manifest = {
             "format": "attention-inspector-model-v1",
@@ -484,8 +483,8 @@ def main():
             "io": {"inputs": in_names, "outputs": out_names, "layout": "position-major [T, heads, headDim]",
                    "stats": ["ownMax", "ownEntropy", "otherMax", "otherEntropy"]},
             "eotId": tok.eot_id,
-            # a continued run (or a fine-tune) counts the steps its starting weights had trained (--step-offset)
-            "provenance": {"corpus": "training/SOURCES.md", "steps": seen, "tokens": seen * cfg.context * batch,
+            "provenance": {"corpus": "training/SOURCES.md", "steps": seen,
+                           "tokens": seen * cfg.context * ckpt["args"]["batch"],
                            "stepsThisRun": ckpt["step"],
                            "seed": ckpt["seed"], "commit": ckpt["commit"], "parameters": ckpt["n_params"],
                            "valLoss": None if variant == "retrofit" else round(ckpt["val_loss"], 4),

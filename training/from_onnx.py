@@ -63,8 +63,9 @@ def main():
         # a checkpoint's step and tokens count its own run; the manifest's steps also count --step-offset
         this_run = prov.get("stepsThisRun", prov.get("steps", 0))
         batch, context = prov.get("trainArgs", {}).get("batch", 0), model.cfg.context
-        ckpt = {"config": model.cfg.to_dict(), "state": model.state_dict(), "step": this_run,
-                "tokens": this_run * batch * context if "stepsThisRun" in prov else prov.get("tokens", 0), "seed": prov.get("seed", 0), "args": prov.get("trainArgs", {}),
+        tokens = this_run * batch * context if "stepsThisRun" in prov else prov.get("tokens", 0)
+        ckpt = {"config": model.cfg.to_dict(), "state": model.state_dict(), "step": this_run, "tokens": tokens,
+                "seed": prov.get("seed", 0), "args": prov.get("trainArgs", {}),
                 "n_params": sum(p.numel() for p in model.parameters()), "commit": prov.get("commit", "unknown"),
                 "final": prov.get("finalCheckpoint", True), "val_loss": prov.get("valLoss") or float("nan"),
                 "init_from": prov.get("initFrom"), "read_from_onnx": manifest["onnx"]}

@@ -203,6 +203,12 @@ def load_checkpoint(path):
     return ckpt, cfg, model
 
 
+def steps_seen(ckpt) -> int:
+    """Steps the checkpoint's weights have trained in all: a run continued from earlier weights (or a fine-tune)
+    starts its batch stream and its count at --step-offset."""
+    return ckpt["step"] + ckpt["args"].get("step_offset", 0)
+
+
 def retrofit(model: GPT) -> GPT:
     """The paper's retrofit: a softmax-trained model's weights run with SSMax, s = 1/ln N_train for every head.
 

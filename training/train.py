@@ -215,8 +215,7 @@ def main():
 
     def save(run, step, suffix=""):
         ck = {"config": run["cfg"].to_dict(), "state": run["model"].state_dict(), "opt": run["opt"].state_dict(),
-              "step": step, "tokens": step * args.batch * args.context,
-              "tokens_seen": (step + args.step_offset) * args.batch * args.context, "seed": args.seed, "args": vars(args),
+              "step": step, "tokens": step * args.batch * args.context, "seed": args.seed, "args": vars(args),
               "n_params": run["n_params"], "commit": git_commit(), "final": step >= steps, "planned_steps": steps,
               "elapsed_s": run["elapsed"], "init_from": args.init_from or None,
               "val_loss": val_loss(run["model"], val, args.context, starts, device=args.device)}
